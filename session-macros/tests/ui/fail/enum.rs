@@ -1,0 +1,7 @@
+#[derive(rocket_typed_session::Session)]
+enum Role {
+    Guest,
+    Admin,
+}
+
+fn main() {}

@@ -1,0 +1,402 @@
+//! The `session_*` configuration keys: reading them from Rocket's figment, their defaults, and
+//! the checks that stop a launch with a message naming the key.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rocket::figment::value::{Dict, Value};
+use rocket::figment::Figment;
+use serde::{Deserialize, Deserializer};
+
+use crate::codec::Format;
+use crate::id::{MAX_ID_BYTES, MIN_ID_BYTES};
+use crate::store::SessionStore;
+
+/// The session configuration, read from the `session_*` keys of Rocket's configuration
+/// (Rocket.toml, or `ROCKET_SESSION_*` environment variables).
+///
+/// Every key is optional; the defaults are secure for HTTPS-less development except
+/// `session_cookie_secure`, which production deployments should turn on.
+///
+/// ```toml
+/// [default]
+/// session_type = "memory"            # "memory"
+/// session_lifetime = "7d"            # seconds, or "30m", "12h", "7d", "1d12h"
+/// session_cookie_secure = true
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// `session_type`: the store. Default `"memory"`.
+    #[serde(rename = "session_type")]
+    pub store: StoreType,
+    /// `session_permanent`: whether the cookie carries `Max-Age` (true) or lasts only for the
+    /// browser session (false). Default `true`.
+    #[serde(rename = "session_permanent")]
+    pub permanent: bool,
+    /// `session_lifetime`: idle expiry in the store, and the cookie's `Max-Age`. Seconds, or a
+    /// string such as `"31d"`, `"12h"`, `"1d12h"`. Default 31 days (2678400 s).
+    #[serde(rename = "session_lifetime", deserialize_with = "duration")]
+    pub lifetime: Duration,
+    /// `session_refresh_each_request`: rolling expiry. Each request that reads the session
+    /// resets its idle expiry (in the same store round trip) and, when permanent, re-sends the
+    /// cookie. Default `true`.
+    #[serde(rename = "session_refresh_each_request")]
+    pub refresh_each_request: bool,
+    /// `session_key_prefix`: prepended to every store key. Default `"session:"`.
+    #[serde(rename = "session_key_prefix")]
+    pub key_prefix: String,
+    /// `session_id_length`: bytes of entropy in an id, 16 to 128. Default 32 (a 43-character
+    /// cookie value).
+    #[serde(rename = "session_id_length")]
+    pub id_length: usize,
+    /// `session_serialization_format`: `"msgpack"` or `"json"`, for values written from now
+    /// on; both are always readable. Default `"msgpack"`.
+    #[serde(rename = "session_serialization_format")]
+    pub format: Format,
+    /// `session_max_size`: the largest record, in bytes of keys and values, that a save may
+    /// leave behind; a larger one is refused and the stored record kept. Default 65536.
+    #[serde(rename = "session_max_size")]
+    pub max_size: usize,
+    /// `session_cookie_name`. Default `"session"`. A `__Host-` name requires
+    /// `session_cookie_secure`, path `/` and no domain; a `__Secure-` name requires
+    /// `session_cookie_secure`.
+    #[serde(rename = "session_cookie_name")]
+    pub cookie_name: String,
+    /// `session_cookie_domain`. Default none: the cookie goes to the exact host only.
+    #[serde(rename = "session_cookie_domain")]
+    pub cookie_domain: Option<String>,
+    /// `session_cookie_path`. Default `"/"`.
+    #[serde(rename = "session_cookie_path")]
+    pub cookie_path: String,
+    /// `session_cookie_httponly`: hide the cookie from scripts. Default `true`.
+    #[serde(rename = "session_cookie_httponly")]
+    pub cookie_http_only: bool,
+    /// `session_cookie_secure`: send the cookie over HTTPS only. Default `false`; turn it on
+    /// in production.
+    #[serde(rename = "session_cookie_secure")]
+    pub cookie_secure: bool,
+    /// `session_cookie_samesite`: `"Strict"`, `"Lax"` or `"None"` (which requires
+    /// `session_cookie_secure`). Default `"Lax"`.
+    #[serde(rename = "session_cookie_samesite")]
+    pub cookie_same_site: SameSite,
+    /// `session_memory_capacity`: bytes of keys and values the memory store holds before it
+    /// evicts sessions. Default 67108864 (64 MiB).
+    #[serde(rename = "session_memory_capacity")]
+    pub memory_capacity: u64,
+}
+
+/// The stores `session_type` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StoreType {
+    /// The embedded [`MemoryStore`](crate::store::MemoryStore).
+    Memory,
+}
+
+/// The cookie's `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SameSite {
+    /// Sent on same-site requests only.
+    #[serde(alias = "strict")]
+    Strict,
+    /// Also sent on top-level navigations from other sites.
+    #[serde(alias = "lax")]
+    Lax,
+    /// Sent on every request; requires `session_cookie_secure`.
+    #[serde(alias = "none")]
+    None,
+}
+
+/// A `session_*` key is unknown or has a value that cannot work.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A `session_*` key that no version of this crate reads, probably a typo.
+    #[error("unknown configuration key `{key}`{}", Suggestion(*.suggestion))]
+    UnknownKey {
+        /// The key as written.
+        key: String,
+        /// The closest known key, if one is close.
+        suggestion: Option<&'static str>,
+    },
+    /// A key has a value of the wrong type or outside its accepted values.
+    #[error("invalid session configuration: {0}")]
+    Extract(Box<rocket::figment::Error>),
+    /// A key's value is well-formed but cannot work, alone or with another key.
+    #[error("invalid value for `{key}`: {message}")]
+    Invalid {
+        /// The key to change.
+        key: &'static str,
+        /// What is wrong, and what would be accepted.
+        message: String,
+    },
+}
+
+struct Suggestion(Option<&'static str>);
+
+impl fmt::Display for Suggestion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(key) => write!(f, "; did you mean `{key}`?"),
+            None => write!(f, "; the session keys are {}", KNOWN_KEYS.join(", ")),
+        }
+    }
+}
+
+/// Every key this crate reads.
+pub const KNOWN_KEYS: &[&str] = &[
+    "session_type",
+    "session_permanent",
+    "session_lifetime",
+    "session_refresh_each_request",
+    "session_key_prefix",
+    "session_id_length",
+    "session_serialization_format",
+    "session_max_size",
+    "session_cookie_name",
+    "session_cookie_domain",
+    "session_cookie_path",
+    "session_cookie_httponly",
+    "session_cookie_secure",
+    "session_cookie_samesite",
+    "session_memory_capacity",
+];
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            store: StoreType::Memory,
+            permanent: true,
+            lifetime: Duration::from_secs(31 * 24 * 60 * 60),
+            refresh_each_request: true,
+            key_prefix: "session:".into(),
+            id_length: 32,
+            format: Format::Msgpack,
+            max_size: 64 * 1024,
+            cookie_name: "session".into(),
+            cookie_domain: None,
+            cookie_path: "/".into(),
+            cookie_http_only: true,
+            cookie_secure: false,
+            cookie_same_site: SameSite::Lax,
+            memory_capacity: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Reads and checks the `session_*` keys of `figment`, with defaults for absent keys.
+    ///
+    /// # Errors
+    /// The first problem found: an unknown `session_*` key (with the closest known key), a
+    /// value of the wrong type or outside the accepted values, or values that cannot work.
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let keys: Dict = figment.extract().map_err(|e| ConfigError::Extract(Box::new(e)))?;
+        reject_unknown_keys(&keys)?;
+        let config: SessionConfig =
+            figment.extract().map_err(|e| ConfigError::Extract(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that are well-formed alone but cannot work.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the key to change.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid =
+            |key, message: &str| Err(ConfigError::Invalid { key, message: message.into() });
+        if !(MIN_ID_BYTES..=MAX_ID_BYTES).contains(&self.id_length) {
+            return invalid(
+                "session_id_length",
+                &format!("{} is outside {MIN_ID_BYTES} to {MAX_ID_BYTES} bytes; 16 bytes are the 128 bits of entropy OWASP asks for", self.id_length),
+            );
+        }
+        if self.lifetime.is_zero() {
+            return invalid("session_lifetime", "must be longer than zero");
+        }
+        if self.max_size == 0 {
+            return invalid("session_max_size", "must be at least 1 byte");
+        }
+        if self.memory_capacity == 0 {
+            return invalid("session_memory_capacity", "must be at least 1 byte");
+        }
+        self.validate_cookie()
+    }
+
+    fn validate_cookie(&self) -> Result<(), ConfigError> {
+        let invalid =
+            |key, message: &str| Err(ConfigError::Invalid { key, message: message.into() });
+        let name = &self.cookie_name;
+        if name.is_empty() || !name.bytes().all(is_cookie_name_byte) {
+            return invalid(
+                "session_cookie_name",
+                "must be a non-empty token: letters, digits and !#$%&'*+-.^_`|~",
+            );
+        }
+        if !self.cookie_path.starts_with('/') || !self.cookie_path.bytes().all(is_attribute_byte) {
+            return invalid(
+                "session_cookie_path",
+                "must start with `/` and hold no `;`, spaces or control characters",
+            );
+        }
+        if let Some(domain) = &self.cookie_domain {
+            if domain.is_empty() || !domain.bytes().all(is_attribute_byte) {
+                return invalid(
+                    "session_cookie_domain",
+                    "must be a host name with no `;`, spaces or control characters",
+                );
+            }
+        }
+        if name.starts_with("__Host-") {
+            if !self.cookie_secure {
+                return invalid(
+                    "session_cookie_secure",
+                    "must be true for a `__Host-` cookie name",
+                );
+            }
+            if self.cookie_path != "/" {
+                return invalid("session_cookie_path", "must be \"/\" for a `__Host-` cookie name");
+            }
+            if self.cookie_domain.is_some() {
+                return invalid(
+                    "session_cookie_domain",
+                    "must be unset for a `__Host-` cookie name",
+                );
+            }
+        }
+        if name.starts_with("__Secure-") && !self.cookie_secure {
+            return invalid("session_cookie_secure", "must be true for a `__Secure-` cookie name");
+        }
+        if self.cookie_same_site == SameSite::None && !self.cookie_secure {
+            return invalid("session_cookie_secure", "must be true when session_cookie_samesite is \"None\": browsers drop such cookies otherwise");
+        }
+        Ok(())
+    }
+
+    /// Builds the store `session_type` names.
+    pub(crate) fn build_store(&self) -> Arc<dyn SessionStore> {
+        match self.store {
+            StoreType::Memory => {
+                Arc::new(crate::store::MemoryStore::with_capacity(self.memory_capacity))
+            }
+        }
+    }
+}
+
+fn reject_unknown_keys(keys: &Dict) -> Result<(), ConfigError> {
+    let unknown =
+        keys.keys().find(|key| key.starts_with("session_") && !KNOWN_KEYS.contains(&key.as_str()));
+    match unknown {
+        None => Ok(()),
+        Some(key) => {
+            Err(ConfigError::UnknownKey { key: key.clone(), suggestion: closest_key(key) })
+        }
+    }
+}
+
+fn closest_key(key: &str) -> Option<&'static str> {
+    KNOWN_KEYS
+        .iter()
+        .map(|known| (edit_distance(key, known), *known))
+        .filter(|(distance, _)| *distance <= 3)
+        .min()
+        .map(|(_, known)| known)
+}
+
+/// Levenshtein distance over bytes; keys are ASCII.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+fn is_cookie_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
+fn is_attribute_byte(byte: u8) -> bool {
+    byte.is_ascii_graphic() && byte != b';'
+}
+
+/// Accepts whole seconds, or a string of number-unit pairs (`s`, `m`, `h`, `d`).
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    use serde::de::Error;
+    match <Value as Deserialize>::deserialize(deserializer)? {
+        Value::Num(_, num) => num
+            .to_u128_lossy()
+            .and_then(|secs| u64::try_from(secs).ok())
+            .map(Duration::from_secs)
+            .ok_or_else(|| D::Error::custom("expected a whole number of seconds")),
+        Value::String(_, text) => parse_duration(&text).ok_or_else(|| {
+            D::Error::custom(format!(
+                "expected seconds or a duration such as \"30m\", \"12h\", \"7d\", \"1d12h\", found {text:?}"
+            ))
+        }),
+        _ => Err(D::Error::custom("expected seconds or a duration string such as \"7d\"")),
+    }
+}
+
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let mut total: u64 = 0;
+    let mut number: Option<u64> = None;
+    for c in text.chars() {
+        if let Some(digit) = c.to_digit(10) {
+            number = Some(number.unwrap_or(0).checked_mul(10)?.checked_add(u64::from(digit))?);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return None,
+        };
+        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
+    }
+    (number.is_none() && !text.is_empty()).then_some(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_units_and_combinations() {
+        assert_eq!(parse_duration("45"), Some(Duration::from_secs(45)));
+        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("31d"), Some(Duration::from_secs(2_678_400)));
+        assert_eq!(parse_duration("1d12h"), Some(Duration::from_secs(129_600)));
+    }
+
+    #[test]
+    fn durations_reject_malformed_text() {
+        for bad in ["", "d", "1w", "1.5h", "-3s", "12h3", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn close_typos_get_a_suggestion() {
+        assert_eq!(closest_key("session_lifetme"), Some("session_lifetime"));
+        assert_eq!(closest_key("session_cookie_same_site"), Some("session_cookie_samesite"));
+        assert_eq!(closest_key("session_completely_different"), None);
+    }
+}

@@ -1,0 +1,187 @@
+//! What `#[derive(Session)]` implements: [`SessionData`], and the field readers and writers the
+//! generated code uses.
+//!
+//! Each field of a session struct is its own stored value under the key `namespace.field`, so a
+//! request rewrites only the fields it changed, and a field that no longer decodes costs only
+//! that field.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::codec::{self, Format};
+use crate::store::Record;
+
+/// A typed view of one namespace of a session, taken as [`Session<T>`](struct@crate::Session).
+///
+/// Implement it with `#[derive(Session)]`; implementing it by hand is possible but rarely
+/// needed (see [`SessionMap`](crate::SessionMap) for an example).
+///
+/// ```
+/// use rocket_typed_session::{Session, SessionData};
+///
+/// #[derive(Session, Default)]
+/// #[session(namespace = "cart")]
+/// struct Cart {
+///     items: Vec<u32>,
+///     #[session(rename = "code")]
+///     coupon: Option<String>,
+///     #[session(skip)]
+///     cache: Option<u64>,
+/// }
+///
+/// assert_eq!(<Cart as SessionData>::NAMESPACE, "cart");
+/// ```
+pub trait SessionData: Default + Send + 'static {
+    /// The namespace this type's fields are stored under: keys are `NAMESPACE.field`. It is
+    /// never empty, never contains `.` and never starts with `__`.
+    const NAMESPACE: &'static str;
+
+    /// Builds the value from a loaded record. A field that is missing or no longer decodes
+    /// takes its default; this never fails.
+    fn decode(fields: &Fields<'_>) -> Self;
+
+    /// Writes every stored field of the value into `sink`.
+    ///
+    /// # Errors
+    /// When a field cannot be encoded in the configured format.
+    fn encode(&self, sink: &mut FieldSink<'_>) -> Result<(), codec::Error>;
+}
+
+/// Read access to a loaded session record, handed to [`SessionData::decode`].
+pub struct Fields<'a> {
+    record: &'a Record,
+    format: Format,
+}
+
+impl<'a> Fields<'a> {
+    /// A reader over `record`; `format` is the one new values will be written in.
+    pub fn new(record: &'a Record, format: Format) -> Self {
+        Fields { record, format }
+    }
+
+    /// Decodes the value stored under `key`. `None` when it is absent or does not decode as a
+    /// `T`; the latter is logged once per key, without the session id.
+    pub fn value<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        decode_logged(key, self.record.get(key)?)
+    }
+
+    /// The raw values of every key under `namespace`, as `(field, bytes)`.
+    pub fn namespace(&self, namespace: &str) -> impl Iterator<Item = (&'a str, &'a [u8])> {
+        let prefix = format!("{namespace}.");
+        let record: &'a Record = self.record;
+        record
+            .range(prefix.clone()..)
+            .take_while(move |(key, _)| key.starts_with(&prefix))
+            .map(move |(key, value)| (&key[namespace.len() + 1..], value.as_slice()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    /// The format new values are written in.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
+/// Write access for [`SessionData::encode`]: collects the values of one namespace.
+pub struct FieldSink<'a> {
+    out: &'a mut Record,
+    format: Format,
+}
+
+impl<'a> FieldSink<'a> {
+    /// A sink that writes into `out`, encoding in `format`.
+    pub fn new(out: &'a mut Record, format: Format) -> Self {
+        FieldSink { out, format }
+    }
+
+    /// Encodes `value` in the configured format and stores it under `key`.
+    ///
+    /// # Errors
+    /// When `value` cannot be encoded in the configured format.
+    pub fn value<T: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), codec::Error> {
+        let bytes = codec::encode(self.format, value)?;
+        self.out.insert(key.to_owned(), bytes);
+        Ok(())
+    }
+
+    /// Stores already encoded bytes under `key`.
+    pub fn raw(&mut self, key: String, bytes: Vec<u8>) {
+        self.out.insert(key, bytes);
+    }
+}
+
+/// Decodes tagged bytes, logging a failure once per key so that a type change in a deployed
+/// struct is visible without flooding the log on every request.
+pub(crate) fn decode_logged<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Option<T> {
+    match codec::decode(bytes) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            if first_failure_of(key) {
+                log::warn!("session field `{key}` no longer decodes, using its default: {error}");
+            }
+            None
+        }
+    }
+}
+
+fn first_failure_of(key: &str) -> bool {
+    // Bounded, so that keys of a user-controlled map cannot grow it without limit.
+    const MAX_REMEMBERED: usize = 1024;
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let mut seen = SEEN.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if seen.contains(key) {
+        return false;
+    }
+    if seen.len() < MAX_REMEMBERED {
+        seen.insert(key.to_owned());
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(entries: &[(&str, Vec<u8>)]) -> Record {
+        entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn value_decodes_a_present_key() {
+        let rec = record(&[("a.x", codec::encode(Format::Json, &5u8).unwrap())]);
+        assert_eq!(Fields::new(&rec, Format::Msgpack).value::<u8>("a.x"), Some(5));
+    }
+
+    #[test]
+    fn value_is_none_for_a_missing_key_or_another_type() {
+        let rec = record(&[("a.x", codec::encode(Format::Json, &"s").unwrap())]);
+        let fields = Fields::new(&rec, Format::Msgpack);
+        assert_eq!(fields.value::<u8>("a.y"), None);
+        assert_eq!(fields.value::<u8>("a.x"), None);
+    }
+
+    #[test]
+    fn namespace_lists_only_that_namespace() {
+        let rec =
+            record(&[("a.x", vec![1]), ("ab.y", vec![2]), ("a.z", vec![3]), ("b.x", vec![4])]);
+        let fields = Fields::new(&rec, Format::Msgpack);
+        let listed: Vec<_> = fields.namespace("a").collect();
+        assert_eq!(listed, vec![("x", &[1u8][..]), ("z", &[3u8][..])]);
+    }
+
+    #[test]
+    fn sink_encodes_in_its_format() {
+        let mut out = Record::new();
+        FieldSink::new(&mut out, Format::Json).value("a.x", &[1, 2]).unwrap();
+        assert_eq!(codec::decode::<Vec<u8>>(&out["a.x"]).unwrap(), vec![1, 2]);
+        assert_eq!(out["a.x"][1..], *b"[1,2]");
+    }
+}

@@ -1,0 +1,217 @@
+//! The request guards: [`Session`] and [`ExistingSession`].
+
+use std::any::type_name;
+use std::ops::{Deref, DerefMut};
+
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
+
+use crate::data::SessionData;
+use crate::error::Error;
+use crate::id::SessionId;
+use crate::sessions::Sessions;
+use crate::state::RequestState;
+
+/// The namespace `T` of the client's session, as a request guard.
+///
+/// Reading (`Deref`) is free; the first mutable access (`DerefMut`) marks the namespace
+/// changed, and when the response leaves, only the fields whose encoding differs from what
+/// was loaded are written, in one store call. A visitor whose session is never changed gets
+/// no record and no cookie.
+///
+/// The guard fails only when the store fails: with 503 while it is unavailable (the error is
+/// [`Error`]). Any number of `Session` guards of different namespaces in one request share a
+/// single store load.
+///
+/// ```
+/// use rocket::{get, routes};
+/// use rocket_typed_session::{Session, SessionFairing};
+///
+/// #[derive(Session, Default)]
+/// struct Counter {
+///     hits: u64,
+/// }
+///
+/// #[get("/count")]
+/// fn count(mut counter: Session<Counter>) -> String {
+///     counter.hits += 1;
+///     counter.hits.to_string()
+/// }
+///
+/// let rocket = rocket::build().attach(SessionFairing::new()).mount("/", routes![count]);
+/// ```
+pub struct Session<'r, T: SessionData> {
+    value: T,
+    state: &'r RequestState,
+    touched: bool,
+    generation: u64,
+}
+
+impl<'r, T: SessionData> Session<'r, T> {
+    fn new(state: &'r RequestState) -> Self {
+        let (value, generation) = state.decode::<T>();
+        Session { value, state, touched: false, generation }
+    }
+
+    /// The id the client holds after this request. For a session that is not stored yet it is
+    /// the id it will be stored under. It is a secret: never log it.
+    pub fn id(&self) -> SessionId {
+        self.state.id()
+    }
+
+    /// Whether the client has no stored session yet (first visit, expired or unknown id).
+    pub fn is_new(&self) -> bool {
+        !self.state.exists()
+    }
+
+    /// Moves the session to a new id, keeping its data; the old id stops working. Call it
+    /// when privileges change, at login above all, so an id planted before login is useless.
+    pub fn regenerate(&mut self) {
+        self.state.regenerate();
+    }
+
+    /// Ends the session: its record is deleted and the cookie expired. This guard's value
+    /// returns to the default; changes made through it afterwards start a new session with a
+    /// new id, while changes through other guards taken before the call are discarded.
+    pub fn destroy(&mut self) {
+        self.generation = self.state.destroy();
+        self.value = T::default();
+        self.touched = false;
+    }
+
+    /// Resets this namespace to its default, removing its stored fields. Other namespaces
+    /// are untouched.
+    pub fn clear(&mut self) {
+        self.state.clear(T::NAMESPACE);
+        self.value = T::default();
+        self.touched = false;
+    }
+
+    /// Makes the cookie permanent (it carries `Max-Age` = `session_lifetime`) or a browser
+    /// session cookie, for this session from now on; the default is `session_permanent`.
+    pub fn set_permanent(&mut self, permanent: bool) {
+        self.state.set_permanent(permanent);
+    }
+
+    /// Whether the cookie is permanent.
+    pub fn is_permanent(&self) -> bool {
+        self.state.is_permanent()
+    }
+}
+
+impl<T: SessionData> Deref for Session<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: SessionData> DerefMut for Session<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.touched = true;
+        &mut self.value
+    }
+}
+
+impl<T: SessionData> Drop for Session<'_, T> {
+    fn drop(&mut self) {
+        // A handler that panicked may have left the value half-changed: keep the stored one.
+        if self.touched && !std::thread::panicking() {
+            self.state.commit(&self.value, self.generation);
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, T: SessionData> FromRequest<'r> for Session<'r, T> {
+    type Error = &'r Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match RequestState::of(req).await {
+            Ok(state) => Outcome::Success(Session::new(state)),
+            Err(error) => Outcome::Error((error.status(), error)),
+        }
+    }
+}
+
+impl<T: SessionData> Sentinel for Session<'_, T> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        fairing_missing::<T>(rocket)
+    }
+}
+
+/// Like [`Session`], but only for a client whose live session holds something in namespace
+/// `T`; otherwise the request is forwarded with 401, so a login-required route can fall
+/// back to a login route or the 401 catcher.
+///
+/// A namespace written only at login (say an `Auth` struct) makes this a "logged in" guard.
+///
+/// ```
+/// use rocket::{get, response::Redirect, routes};
+/// use rocket_typed_session::{ExistingSession, Session};
+///
+/// #[derive(Session, Default)]
+/// struct Auth {
+///     user: String,
+/// }
+///
+/// #[get("/account")]
+/// fn account(auth: ExistingSession<Auth>) -> String {
+///     format!("hello {}", auth.user)
+/// }
+///
+/// #[get("/account", rank = 2)]
+/// fn login_first() -> Redirect {
+///     Redirect::to("/login")
+/// }
+/// ```
+pub struct ExistingSession<'r, T: SessionData>(Session<'r, T>);
+
+impl<'r, T: SessionData> Deref for ExistingSession<'r, T> {
+    type Target = Session<'r, T>;
+
+    fn deref(&self) -> &Session<'r, T> {
+        &self.0
+    }
+}
+
+impl<'r, T: SessionData> DerefMut for ExistingSession<'r, T> {
+    fn deref_mut(&mut self) -> &mut Session<'r, T> {
+        &mut self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, T: SessionData> FromRequest<'r> for ExistingSession<'r, T> {
+    type Error = &'r Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match RequestState::of(req).await {
+            Ok(state) if state.exists() && state.holds(T::NAMESPACE) => {
+                Outcome::Success(ExistingSession(Session::new(state)))
+            }
+            Ok(_) => Outcome::Forward(Status::Unauthorized),
+            Err(error) => Outcome::Error((error.status(), error)),
+        }
+    }
+}
+
+impl<T: SessionData> Sentinel for ExistingSession<'_, T> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        fairing_missing::<T>(rocket)
+    }
+}
+
+fn fairing_missing<T>(rocket: &Rocket<Ignite>) -> bool {
+    let missing = rocket.state::<Sessions>().is_none();
+    if missing {
+        log::error!(
+            "a route takes a session guard of `{}` but SessionFairing is not attached; \
+             add `.attach(SessionFairing::new())`",
+            type_name::<T>()
+        );
+    }
+    missing
+}

@@ -1,0 +1,163 @@
+//! Session ids: generation from the OS CSPRNG, strict parsing, and the storage key digest.
+//!
+//! The raw id only ever travels in the cookie. Stores, file names and logs see the
+//! [`SessionId::storage_key`], a SHA-256 digest, so a leaked store dump or log line cannot be
+//! replayed as a cookie.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// The smallest accepted id length in bytes of entropy (128 bits).
+pub const MIN_ID_BYTES: usize = 16;
+
+/// The largest accepted id length in bytes; it keeps cookies short and parsing bounded.
+pub const MAX_ID_BYTES: usize = 128;
+
+/// A session id: random bytes, carried in the cookie as unpadded base64url.
+///
+/// `Debug` never shows the id, so a `SessionId` can sit inside structs that get logged. Use
+/// [`SessionId::expose`] where the raw value is really needed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionId {
+    encoded: String,
+}
+
+impl SessionId {
+    /// Generates a new id of `bytes` bytes of entropy from the operating system's CSPRNG.
+    ///
+    /// # Panics
+    /// When the operating system cannot provide random bytes, as the standard library's
+    /// `HashMap` does: no id can be made safely without them.
+    pub fn generate(bytes: usize) -> Self {
+        let mut raw = vec![0u8; bytes];
+        getrandom::fill(&mut raw).expect("the operating system's random number generator failed");
+        SessionId { encoded: URL_SAFE_NO_PAD.encode(&raw) }
+    }
+
+    /// Parses an id as a client sent it, accepting only the exact shape [`generate`] produces
+    /// for `bytes` bytes: the exact length, the base64url alphabet, canonical trailing bits.
+    ///
+    /// Anything else is `None`, so malformed input never reaches a store.
+    ///
+    /// [`generate`]: SessionId::generate
+    pub fn parse(value: &str, bytes: usize) -> Option<Self> {
+        if value.len() != encoded_len(bytes) || !value.bytes().all(is_base64url) {
+            return None;
+        }
+        // The decoder rejects non-zero trailing bits, so each id has exactly one spelling.
+        let decoded = URL_SAFE_NO_PAD.decode(value).ok()?;
+        (decoded.len() == bytes).then(|| SessionId { encoded: value.to_owned() })
+    }
+
+    /// The id as it appears in the cookie. Treat it as a secret: never log it.
+    pub fn expose(&self) -> &str {
+        &self.encoded
+    }
+
+    /// The key a store files this session under: `prefix` followed by the hex SHA-256 digest
+    /// of the id. The raw id cannot be recovered from it.
+    pub fn storage_key(&self, prefix: &str) -> String {
+        let digest = Sha256::digest(self.encoded.as_bytes());
+        let mut key = String::with_capacity(prefix.len() + 64);
+        key.push_str(prefix);
+        for byte in digest {
+            key.push(HEX[usize::from(byte >> 4)] as char);
+            key.push(HEX[usize::from(byte & 0x0f)] as char);
+        }
+        key
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(<redacted>)")
+    }
+}
+
+/// The length of the unpadded base64 text for `bytes` bytes.
+pub(crate) const fn encoded_len(bytes: usize) -> usize {
+    (bytes * 4).div_ceil(3)
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn is_base64url(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_have_the_cookie_length_for_their_entropy() {
+        assert_eq!(SessionId::generate(32).expose().len(), 43);
+        assert_eq!(SessionId::generate(16).expose().len(), 22);
+    }
+
+    #[test]
+    fn generated_ids_parse_back() {
+        let id = SessionId::generate(32);
+        assert_eq!(SessionId::parse(id.expose(), 32), Some(id));
+    }
+
+    #[test]
+    fn two_generated_ids_differ() {
+        assert_ne!(SessionId::generate(32), SessionId::generate(32));
+    }
+
+    #[test]
+    fn parse_rejects_wrong_length_alphabet_and_padding() {
+        let id = SessionId::generate(32);
+        let good = id.expose();
+        for bad in [
+            "",
+            &good[1..],
+            &format!("{good}A"),
+            &format!("{}=", &good[1..]),
+            &format!("{}+", &good[1..]),
+            &format!("{}/", &good[1..]),
+            &format!("{}é", &good[2..]),
+            &format!("{}\0", &good[1..]),
+            "../../../../../../../../../../../../etc/passwd",
+        ] {
+            assert_eq!(SessionId::parse(bad, 32), None, "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn parse_rejects_non_canonical_trailing_bits() {
+        // 32 bytes encode to 43 chars whose last char carries 2 unused bits; set them.
+        let canonical = URL_SAFE_NO_PAD.encode([0u8; 32]);
+        let mut forged = canonical[..42].to_owned();
+        forged.push('B');
+        assert!(SessionId::parse(&canonical, 32).is_some());
+        assert_eq!(SessionId::parse(&forged, 32), None);
+    }
+
+    #[test]
+    fn parse_rejects_an_id_of_another_configured_length() {
+        let id = SessionId::generate(16);
+        assert_eq!(SessionId::parse(id.expose(), 32), None);
+    }
+
+    #[test]
+    fn storage_key_is_prefixed_hex_digest_without_the_id() {
+        let id = SessionId::generate(32);
+        let key = id.storage_key("session:");
+        assert_eq!(key.len(), "session:".len() + 64);
+        assert!(key.starts_with("session:"));
+        assert!(key["session:".len()..].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(!key.contains(id.expose()));
+        assert_eq!(key, id.storage_key("session:"));
+    }
+
+    #[test]
+    fn debug_output_redacts_the_id() {
+        let id = SessionId::generate(32);
+        assert!(!format!("{id:?}").contains(id.expose()));
+    }
+}

@@ -1,0 +1,99 @@
+//! Typed, server-side sessions for [Rocket](https://rocket.rs) 0.5.
+//!
+//! Derive [`Session`](macro@Session) on a plain struct, attach [`SessionFairing`], and take
+//! [`Session<T>`](struct@Session) as a request guard. The data lives in a store chosen in
+//! Rocket.toml; the cookie carries only a random id. Each field is its own stored value: a
+//! request writes only the fields it changed, concurrent requests that change different
+//! fields keep both changes, and a field whose type changed falls back to its default
+//! without taking the rest of the session with it.
+//!
+//! # Quickstart
+//! ```no_run
+//! #[macro_use] extern crate rocket;
+//! use rocket_typed_session::{Session, SessionFairing, SessionMap};
+//!
+//! #[derive(Session, Default)]
+//! #[session(namespace = "cart")]
+//! struct Cart {
+//!     items: Vec<u32>,
+//!     coupon: Option<String>,
+//! }
+//!
+//! #[post("/add/<id>")]
+//! fn add(mut cart: Session<Cart>, id: u32) -> String {
+//!     cart.items.push(id); // a mutable access: `cart.items` is saved when the response leaves
+//!     format!("{} items", cart.items.len())
+//! }
+//!
+//! // The Flask-style dynamic map: `session['key'] = 'value'`.
+//! #[get("/set")]
+//! fn set(mut session: Session<SessionMap>) -> &'static str {
+//!     session.insert("key", "value").expect("a string always encodes");
+//!     "ok"
+//! }
+//!
+//! #[launch]
+//! fn rocket() -> _ {
+//!     rocket::build().attach(SessionFairing::new()).mount("/", routes![add, set])
+//! }
+//! ```
+//!
+//! # Configuration
+//! Every key is optional and can be set in Rocket.toml or as `ROCKET_SESSION_*` environment
+//! variables; [`SessionConfig`] documents each key with its default. An unknown `session_*`
+//! key or an impossible value stops the launch with a message naming the key.
+//!
+//! ```toml
+//! [default]
+//! session_type = "memory"
+//! session_lifetime = "7d"
+//! session_cookie_secure = true
+//! ```
+//!
+//! # Stores
+//! - `memory` (default, cargo feature `memory`): [`store::MemoryStore`], in-process, bounded
+//!   by `session_memory_capacity`.
+//!
+//! A store built in code wins over `session_type`:
+//! `SessionFairing::with_store(MemoryStore::default())`.
+//!
+//! # Guards and operations
+//! - [`Session<T>`](struct@Session): always succeeds unless the store fails (503).
+//! - [`ExistingSession<T>`]: forwards with 401 unless the client's live session holds
+//!   something in `T`'s namespace; for login-required routes.
+//! - On either: [`id`](Session::id), [`regenerate`](Session::regenerate) (at login),
+//!   [`destroy`](Session::destroy) (at logout), [`clear`](Session::clear),
+//!   [`set_permanent`](Session::set_permanent).
+//!
+//! # Extending
+//! Implement [`store::SessionStore`] for a new backend; the module documentation has a
+//! complete example.
+#![deny(missing_docs)]
+
+mod cookie;
+mod error;
+mod fairing;
+mod guard;
+mod map;
+mod sessions;
+mod state;
+
+pub mod codec;
+pub mod config;
+pub mod data;
+pub mod id;
+pub mod store;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use async_trait::async_trait;
+pub use config::SessionConfig;
+pub use data::SessionData;
+pub use error::Error;
+pub use fairing::SessionFairing;
+pub use guard::{ExistingSession, Session};
+pub use id::SessionId;
+pub use map::SessionMap;
+pub use rocket_typed_session_macros::Session;
+pub use sessions::Sessions;

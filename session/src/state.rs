@@ -1,0 +1,354 @@
+//! The per-request session state: what was loaded, what guards changed, and what the
+//! request asked for (regenerate, destroy, permanence). Guards write it; the fairing turns it
+//! into one [`Plan`] when the response leaves.
+
+use std::sync::{Mutex, MutexGuard};
+
+use rocket::Request;
+
+use crate::codec::{self, Format};
+use crate::data::{FieldSink, Fields, SessionData};
+use crate::error::Error;
+use crate::id::SessionId;
+use crate::sessions::Sessions;
+use crate::store::{record_size, Changes, Record};
+
+/// Reserved record key holding a permanence chosen with `set_permanent`.
+const PERMANENT_KEY: &str = "__permanent";
+
+/// The slot a request's session state is cached in; empty until a guard asks for it, so a
+/// route without session guards costs the fairing nothing.
+#[derive(Default)]
+pub(crate) struct Slot(Option<Result<RequestState, Error>>);
+
+impl Slot {
+    pub(crate) fn state(&self) -> Option<&Result<RequestState, Error>> {
+        self.0.as_ref()
+    }
+}
+
+/// One request's view of its session.
+pub(crate) struct RequestState {
+    sessions: Sessions,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    /// The id the loaded record lives under; `None` for a session not stored yet.
+    stored_id: Option<SessionId>,
+    /// The id the session will carry after this request when it differs from `stored_id`;
+    /// drawn on first need.
+    next_id: Option<SessionId>,
+    loaded: Record,
+    /// The record as guards left it; `None` while it equals `loaded`.
+    working: Option<Record>,
+    permanent: bool,
+    regenerate: bool,
+    /// The id of a record `destroy` ended, to be deleted.
+    destroyed: Option<SessionId>,
+    /// Bumped by `destroy`, so that guards taken before it cannot write into the new session.
+    generation: u64,
+    encode_error: Option<codec::Error>,
+}
+
+/// What the fairing must do for this request: at most one store write, and the cookie.
+pub(crate) struct Plan {
+    pub(crate) write: Write,
+    pub(crate) permanent: bool,
+    /// Whether an existing session's cookie is re-sent with a fresh `Max-Age`.
+    pub(crate) refresh_cookie: bool,
+    /// The size of the record after the write, and before it.
+    pub(crate) size: (usize, usize),
+}
+
+/// The store write a request needs.
+pub(crate) enum Write {
+    /// Nothing to store; the id of an existing session, whose cookie may be refreshed.
+    Nothing(Option<SessionId>),
+    Create {
+        id: SessionId,
+        fields: Record,
+    },
+    Update {
+        id: SessionId,
+        changes: Changes,
+    },
+    Regenerate {
+        old: SessionId,
+        new: SessionId,
+        changes: Changes,
+    },
+    Delete {
+        old: SessionId,
+    },
+    /// Destroyed, then written again in the same request: delete the old, create a new one.
+    Replace {
+        old: SessionId,
+        new: SessionId,
+        fields: Record,
+    },
+}
+
+impl RequestState {
+    /// The session state of `req`, loading it with one store call on first use.
+    pub(crate) async fn of<'r>(req: &'r Request<'_>) -> Result<&'r RequestState, &'r Error> {
+        let slot = req
+            .local_cache_async(async {
+                let Some(sessions) = req.rocket().state::<Sessions>() else {
+                    return Slot(Some(Err(Error::NotAttached)));
+                };
+                Slot(Some(RequestState::load(req, sessions.clone()).await))
+            })
+            .await;
+        match slot.state() {
+            Some(Ok(state)) => Ok(state),
+            Some(Err(error)) => Err(error),
+            // A slot created empty by the fairing; it only looks after the response is made.
+            None => Err(&Error::NotAttached),
+        }
+    }
+
+    async fn load(req: &Request<'_>, sessions: Sessions) -> Result<RequestState, Error> {
+        let config = sessions.config();
+        let cookie = req.cookies().get(&config.cookie_name);
+        let mut inner = Inner::new(None, Record::new(), config.permanent);
+        if let Some(id) = cookie.and_then(|c| SessionId::parse(c.value(), config.id_length)) {
+            let touch = config.refresh_each_request.then_some(config.lifetime);
+            let key = id.storage_key(&config.key_prefix);
+            let loaded = sessions.store().load(&key, touch).await.map_err(|error| {
+                log::error!("cannot load a session: {error}");
+                Error::Store(error)
+            })?;
+            if let Some(record) = loaded {
+                let permanent = Fields::new(&record, config.format)
+                    .value(PERMANENT_KEY)
+                    .unwrap_or(config.permanent);
+                inner = Inner::new(Some(id), record, permanent);
+            }
+        }
+        Ok(RequestState { sessions, inner: Mutex::new(inner) })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere cannot leave Inner half-updated in a way that matters here.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn format(&self) -> Format {
+        self.sessions.config().format
+    }
+
+    /// Namespace `T` as it stands now, and the generation the guard belongs to.
+    pub(crate) fn decode<T: SessionData>(&self) -> (T, u64) {
+        let inner = self.lock();
+        (T::decode(&Fields::new(inner.view(), self.format())), inner.generation)
+    }
+
+    /// Stores a guard's value of `T` back into the working record.
+    pub(crate) fn commit<T: SessionData>(&self, value: &T, generation: u64) {
+        let mut inner = self.lock();
+        if generation != inner.generation {
+            log::debug!(
+                "ignoring changes to `{}` made before the session was destroyed",
+                T::NAMESPACE
+            );
+            return;
+        }
+        let mut encoded = Record::new();
+        if let Err(error) = value.encode(&mut FieldSink::new(&mut encoded, self.format())) {
+            inner.encode_error.get_or_insert(error);
+            return;
+        }
+        let working = inner.working_mut();
+        remove_namespace(working, T::NAMESPACE);
+        working.extend(encoded);
+    }
+
+    /// Whether the client has a live stored session.
+    pub(crate) fn exists(&self) -> bool {
+        self.lock().stored_id.is_some()
+    }
+
+    /// Whether the session holds any field of `namespace`.
+    pub(crate) fn holds(&self, namespace: &str) -> bool {
+        self.lock().view().keys().any(|key| in_namespace(key, namespace))
+    }
+
+    /// The id the client will hold after this request.
+    pub(crate) fn id(&self) -> SessionId {
+        let mut inner = self.lock();
+        match (&inner.stored_id, inner.regenerate) {
+            (Some(id), false) => id.clone(),
+            _ => self.next_id(&mut inner).clone(),
+        }
+    }
+
+    /// Asks for a new id with the data kept: the old id stops working when the response
+    /// leaves. On a session not stored yet it only draws another provisional id.
+    pub(crate) fn regenerate(&self) {
+        let mut inner = self.lock();
+        inner.regenerate = inner.stored_id.is_some();
+        inner.next_id = None;
+    }
+
+    /// Ends the session; returns the generation that guards writing afterwards belong to.
+    pub(crate) fn destroy(&self) -> u64 {
+        let mut inner = self.lock();
+        let destroyed = inner.stored_id.take().or_else(|| inner.destroyed.take());
+        let generation = inner.generation + 1;
+        *inner = Inner::new(None, Record::new(), self.sessions.config().permanent);
+        inner.destroyed = destroyed;
+        inner.generation = generation;
+        generation
+    }
+
+    pub(crate) fn clear(&self, namespace: &str) {
+        remove_namespace(self.lock().working_mut(), namespace);
+    }
+
+    pub(crate) fn set_permanent(&self, permanent: bool) {
+        let mut inner = self.lock();
+        inner.permanent = permanent;
+        let bytes = codec::encode(self.format(), &permanent).expect("a bool always encodes");
+        inner.working_mut().insert(PERMANENT_KEY.to_owned(), bytes);
+    }
+
+    pub(crate) fn is_permanent(&self) -> bool {
+        self.lock().permanent
+    }
+
+    pub(crate) fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    fn next_id<'i>(&self, inner: &'i mut Inner) -> &'i SessionId {
+        let length = self.sessions.config().id_length;
+        inner.next_id.get_or_insert_with(|| SessionId::generate(length))
+    }
+
+    /// Turns the request's state into the one write and cookie change it needs.
+    ///
+    /// # Errors
+    /// A guard's value failed to encode.
+    pub(crate) fn plan(&self) -> Result<Plan, Error> {
+        let mut inner = self.lock();
+        if let Some(error) = inner.encode_error.take() {
+            return Err(Error::Encode(error));
+        }
+        let config = self.sessions.config();
+        let view = inner.view();
+        let size = (record_size(view), record_size(&inner.loaded));
+        let write = match (inner.destroyed.clone(), inner.stored_id.clone()) {
+            (Some(old), _) if view.is_empty() => Write::Delete { old },
+            (Some(old), _) => Write::Replace {
+                old,
+                new: self.take_next_id(&mut inner),
+                fields: inner.view().clone(),
+            },
+            (None, None) if view.is_empty() => Write::Nothing(None),
+            (None, None) => {
+                Write::Create { id: self.take_next_id(&mut inner), fields: inner.view().clone() }
+            }
+            (None, Some(old)) if inner.regenerate => {
+                let changes = inner.changes();
+                Write::Regenerate { old, new: self.take_next_id(&mut inner), changes }
+            }
+            (None, Some(id)) if inner.working.is_some() => match inner.changes() {
+                changes if changes.is_empty() => Write::Nothing(Some(id)),
+                changes => Write::Update { id, changes },
+            },
+            (None, Some(id)) => Write::Nothing(Some(id)),
+        };
+        let permanence_changed = inner.view().get(PERMANENT_KEY) != inner.loaded.get(PERMANENT_KEY);
+        Ok(Plan {
+            write,
+            permanent: inner.permanent,
+            refresh_cookie: (inner.permanent && config.refresh_each_request) || permanence_changed,
+            size,
+        })
+    }
+
+    fn take_next_id(&self, inner: &mut Inner) -> SessionId {
+        let id = self.next_id(inner).clone();
+        inner.next_id = None;
+        id
+    }
+}
+
+impl Inner {
+    fn new(stored_id: Option<SessionId>, loaded: Record, permanent: bool) -> Self {
+        Inner {
+            stored_id,
+            next_id: None,
+            loaded,
+            working: None,
+            permanent,
+            regenerate: false,
+            destroyed: None,
+            generation: 0,
+            encode_error: None,
+        }
+    }
+
+    fn view(&self) -> &Record {
+        self.working.as_ref().unwrap_or(&self.loaded)
+    }
+
+    fn working_mut(&mut self) -> &mut Record {
+        self.working.get_or_insert_with(|| self.loaded.clone())
+    }
+
+    /// The fields that differ from what was loaded, and the ones that vanished.
+    fn changes(&self) -> Changes {
+        diff(&self.loaded, self.view())
+    }
+}
+
+fn diff(loaded: &Record, now: &Record) -> Changes {
+    let set = now
+        .iter()
+        .filter(|(key, value)| loaded.get(*key) != Some(*value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let remove = loaded.keys().filter(|key| !now.contains_key(*key)).cloned().collect();
+    Changes { set, remove }
+}
+
+fn remove_namespace(record: &mut Record, namespace: &str) {
+    record.retain(|key, _| !in_namespace(key, namespace));
+}
+
+fn in_namespace(key: &str, namespace: &str) -> bool {
+    key.strip_prefix(namespace).is_some_and(|rest| rest.starts_with('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(entries: &[(&str, u8)]) -> Record {
+        entries.iter().map(|(k, v)| (k.to_string(), vec![*v])).collect()
+    }
+
+    #[test]
+    fn diff_keeps_only_changed_new_and_vanished_fields() {
+        let loaded = record(&[("a.same", 1), ("a.changed", 2), ("a.gone", 3)]);
+        let now = record(&[("a.same", 1), ("a.changed", 9), ("a.new", 4)]);
+        let changes = diff(&loaded, &now);
+        assert_eq!(changes.set, record(&[("a.changed", 9), ("a.new", 4)]));
+        assert_eq!(changes.remove, vec!["a.gone".to_string()]);
+    }
+
+    #[test]
+    fn diff_of_equal_records_is_empty() {
+        let loaded = record(&[("a.x", 1)]);
+        assert!(diff(&loaded, &loaded.clone()).is_empty());
+    }
+
+    #[test]
+    fn remove_namespace_spares_other_namespaces_sharing_a_prefix() {
+        let mut rec = record(&[("cart.a", 1), ("cart.b", 2), ("carts.a", 3), ("cart", 4)]);
+        remove_namespace(&mut rec, "cart");
+        assert_eq!(rec, record(&[("carts.a", 3), ("cart", 4)]));
+    }
+}

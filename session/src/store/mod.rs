@@ -1,0 +1,212 @@
+//! Where session records live: the [`SessionStore`] trait and its backends.
+//!
+//! A store knows keys, records and expiry, nothing else: no requests, cookies or configuration.
+//! The key it is given is already a digest of the session id (see
+//! [`SessionId::storage_key`](crate::SessionId::storage_key)), so a store never sees a raw id.
+//!
+//! # Writing a store
+//! Implement [`SessionStore`] with [`async_trait`](crate::async_trait). The semantics below are
+//! what the fairing relies on; they are checked for every built-in store by one conformance
+//! suite.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::Mutex;
+//! use std::time::Duration;
+//! use rocket_typed_session::async_trait;
+//! use rocket_typed_session::store::{Changes, Error, Record, Regenerated, SessionStore};
+//!
+//! /// A store without expiry, for illustration only.
+//! #[derive(Default)]
+//! struct MapStore(Mutex<HashMap<String, Record>>);
+//!
+//! #[async_trait]
+//! impl SessionStore for MapStore {
+//!     async fn load(&self, key: &str, _touch: Option<Duration>) -> Result<Option<Record>, Error> {
+//!         Ok(self.0.lock().unwrap().get(key).cloned())
+//!     }
+//!     async fn create(&self, key: &str, fields: &Record, _ttl: Duration) -> Result<bool, Error> {
+//!         let mut map = self.0.lock().unwrap();
+//!         if map.contains_key(key) { return Ok(false); }
+//!         map.insert(key.to_owned(), fields.clone());
+//!         Ok(true)
+//!     }
+//!     async fn update(&self, key: &str, changes: &Changes, _ttl: Duration) -> Result<bool, Error> {
+//!         Ok(self.0.lock().unwrap().get_mut(key).map(|record| changes.apply_to(record)).is_some())
+//!     }
+//!     async fn delete(&self, key: &str) -> Result<(), Error> {
+//!         self.0.lock().unwrap().remove(key);
+//!         Ok(())
+//!     }
+//!     async fn regenerate(
+//!         &self, old: &str, new: &str, changes: &Changes, _ttl: Duration,
+//!     ) -> Result<Regenerated, Error> {
+//!         let mut map = self.0.lock().unwrap();
+//!         if map.contains_key(new) { return Ok(Regenerated::TargetTaken); }
+//!         let Some(mut record) = map.remove(old) else { return Ok(Regenerated::SourceGone) };
+//!         changes.apply_to(&mut record);
+//!         map.insert(new.to_owned(), record);
+//!         Ok(Regenerated::Moved)
+//!     }
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[cfg(feature = "memory")]
+mod memory;
+#[cfg(feature = "memory")]
+pub use memory::MemoryStore;
+
+/// A session's stored values: `namespace.field` → tagged bytes (see [`crate::codec`]).
+/// Keys starting with `__` are reserved for the library.
+pub type Record = BTreeMap<String, Vec<u8>>;
+
+/// The fields one save changes: values to set and keys to remove.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Fields whose value is new or differs from what was loaded.
+    pub set: Record,
+    /// Fields that were loaded and no longer exist.
+    pub remove: Vec<String>,
+}
+
+impl Changes {
+    /// Whether this save changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+
+    /// Applies the changes to a record in place; for stores that keep whole records.
+    pub fn apply_to(&self, record: &mut Record) {
+        for key in &self.remove {
+            record.remove(key);
+        }
+        record.extend(self.set.iter().map(|(key, value)| (key.clone(), value.clone())));
+    }
+}
+
+/// The number of bytes a record occupies: its keys and values, as counted against
+/// `session_max_size` and a memory store's capacity.
+pub fn record_size(record: &Record) -> usize {
+    record.iter().map(|(key, value)| key.len() + value.len()).sum()
+}
+
+/// What [`SessionStore::regenerate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Regenerated {
+    /// The record now lives under the new key only.
+    Moved,
+    /// The old key no longer existed (logged out or expired meanwhile); nothing was written.
+    SourceGone,
+    /// The new key was already taken; nothing was changed.
+    TargetTaken,
+}
+
+/// A store failed.
+///
+/// `Unavailable` becomes a 503 with `Retry-After`; every other variant a 500. Messages never
+/// contain a session id or a storage key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The backend cannot be reached or refuses service for now (connection refused,
+    /// timeout, loading, read-only, out of memory). Retrying later may succeed.
+    #[error("the session store `{store}` is unavailable: {source}")]
+    Unavailable {
+        /// The backend's name, e.g. `redis`.
+        store: &'static str,
+        /// The backend's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The record would exceed a size limit; the stored record was left as it was.
+    #[error("the session record would be {size} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// The record's size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The backend returned data in a shape it never writes.
+    #[error("the session store `{store}` returned data it cannot read: {message}")]
+    Decode {
+        /// The backend's name.
+        store: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// Any other backend failure.
+    #[error("the session store `{store}` failed: {source}")]
+    Backend {
+        /// The backend's name.
+        store: &'static str,
+        /// The backend's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Error {
+    /// Whether retrying later may succeed; such errors are answered with 503.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Unavailable { .. })
+    }
+}
+
+/// A place to keep session records, keyed by storage key, each with an idle expiry.
+///
+/// Every method is one round trip at most, and each write is atomic for its key: the fairing
+/// relies on `create` never overwriting and `update` never resurrecting.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Loads the record under `key`, or `None` if it does not exist or has expired. When
+    /// `touch` is set, the record's expiry is reset to that duration in the same round trip.
+    ///
+    /// # Errors
+    /// Backend failures; a missing key is not an error.
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error>;
+
+    /// Stores `fields` under `key` with expiry `ttl` if and only if `key` does not exist.
+    /// Returns whether it was created.
+    ///
+    /// # Errors
+    /// Backend failures; an existing key is `Ok(false)`.
+    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error>;
+
+    /// Applies `changes` to the record under `key` and resets its expiry to `ttl`, if and
+    /// only if it exists: a session deleted meanwhile is never brought back. Returns whether
+    /// it existed.
+    ///
+    /// # Errors
+    /// Backend failures; a missing key is `Ok(false)`.
+    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error>;
+
+    /// Deletes the record under `key`; deleting a missing key succeeds.
+    ///
+    /// # Errors
+    /// Backend failures.
+    async fn delete(&self, key: &str) -> Result<(), Error>;
+
+    /// Moves the record from `old` to `new`, applying `changes` and expiry `ttl`, so that
+    /// afterwards only `new` exists. Nothing changes when `old` is gone or `new` is taken.
+    ///
+    /// # Errors
+    /// Backend failures.
+    async fn regenerate(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error>;
+
+    /// Removes expired records, for backends without native expiry. The default does nothing.
+    ///
+    /// # Errors
+    /// Backend failures.
+    async fn cleanup(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}

@@ -1,0 +1,197 @@
+//! The app the integration tests drive: every guard and session operation behind a route.
+
+use rocket::tokio::sync::Barrier;
+use rocket::{get, routes, Build, Rocket, State};
+use rocket_typed_session::{ExistingSession, Session, SessionFairing, SessionMap};
+
+use crate::support::{figment, App, RecordingStore};
+
+#[derive(Session, Default, Debug)]
+#[session(namespace = "cart")]
+pub struct Cart {
+    pub items: Vec<u32>,
+    pub coupon: Option<String>,
+}
+
+#[derive(Session, Default, Debug)]
+pub struct Auth {
+    pub user: Option<String>,
+}
+
+#[get("/plain")]
+fn plain() -> &'static str {
+    "plain"
+}
+
+#[get("/map/set/<key>/<value>")]
+fn map_set(mut session: Session<SessionMap>, key: &str, value: &str) -> &'static str {
+    session.insert(key, value).unwrap();
+    "ok"
+}
+
+#[get("/map/get/<key>")]
+fn map_get(session: Session<SessionMap>, key: &str) -> String {
+    session.get::<String>(key).unwrap_or_else(|| "not set".into())
+}
+
+#[get("/map/remove/<key>")]
+fn map_remove(mut session: Session<SessionMap>, key: &str) -> &'static str {
+    session.remove(key);
+    "removed"
+}
+
+#[get("/cart")]
+fn cart(cart: Session<Cart>) -> String {
+    format!("items={:?} coupon={:?}", cart.items, cart.coupon)
+}
+
+#[get("/cart/add/<item>")]
+fn cart_add(mut cart: Session<Cart>, item: u32) -> String {
+    cart.items.push(item);
+    format!("{:?}", cart.items)
+}
+
+#[get("/cart/coupon/<code>")]
+fn cart_coupon(mut cart: Session<Cart>, code: &str) -> &'static str {
+    cart.coupon = Some(code.into());
+    "ok"
+}
+
+#[get("/cart/clear")]
+fn cart_clear(mut cart: Session<Cart>) -> &'static str {
+    cart.clear();
+    "cleared"
+}
+
+#[get("/both")]
+fn both(cart: Session<Cart>, auth: Session<Auth>) -> String {
+    format!("items={:?} user={:?}", cart.items, auth.user)
+}
+
+#[get("/login/<user>")]
+fn login(mut auth: Session<Auth>, user: &str) -> &'static str {
+    auth.regenerate();
+    auth.user = Some(user.into());
+    "logged in"
+}
+
+#[get("/logout")]
+fn logout(mut auth: Session<Auth>) -> &'static str {
+    auth.destroy();
+    "logged out"
+}
+
+#[get("/logout-with-flash")]
+fn logout_with_flash(mut session: Session<SessionMap>) -> &'static str {
+    session.destroy();
+    session.insert("flash", "bye").unwrap();
+    "logged out"
+}
+
+#[get("/private")]
+fn private(auth: ExistingSession<Auth>) -> String {
+    format!("user={:?}", auth.user)
+}
+
+#[get("/id")]
+fn id(session: Session<SessionMap>) -> String {
+    session.id().expose().to_owned()
+}
+
+#[get("/permanent/<permanent>")]
+fn permanent(mut session: Session<SessionMap>, permanent: bool) -> &'static str {
+    session.set_permanent(permanent);
+    "ok"
+}
+
+#[get("/barrier/items/<item>")]
+async fn barrier_items(
+    mut cart: Session<'_, Cart>,
+    barrier: &State<Barrier>,
+    item: u32,
+) -> &'static str {
+    barrier.wait().await;
+    cart.items.push(item);
+    "ok"
+}
+
+/// Like `barrier_items`, but finishes well after the other request at the barrier.
+#[get("/barrier/late/items/<item>")]
+async fn barrier_late_items(
+    mut cart: Session<'_, Cart>,
+    barrier: &State<Barrier>,
+    item: u32,
+) -> &'static str {
+    barrier.wait().await;
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    cart.items.push(item);
+    "ok"
+}
+
+#[get("/barrier/coupon/<code>")]
+async fn barrier_coupon(
+    mut cart: Session<'_, Cart>,
+    barrier: &State<Barrier>,
+    code: &str,
+) -> &'static str {
+    barrier.wait().await;
+    cart.coupon = Some(code.into());
+    "ok"
+}
+
+#[get("/barrier/logout")]
+async fn barrier_logout(mut auth: Session<'_, Auth>, barrier: &State<Barrier>) -> &'static str {
+    barrier.wait().await;
+    auth.destroy();
+    "logged out"
+}
+
+pub fn rocket(store: RecordingStore, keys: &[(&str, &str)]) -> Rocket<Build> {
+    rocket::custom(figment(keys))
+        .attach(SessionFairing::with_store(store))
+        .manage(Barrier::new(2))
+        .mount(
+            "/",
+            routes![
+                plain,
+                map_set,
+                map_get,
+                map_remove,
+                cart,
+                cart_add,
+                cart_coupon,
+                cart_clear,
+                both,
+                login,
+                logout,
+                logout_with_flash,
+                private,
+                id,
+                permanent,
+                barrier_items,
+                barrier_late_items,
+                barrier_coupon,
+                barrier_logout,
+            ],
+        )
+}
+
+/// The test app on a fresh recording store with the default configuration.
+pub async fn launch() -> (App, RecordingStore) {
+    launch_with(&[]).await
+}
+
+pub async fn launch_with(keys: &[(&str, &str)]) -> (App, RecordingStore) {
+    let store = RecordingStore::default();
+    (App::launch(rocket(store.clone(), keys)).await, store)
+}
+
+/// Starts a session holding a cart with `items`; returns its cookie value.
+pub async fn session_with_cart(app: &App, items: &[u32]) -> String {
+    let mut cookie = None;
+    for item in items {
+        let reply = app.get(&format!("/cart/add/{item}"), cookie.as_deref()).await;
+        cookie = cookie.or(reply.session_cookie());
+    }
+    cookie.expect("a cookie was set")
+}

@@ -1,0 +1,80 @@
+use crate::app::{launch, launch_with};
+
+#[rocket::async_test]
+async fn the_first_write_sets_a_secure_by_default_cookie() {
+    let (app, _) = launch().await;
+    let reply = app.get("/map/set/key/value", None).await;
+    assert_eq!(reply.set_cookies.len(), 1);
+    let raw = &reply.set_cookies[0];
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2678400"] {
+        assert!(raw.contains(attribute), "{raw} lacks {attribute}");
+    }
+    assert_eq!(reply.session_cookie().unwrap().len(), 43);
+}
+
+#[rocket::async_test]
+async fn a_response_that_sets_the_cookie_is_private_to_caches() {
+    let (app, _) = launch().await;
+    assert_eq!(app.get("/map/set/key/value", None).await.header("Cache-Control"), Some("private"));
+}
+
+#[rocket::async_test]
+async fn configured_cookie_attributes_are_applied() {
+    let (app, _) = launch_with(&[
+        ("session_cookie_path", "/app"),
+        ("session_cookie_domain", "example.com"),
+        ("session_cookie_secure", "true"),
+        ("session_cookie_samesite", "Strict"),
+        ("session_lifetime", "1h"),
+    ])
+    .await;
+    let raw = app.get("/map/set/key/value", None).await.set_cookies.remove(0);
+    for attribute in
+        ["Path=/app", "Domain=example.com", "Secure", "SameSite=Strict", "Max-Age=3600"]
+    {
+        assert!(raw.contains(attribute), "{raw} lacks {attribute}");
+    }
+}
+
+#[rocket::async_test]
+async fn a_rolling_permanent_session_refreshes_its_cookie_on_read() {
+    let (app, _) = launch().await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    assert_eq!(reply.session_cookie().as_deref(), Some(cookie.as_str()));
+    assert!(reply.set_cookies[0].contains("Max-Age=2678400"));
+}
+
+#[rocket::async_test]
+async fn without_rolling_expiry_a_read_sends_no_cookie() {
+    let (app, _) = launch_with(&[("session_refresh_each_request", "false")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    assert!(app.get("/map/get/key", Some(&cookie)).await.set_cookies.is_empty());
+}
+
+#[rocket::async_test]
+async fn a_non_permanent_configuration_sets_a_browser_session_cookie() {
+    let (app, _) = launch_with(&[("session_permanent", "false")]).await;
+    let reply = app.get("/map/set/key/value", None).await;
+    assert!(!reply.set_cookies[0].contains("Max-Age"), "{}", reply.set_cookies[0]);
+}
+
+#[rocket::async_test]
+async fn set_permanent_false_drops_max_age_for_that_session_from_then_on() {
+    let (app, _) = launch().await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let reply = app.get("/permanent/false", Some(&cookie)).await;
+    assert_eq!(reply.session_cookie().as_deref(), Some(cookie.as_str()));
+    assert!(!reply.set_cookies[0].contains("Max-Age"));
+    let later = app.get("/map/set/key/again", Some(&cookie)).await;
+    assert!(later.set_cookies.iter().all(|c| !c.contains("Max-Age")), "{:?}", later.set_cookies);
+}
+
+#[rocket::async_test]
+async fn a_custom_cookie_name_is_used() {
+    let (app, _) = launch_with(&[("session_cookie_name", "sid")]).await;
+    let reply = app.get("/map/set/key/value", None).await;
+    assert!(reply.set_cookies[0].starts_with("sid="), "{}", reply.set_cookies[0]);
+    let id = reply.set_cookies[0]["sid=".len()..].split(';').next().unwrap().to_owned();
+    assert_eq!(app.get_with_cookie("/map/get/key", "sid", &id).await.body, "value");
+}

@@ -1,0 +1,68 @@
+use rocket::http::Status;
+
+use crate::app::{launch, launch_with, session_with_cart};
+use crate::support::storage_key;
+
+#[rocket::async_test]
+async fn a_store_that_fails_to_load_gives_503_with_retry_after() {
+    let (app, store) = launch().await;
+    let cookie = session_with_cart(&app, &[1]).await;
+    store.fail_loads(true);
+    let reply = app.get("/cart", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+    assert_eq!(reply.header("Retry-After"), Some("1"));
+    assert!(reply.set_cookies.is_empty());
+}
+
+#[rocket::async_test]
+async fn a_failed_load_is_never_read_as_an_empty_session() {
+    let (app, store) = launch().await;
+    let cookie = session_with_cart(&app, &[1]).await;
+    store.fail_loads(true);
+    app.get("/cart/add/2", Some(&cookie)).await;
+    store.fail_loads(false);
+    assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1] coupon=None");
+}
+
+#[rocket::async_test]
+async fn a_route_without_sessions_answers_while_the_store_is_down() {
+    let (app, store) = launch().await;
+    store.fail_loads(true);
+    store.fail_writes(true);
+    assert_eq!(app.get("/plain", None).await.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn a_failed_first_save_gives_503_and_no_cookie() {
+    let (app, store) = launch().await;
+    store.fail_writes(true);
+    let reply = app.get("/map/set/key/value", None).await;
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+    assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
+    assert_eq!(reply.header("Retry-After"), Some("1"));
+    assert_ne!(reply.body, "ok");
+}
+
+#[rocket::async_test]
+async fn a_failed_update_gives_503_and_keeps_the_stored_data() {
+    let (app, store) = launch().await;
+    let cookie = session_with_cart(&app, &[1]).await;
+    store.fail_writes(true);
+    let reply = app.get("/cart/add/2", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+    assert!(reply.set_cookies.is_empty());
+    store.fail_writes(false);
+    assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1] coupon=None");
+}
+
+#[rocket::async_test]
+async fn a_record_over_the_size_limit_is_refused_and_the_old_one_kept() {
+    let (app, store) = launch_with(&[("session_max_size", "64")]).await;
+    let cookie = session_with_cart(&app, &[1]).await;
+    let long = "x".repeat(100);
+    let reply = app.get(&format!("/cart/coupon/{long}"), Some(&cookie)).await;
+    assert_eq!(reply.status, Status::InternalServerError);
+    assert!(reply.set_cookies.is_empty());
+    assert!(store.record(&storage_key(&cookie)).await.is_some());
+    assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1] coupon=None");
+}

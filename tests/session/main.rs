@@ -1,0 +1,15 @@
+//! The session lifecycle through Rocket's local client, one behaviour per test.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod app;
+mod concurrency;
+mod config;
+mod cookies;
+mod evolution;
+mod failures;
+mod ids;
+mod lifecycle;
+mod operations;
+mod store_traffic;

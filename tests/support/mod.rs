@@ -1,0 +1,91 @@
+//! Helpers shared by the integration tests: a store that records and can fail, and an app
+//! client that returns owned replies.
+#![allow(dead_code, unused_imports)]
+
+pub mod conformance;
+pub mod recording;
+
+use rocket::figment::value::Value;
+use rocket::figment::Figment;
+use rocket::http::{Cookie, Status};
+use rocket::local::asynchronous::Client;
+use rocket::{Build, Rocket};
+use rocket_typed_session::SessionId;
+
+pub use recording::{Call, RecordingStore};
+
+/// A Rocket on test defaults, untouched by the environment, with `keys` merged in; each value
+/// is read as an environment variable's would be (`"8"` a number, `"true"` a boolean).
+pub fn figment(keys: &[(&str, &str)]) -> Figment {
+    let mut figment = Figment::from(rocket::Config::debug_default())
+        .merge(("log_level", "off"))
+        .merge(("port", 0));
+    for (key, value) in keys {
+        let value: Value = value.parse().expect("figment parses any string");
+        figment = figment.merge((*key, value));
+    }
+    figment
+}
+
+/// What a test needs of a response, owned.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: Status,
+    pub body: String,
+    /// Every `Set-Cookie` header, raw.
+    pub set_cookies: Vec<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    /// The value of the session cookie set by this response, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookies.iter().find_map(|raw| {
+            let cookie = Cookie::parse(raw.clone()).ok()?;
+            (cookie.name() == "session").then(|| cookie.value().to_owned())
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An untracked client: each request carries exactly the cookie a test gives it.
+pub struct App {
+    pub client: Client,
+}
+
+impl App {
+    pub async fn launch(rocket: Rocket<Build>) -> App {
+        App { client: Client::untracked(rocket).await.expect("the test app launches") }
+    }
+
+    /// A GET carrying the `session` cookie with `value`, if given.
+    pub async fn get(&self, path: &str, value: Option<&str>) -> Reply {
+        match value {
+            Some(value) => self.get_with_cookie(path, "session", value).await,
+            None => reply(self.client.get(path.to_owned()).dispatch().await).await,
+        }
+    }
+
+    /// A GET carrying the cookie `name` with `value`, whatever bytes it holds.
+    pub async fn get_with_cookie(&self, path: &str, name: &str, value: &str) -> Reply {
+        let cookie = Cookie::new(name.to_owned(), value.to_owned());
+        reply(self.client.get(path.to_owned()).cookie(cookie).dispatch().await).await
+    }
+}
+
+pub async fn reply(response: rocket::local::asynchronous::LocalResponse<'_>) -> Reply {
+    let status = response.status();
+    let headers: Vec<(String, String)> =
+        response.headers().iter().map(|h| (h.name().to_string(), h.value().to_string())).collect();
+    let set_cookies = response.headers().get("Set-Cookie").map(str::to_owned).collect();
+    let body = response.into_string().await.unwrap_or_default();
+    Reply { status, body, set_cookies, headers }
+}
+
+/// The store key of a cookie value under the default prefix.
+pub fn storage_key(cookie: &str) -> String {
+    SessionId::parse(cookie, 32).expect("a well-formed id").storage_key("session:")
+}

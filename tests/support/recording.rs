@@ -1,0 +1,107 @@
+//! A store wrapper that records every call and can be told to fail.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rocket_typed_session::store::{Changes, Error, MemoryStore, Record, Regenerated, SessionStore};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    Load { key: String, touch: Option<Duration> },
+    Create { key: String, fields: Record },
+    Update { key: String, changes: Changes },
+    Delete { key: String },
+    Regenerate { old: String, new: String, changes: Changes },
+}
+
+/// A memory store whose calls are recorded; clones share the record and the switches.
+#[derive(Clone, Default)]
+pub struct RecordingStore {
+    pub inner: MemoryStore,
+    calls: Arc<Mutex<Vec<Call>>>,
+    fail_loads: Arc<AtomicBool>,
+    fail_writes: Arc<AtomicBool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the test switched the store off")]
+struct SwitchedOff;
+
+fn unavailable() -> Error {
+    Error::Unavailable { store: "recording", source: Box::new(SwitchedOff) }
+}
+
+impl RecordingStore {
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+
+    pub fn fail_loads(&self, fail: bool) {
+        self.fail_loads.store(fail, Ordering::SeqCst);
+    }
+
+    pub fn fail_writes(&self, fail: bool) {
+        self.fail_writes.store(fail, Ordering::SeqCst);
+    }
+
+    pub async fn record(&self, key: &str) -> Option<Record> {
+        self.inner.load(key, None).await.unwrap()
+    }
+
+    fn log(&self, call: Call) {
+        self.calls.lock().unwrap().push(call);
+    }
+
+    fn check_writes(&self) -> Result<(), Error> {
+        if self.fail_writes.load(Ordering::SeqCst) {
+            return Err(unavailable());
+        }
+        Ok(())
+    }
+}
+
+#[rocket_typed_session::async_trait]
+impl SessionStore for RecordingStore {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
+        self.log(Call::Load { key: key.into(), touch });
+        if self.fail_loads.load(Ordering::SeqCst) {
+            return Err(unavailable());
+        }
+        self.inner.load(key, touch).await
+    }
+
+    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
+        self.log(Call::Create { key: key.into(), fields: fields.clone() });
+        self.check_writes()?;
+        self.inner.create(key, fields, ttl).await
+    }
+
+    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
+        self.log(Call::Update { key: key.into(), changes: changes.clone() });
+        self.check_writes()?;
+        self.inner.update(key, changes, ttl).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.log(Call::Delete { key: key.into() });
+        self.check_writes()?;
+        self.inner.delete(key).await
+    }
+
+    async fn regenerate(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error> {
+        self.log(Call::Regenerate { old: old.into(), new: new.into(), changes: changes.clone() });
+        self.check_writes()?;
+        self.inner.regenerate(old, new, changes, ttl).await
+    }
+}
