@@ -21,7 +21,7 @@ use crate::store::SessionStore;
 ///
 /// ```toml
 /// [default]
-/// session_type = "memory"            # "memory"
+/// session_type = "memory"            # "memory", "redis" or "redis_cluster"
 /// session_lifetime = "7d"            # seconds, or "30m", "12h", "7d", "1d12h"
 /// session_cookie_secure = true
 /// ```
@@ -86,15 +86,34 @@ pub struct SessionConfig {
     /// evicts sessions. Default 67108864 (64 MiB).
     #[serde(rename = "session_memory_capacity")]
     pub memory_capacity: u64,
+    /// `session_redis_url`: the Redis server for `session_type = "redis"`. Default
+    /// `"redis://127.0.0.1:6379"`.
+    #[serde(rename = "session_redis_url")]
+    pub redis_url: String,
+    /// `session_redis_cluster_urls`: seed nodes for `session_type = "redis_cluster"`, e.g.
+    /// `["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]`. Default none (required then).
+    #[serde(rename = "session_redis_cluster_urls")]
+    pub redis_cluster_urls: Vec<String>,
+    /// `session_redis_pool_size`: multiplexed connections requests are spread over. Default 4.
+    #[serde(rename = "session_redis_pool_size")]
+    pub redis_pool_size: usize,
+    /// `session_redis_timeout`: the most one Redis operation may take, connecting included,
+    /// before the request gets a 503. Seconds or `"500ms"`, `"2s"`. Default 1 second.
+    #[serde(rename = "session_redis_timeout", deserialize_with = "duration")]
+    pub redis_timeout: Duration,
 }
 
-/// The stores `session_type` can name.
+/// The stores `session_type` can name; each needs its cargo feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StoreType {
-    /// The embedded [`MemoryStore`](crate::store::MemoryStore).
+    /// The embedded `MemoryStore` (feature `memory`).
     Memory,
+    /// A Redis server, through `RedisStore` (feature `redis`).
+    Redis,
+    /// A Redis Cluster, through `RedisStore` (feature `redis`).
+    RedisCluster,
 }
 
 /// The cookie's `SameSite` attribute.
@@ -164,6 +183,10 @@ pub const KNOWN_KEYS: &[&str] = &[
     "session_cookie_secure",
     "session_cookie_samesite",
     "session_memory_capacity",
+    "session_redis_url",
+    "session_redis_cluster_urls",
+    "session_redis_pool_size",
+    "session_redis_timeout",
 ];
 
 impl Default for SessionConfig {
@@ -184,6 +207,10 @@ impl Default for SessionConfig {
             cookie_secure: false,
             cookie_same_site: SameSite::Lax,
             memory_capacity: 64 * 1024 * 1024,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            redis_cluster_urls: Vec::new(),
+            redis_pool_size: 4,
+            redis_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -224,6 +251,15 @@ impl SessionConfig {
         }
         if self.memory_capacity == 0 {
             return invalid("session_memory_capacity", "must be at least 1 byte");
+        }
+        if self.redis_pool_size == 0 {
+            return invalid("session_redis_pool_size", "must be at least 1");
+        }
+        if self.redis_timeout.is_zero() {
+            return invalid("session_redis_timeout", "must be longer than zero");
+        }
+        if self.store == StoreType::RedisCluster && self.redis_cluster_urls.is_empty() {
+            return invalid("session_redis_cluster_urls", "must list at least one node when session_type is \"redis_cluster\", e.g. [\"redis://127.0.0.1:7000\"]");
         }
         self.validate_cookie()
     }
@@ -278,12 +314,43 @@ impl SessionConfig {
         Ok(())
     }
 
-    /// Builds the store `session_type` names.
-    pub(crate) fn build_store(&self) -> Arc<dyn SessionStore> {
+    /// Builds the store `session_type` names. Stores connect lazily: a server that is down
+    /// at launch does not stop the launch.
+    ///
+    /// # Errors
+    /// The store's cargo feature is off, or its address cannot be parsed.
+    pub fn build_store(&self) -> Result<Arc<dyn SessionStore>, ConfigError> {
         match self.store {
+            #[cfg(feature = "memory")]
             StoreType::Memory => {
-                Arc::new(crate::store::MemoryStore::with_capacity(self.memory_capacity))
+                Ok(Arc::new(crate::store::MemoryStore::with_capacity(self.memory_capacity)))
             }
+            #[cfg(feature = "redis")]
+            StoreType::Redis => crate::store::RedisStore::open(&self.redis_url, self.redis_options())
+                .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+                .map_err(|e| ConfigError::Invalid { key: "session_redis_url", message: e.to_string() }),
+            #[cfg(feature = "redis")]
+            StoreType::RedisCluster => {
+                crate::store::RedisStore::open_cluster(&self.redis_cluster_urls, self.redis_options())
+                    .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+                    .map_err(|e| ConfigError::Invalid {
+                        key: "session_redis_cluster_urls",
+                        message: e.to_string(),
+                    })
+            }
+            #[allow(unreachable_patterns)]
+            missing => Err(ConfigError::Invalid {
+                key: "session_type",
+                message: format!("{missing:?} needs a cargo feature of rocket_typed_session that is off in this build (`memory` or `redis`)"),
+            }),
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    fn redis_options(&self) -> crate::store::RedisOptions {
+        crate::store::RedisOptions {
+            connections: self.redis_pool_size,
+            timeout: self.redis_timeout,
         }
     }
 }
@@ -332,18 +399,18 @@ fn is_attribute_byte(byte: u8) -> bool {
     byte.is_ascii_graphic() && byte != b';'
 }
 
-/// Accepts whole seconds, or a string of number-unit pairs (`s`, `m`, `h`, `d`).
+/// Accepts seconds, or a string of number-unit pairs (`ms`, `s`, `m`, `h`, `d`).
 fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     use serde::de::Error;
     match <Value as Deserialize>::deserialize(deserializer)? {
         Value::Num(_, num) => num
-            .to_u128_lossy()
-            .and_then(|secs| u64::try_from(secs).ok())
-            .map(Duration::from_secs)
-            .ok_or_else(|| D::Error::custom("expected a whole number of seconds")),
+            .to_f64()
+            .or_else(|| num.to_u128_lossy().map(|secs| secs as f64))
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .ok_or_else(|| D::Error::custom("expected a positive number of seconds")),
         Value::String(_, text) => parse_duration(&text).ok_or_else(|| {
             D::Error::custom(format!(
-                "expected seconds or a duration such as \"30m\", \"12h\", \"7d\", \"1d12h\", found {text:?}"
+                "expected seconds or a duration such as \"500ms\", \"30m\", \"12h\", \"7d\", \"1d12h\", found {text:?}"
             ))
         }),
         _ => Err(D::Error::custom("expected seconds or a duration string such as \"7d\"")),
@@ -355,23 +422,25 @@ fn parse_duration(text: &str) -> Option<Duration> {
     if let Ok(secs) = text.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let mut total: u64 = 0;
-    let mut number: Option<u64> = None;
-    for c in text.chars() {
-        if let Some(digit) = c.to_digit(10) {
-            number = Some(number.unwrap_or(0).checked_mul(10)?.checked_add(u64::from(digit))?);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
+    let mut millis: u64 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let number: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
             _ => return None,
         };
-        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
+        rest = &rest[unit_len..];
+        millis = millis.checked_add(number.checked_mul(unit)?)?;
     }
-    (number.is_none() && !text.is_empty()).then_some(Duration::from_secs(total))
+    (!text.is_empty()).then_some(Duration::from_millis(millis))
 }
 
 #[cfg(test)]
@@ -384,11 +453,13 @@ mod tests {
         assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
         assert_eq!(parse_duration("31d"), Some(Duration::from_secs(2_678_400)));
         assert_eq!(parse_duration("1d12h"), Some(Duration::from_secs(129_600)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1s250ms"), Some(Duration::from_millis(1250)));
     }
 
     #[test]
     fn durations_reject_malformed_text() {
-        for bad in ["", "d", "1w", "1.5h", "-3s", "12h3", "99999999999999999999d"] {
+        for bad in ["", "d", "1w", "1.5h", "-3s", "12h3", "5 s", "99999999999999999999d"] {
             assert_eq!(parse_duration(bad), None, "accepted {bad:?}");
         }
     }

@@ -73,7 +73,13 @@ impl Fairing for SessionFairing {
         };
         let store = match &self.store {
             Some(store) => store.clone(),
-            None => config.build_store(),
+            None => match config.build_store() {
+                Ok(store) => store,
+                Err(error) => {
+                    log::error!("sessions: {error}");
+                    return Err(rocket);
+                }
+            },
         };
         Ok(rocket.manage(Sessions::new(store, config)))
     }
@@ -193,7 +199,7 @@ fn set_cookie(res: &mut Response<'_>, cookie: Header<'static>) {
 /// Replaces the response: the client must not be told a write succeeded, nor get a cookie
 /// for a session that was not stored.
 fn fail(res: &mut Response<'_>, error: &Error) {
-    log::error!("sessions: cannot save the session: {error}");
+    crate::outage::log_failure(format_args!("cannot save the session: {error}"));
     let status = error.status();
     let body = format!("{status}: the session could not be saved");
     *res = Response::build()

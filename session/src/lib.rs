@@ -53,6 +53,15 @@
 //! # Stores
 //! - `memory` (default, cargo feature `memory`): [`store::MemoryStore`], in-process, bounded
 //!   by `session_memory_capacity`.
+//! - `redis` and `redis_cluster` (cargo feature `redis`, on by default): [`store::RedisStore`],
+//!   one hash per session; a read is one round trip, a write one atomic script; every
+//!   operation is bounded by `session_redis_timeout`, past which the request gets 503.
+//!
+//! ```toml
+//! [default]
+//! session_type = "redis"
+//! session_redis_url = "redis://127.0.0.1:6379"
+//! ```
 //!
 //! A store built in code wins over `session_type`:
 //! `SessionFairing::with_store(MemoryStore::default())`.
@@ -75,6 +84,7 @@ mod error;
 mod fairing;
 mod guard;
 mod map;
+mod outage;
 mod sessions;
 mod state;
 

@@ -116,7 +116,7 @@ impl RequestState {
             let touch = config.refresh_each_request.then_some(config.lifetime);
             let key = id.storage_key(&config.key_prefix);
             let loaded = sessions.store().load(&key, touch).await.map_err(|error| {
-                log::error!("cannot load a session: {error}");
+                crate::outage::log_failure(format_args!("cannot load a session: {error}"));
                 Error::Store(error)
             })?;
             if let Some(record) = loaded {

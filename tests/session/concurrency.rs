@@ -1,6 +1,6 @@
 use rocket::http::Cookie;
 
-use crate::app::{launch, session_with_cart};
+use crate::support::app::{launch, session_with_cart};
 use crate::support::{reply, storage_key};
 
 #[rocket::async_test]

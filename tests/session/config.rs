@@ -9,8 +9,11 @@ use crate::support::figment;
 type Keys = &'static [(&'static str, &'static str)];
 type Expected = &'static [&'static str];
 
+/// The message launch stops with: from reading the keys, or from building their store.
 fn error_for(keys: &[(&str, &str)]) -> String {
-    match SessionConfig::from_figment(&figment(keys)) {
+    let checked = SessionConfig::from_figment(&figment(keys))
+        .and_then(|config| config.build_store().map(|_| config));
+    match checked {
         Ok(config) => panic!("{keys:?} was accepted as {config:?}"),
         Err(error) => error.to_string(),
     }
@@ -62,6 +65,14 @@ async fn every_configuration_error_aborts_launch_with_a_message_naming_the_key()
         (&[("session_max_size", "0")], &["session_max_size"]),
         (&[("session_permanent", "sometimes")], &["session_permanent"]),
         (&[("session_lifetme", "1d")], &["session_lifetme", "did you mean `session_lifetime`"]),
+        (&[("session_type", "redis_cluster")], &["session_redis_cluster_urls", "at least one"]),
+        (
+            &[("session_type", "redis"), ("session_redis_url", "http://example.com")],
+            &["session_redis_url"],
+        ),
+        (&[("session_redis_pool_size", "0")], &["session_redis_pool_size"]),
+        (&[("session_redis_timeout", "0ms")], &["session_redis_timeout", "longer than zero"]),
+        (&[("session_redis_timeout", "soon")], &["session_redis_timeout", "500ms"]),
     ];
     for (keys, expected) in cases {
         let message = error_for(keys);

@@ -1,4 +1,4 @@
-use crate::app::{launch, launch_with};
+use crate::support::app::{launch, launch_with};
 
 #[rocket::async_test]
 async fn the_first_write_sets_a_secure_by_default_cookie() {

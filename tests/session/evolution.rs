@@ -1,7 +1,7 @@
 use rocket_typed_session::codec::{self, Format};
 use rocket_typed_session::store::{Changes, SessionStore};
 
-use crate::app::{launch, launch_with, rocket, session_with_cart};
+use crate::support::app::{launch, launch_with, rocket, session_with_cart};
 use crate::support::{storage_key, App, RecordingStore};
 
 #[rocket::async_test]

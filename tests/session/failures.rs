@@ -1,6 +1,6 @@
 use rocket::http::Status;
 
-use crate::app::{launch, launch_with, session_with_cart};
+use crate::support::app::{launch, launch_with, session_with_cart};
 use crate::support::storage_key;
 
 #[rocket::async_test]

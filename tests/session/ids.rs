@@ -1,6 +1,6 @@
 use rocket::http::Status;
 
-use crate::app::launch;
+use crate::support::app::launch;
 use crate::support::storage_key;
 
 #[rocket::async_test]

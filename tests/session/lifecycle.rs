@@ -1,6 +1,6 @@
 use rocket::http::Status;
 
-use crate::app::launch;
+use crate::support::app::launch;
 
 #[rocket::async_test]
 async fn a_session_that_is_never_changed_stores_nothing_and_sets_no_cookie() {
@@ -44,7 +44,7 @@ async fn a_removed_value_is_gone_from_the_store() {
 #[rocket::async_test]
 async fn typed_fields_persist_across_requests() {
     let (app, _) = launch().await;
-    let cookie = crate::app::session_with_cart(&app, &[1, 2, 3]).await;
+    let cookie = crate::support::app::session_with_cart(&app, &[1, 2, 3]).await;
     app.get("/cart/coupon/SAVE", Some(&cookie)).await;
     assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1, 2, 3] coupon=Some(\"SAVE\")");
 }
@@ -76,7 +76,7 @@ async fn existing_session_forwards_with_401_without_a_session() {
 #[rocket::async_test]
 async fn existing_session_forwards_with_401_when_its_namespace_is_empty() {
     let (app, _) = launch().await;
-    let cookie = crate::app::session_with_cart(&app, &[1]).await;
+    let cookie = crate::support::app::session_with_cart(&app, &[1]).await;
     assert_eq!(app.get("/private", Some(&cookie)).await.status, Status::Unauthorized);
 }
 

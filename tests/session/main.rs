@@ -3,7 +3,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod app;
 mod concurrency;
 mod config;
 mod cookies;

@@ -1,6 +1,6 @@
 use rocket::http::Status;
 
-use crate::app::{launch, session_with_cart};
+use crate::support::app::{launch, session_with_cart};
 use crate::support::storage_key;
 
 #[rocket::async_test]
@@ -38,7 +38,7 @@ async fn destroy_expires_the_cookie_with_the_attributes_it_was_set_with() {
         ("session_cookie_secure", "true"),
         ("session_cookie_samesite", "Strict"),
     ];
-    let (app, _) = crate::app::launch_with(&keys).await;
+    let (app, _) = crate::support::app::launch_with(&keys).await;
     let cookie = app.get("/login/ada", None).await.session_cookie().unwrap();
     let reply = app.get("/logout", Some(&cookie)).await;
     let raw = &reply.set_cookies[0];

@@ -1,4 +1,4 @@
-use crate::app::{launch, session_with_cart};
+use crate::support::app::{launch, session_with_cart};
 use crate::support::{storage_key, Call};
 
 #[rocket::async_test]

@@ -8,6 +8,12 @@ use rocket_typed_session::store::{Changes, Record, Regenerated, SessionStore};
 
 pub const TTL: Duration = Duration::from_secs(60);
 
+/// A key no other test uses, so that stores shared between tests stay independent.
+fn key_space() -> impl Fn(&str) -> String {
+    let space = rocket_typed_session::SessionId::generate(16).storage_key("conformance:");
+    move |name| format!("{space}:{name}")
+}
+
 pub fn record(entries: &[(&str, &[u8])]) -> Record {
     entries.iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect()
 }
@@ -17,105 +23,136 @@ pub fn changes(set: &[(&str, &[u8])], remove: &[&str]) -> Changes {
 }
 
 pub async fn load_of_a_missing_key_is_none(store: impl SessionStore) {
-    assert_eq!(store.load("s:missing", None).await.unwrap(), None);
+    let k = key_space();
+    assert_eq!(store.load(&k("missing"), None).await.unwrap(), None);
 }
 
 pub async fn created_record_loads_back(store: impl SessionStore) {
+    let k = key_space();
     let fields = record(&[("a.x", b"\x01one"), ("a.y", b"\x01two")]);
-    assert!(store.create("s:1", &fields, TTL).await.unwrap());
-    assert_eq!(store.load("s:1", None).await.unwrap(), Some(fields));
+    assert!(store.create(&k("1"), &fields, TTL).await.unwrap());
+    assert_eq!(store.load(&k("1"), None).await.unwrap(), Some(fields));
 }
 
 pub async fn create_never_overwrites(store: impl SessionStore) {
+    let k = key_space();
     let first = record(&[("a.x", b"first")]);
-    assert!(store.create("s:1", &first, TTL).await.unwrap());
-    assert!(!store.create("s:1", &record(&[("a.x", b"second")]), TTL).await.unwrap());
-    assert_eq!(store.load("s:1", None).await.unwrap(), Some(first));
+    assert!(store.create(&k("1"), &first, TTL).await.unwrap());
+    assert!(!store.create(&k("1"), &record(&[("a.x", b"second")]), TTL).await.unwrap());
+    assert_eq!(store.load(&k("1"), None).await.unwrap(), Some(first));
 }
 
 pub async fn update_sets_and_removes_only_the_given_fields(store: impl SessionStore) {
+    let k = key_space();
     store
-        .create("s:1", &record(&[("a.x", b"1"), ("a.y", b"2"), ("a.z", b"3")]), TTL)
+        .create(&k("1"), &record(&[("a.x", b"1"), ("a.y", b"2"), ("a.z", b"3")]), TTL)
         .await
         .unwrap();
     let update = changes(&[("a.x", b"9"), ("b.n", b"4")], &["a.z"]);
-    assert!(store.update("s:1", &update, TTL).await.unwrap());
+    assert!(store.update(&k("1"), &update, TTL).await.unwrap());
     let expected = record(&[("a.x", b"9"), ("a.y", b"2"), ("b.n", b"4")]);
-    assert_eq!(store.load("s:1", None).await.unwrap(), Some(expected));
+    assert_eq!(store.load(&k("1"), None).await.unwrap(), Some(expected));
 }
 
 pub async fn update_of_a_missing_key_writes_nothing(store: impl SessionStore) {
-    assert!(!store.update("s:gone", &changes(&[("a.x", b"1")], &[]), TTL).await.unwrap());
-    assert_eq!(store.load("s:gone", None).await.unwrap(), None);
+    let k = key_space();
+    assert!(!store.update(&k("gone"), &changes(&[("a.x", b"1")], &[]), TTL).await.unwrap());
+    assert_eq!(store.load(&k("gone"), None).await.unwrap(), None);
 }
 
 pub async fn delete_removes_the_record_and_tolerates_a_missing_key(store: impl SessionStore) {
-    store.create("s:1", &record(&[("a.x", b"1")]), TTL).await.unwrap();
-    store.delete("s:1").await.unwrap();
-    assert_eq!(store.load("s:1", None).await.unwrap(), None);
-    store.delete("s:1").await.unwrap();
+    let k = key_space();
+    store.create(&k("1"), &record(&[("a.x", b"1")]), TTL).await.unwrap();
+    store.delete(&k("1")).await.unwrap();
+    assert_eq!(store.load(&k("1"), None).await.unwrap(), None);
+    store.delete(&k("1")).await.unwrap();
 }
 
 pub async fn regenerate_moves_the_record_with_its_changes(store: impl SessionStore) {
-    store.create("s:old", &record(&[("a.x", b"1"), ("a.y", b"2")]), TTL).await.unwrap();
+    let k = key_space();
+    store.create(&k("old"), &record(&[("a.x", b"1"), ("a.y", b"2")]), TTL).await.unwrap();
     let update = changes(&[("a.x", b"9")], &["a.y"]);
-    let moved = store.regenerate("s:old", "s:new", &update, TTL).await.unwrap();
+    let moved = store.regenerate(&k("old"), &k("new"), &update, TTL).await.unwrap();
     assert_eq!(moved, Regenerated::Moved);
-    assert_eq!(store.load("s:old", None).await.unwrap(), None);
-    assert_eq!(store.load("s:new", None).await.unwrap(), Some(record(&[("a.x", b"9")])));
+    assert_eq!(store.load(&k("old"), None).await.unwrap(), None);
+    assert_eq!(store.load(&k("new"), None).await.unwrap(), Some(record(&[("a.x", b"9")])));
 }
 
 pub async fn regenerate_of_a_missing_key_creates_nothing(store: impl SessionStore) {
-    let outcome = store.regenerate("s:gone", "s:new", &Changes::default(), TTL).await.unwrap();
+    let k = key_space();
+    let outcome = store.regenerate(&k("gone"), &k("new"), &Changes::default(), TTL).await.unwrap();
     assert_eq!(outcome, Regenerated::SourceGone);
-    assert_eq!(store.load("s:new", None).await.unwrap(), None);
+    assert_eq!(store.load(&k("new"), None).await.unwrap(), None);
 }
 
 pub async fn regenerate_onto_a_taken_key_changes_nothing(store: impl SessionStore) {
-    store.create("s:old", &record(&[("a.x", b"old")]), TTL).await.unwrap();
-    store.create("s:new", &record(&[("a.x", b"other")]), TTL).await.unwrap();
-    let outcome = store.regenerate("s:old", "s:new", &Changes::default(), TTL).await.unwrap();
+    let k = key_space();
+    store.create(&k("old"), &record(&[("a.x", b"old")]), TTL).await.unwrap();
+    store.create(&k("new"), &record(&[("a.x", b"other")]), TTL).await.unwrap();
+    let outcome = store.regenerate(&k("old"), &k("new"), &Changes::default(), TTL).await.unwrap();
     assert_eq!(outcome, Regenerated::TargetTaken);
-    assert_eq!(store.load("s:old", None).await.unwrap(), Some(record(&[("a.x", b"old")])));
-    assert_eq!(store.load("s:new", None).await.unwrap(), Some(record(&[("a.x", b"other")])));
+    assert_eq!(store.load(&k("old"), None).await.unwrap(), Some(record(&[("a.x", b"old")])));
+    assert_eq!(store.load(&k("new"), None).await.unwrap(), Some(record(&[("a.x", b"other")])));
 }
 
 pub async fn records_expire_after_their_ttl(store: impl SessionStore) {
-    store.create("s:1", &record(&[("a.x", b"1")]), Duration::from_millis(300)).await.unwrap();
+    let k = key_space();
+    store.create(&k("1"), &record(&[("a.x", b"1")]), Duration::from_millis(300)).await.unwrap();
     tokio_sleep(Duration::from_millis(700)).await;
-    assert_eq!(store.load("s:1", None).await.unwrap(), None);
+    assert_eq!(store.load(&k("1"), None).await.unwrap(), None);
 }
 
 pub async fn a_touching_load_extends_the_ttl(store: impl SessionStore) {
+    let k = key_space();
     let ttl = Duration::from_millis(600);
-    store.create("s:1", &record(&[("a.x", b"1")]), ttl).await.unwrap();
+    store.create(&k("1"), &record(&[("a.x", b"1")]), ttl).await.unwrap();
     tokio_sleep(Duration::from_millis(400)).await;
-    assert!(store.load("s:1", Some(ttl)).await.unwrap().is_some());
+    assert!(store.load(&k("1"), Some(ttl)).await.unwrap().is_some());
     tokio_sleep(Duration::from_millis(400)).await;
-    assert!(store.load("s:1", None).await.unwrap().is_some(), "the touch did not extend the ttl");
+    assert!(store.load(&k("1"), None).await.unwrap().is_some(), "the touch did not extend the ttl");
 }
 
 pub async fn an_update_resets_the_ttl(store: impl SessionStore) {
+    let k = key_space();
     let ttl = Duration::from_millis(600);
-    store.create("s:1", &record(&[("a.x", b"1")]), ttl).await.unwrap();
+    store.create(&k("1"), &record(&[("a.x", b"1")]), ttl).await.unwrap();
     tokio_sleep(Duration::from_millis(400)).await;
-    assert!(store.update("s:1", &changes(&[("a.x", b"2")], &[]), ttl).await.unwrap());
+    assert!(store.update(&k("1"), &changes(&[("a.x", b"2")], &[]), ttl).await.unwrap());
     tokio_sleep(Duration::from_millis(400)).await;
-    assert!(store.load("s:1", None).await.unwrap().is_some(), "the update did not reset the ttl");
+    assert!(store.load(&k("1"), None).await.unwrap().is_some(), "the update did not reset the ttl");
 }
 
 pub async fn keys_are_independent(store: impl SessionStore) {
-    store.create("s:1", &record(&[("a.x", b"1")]), TTL).await.unwrap();
-    store.create("s:2", &record(&[("a.x", b"2")]), TTL).await.unwrap();
-    store.delete("s:1").await.unwrap();
-    assert_eq!(store.load("s:2", None).await.unwrap(), Some(record(&[("a.x", b"2")])));
+    let k = key_space();
+    store.create(&k("1"), &record(&[("a.x", b"1")]), TTL).await.unwrap();
+    store.create(&k("2"), &record(&[("a.x", b"2")]), TTL).await.unwrap();
+    store.delete(&k("1")).await.unwrap();
+    assert_eq!(store.load(&k("2"), None).await.unwrap(), Some(record(&[("a.x", b"2")])));
 }
 
 pub async fn binary_values_survive_unchanged(store: impl SessionStore) {
+    let k = key_space();
     let all_bytes: Vec<u8> = (0..=255).collect();
     let fields = record(&[("a.bin", &all_bytes), ("a.empty", b"")]);
-    store.create("s:1", &fields, TTL).await.unwrap();
-    assert_eq!(store.load("s:1", None).await.unwrap(), Some(fields));
+    store.create(&k("1"), &fields, TTL).await.unwrap();
+    assert_eq!(store.load(&k("1"), None).await.unwrap(), Some(fields));
+}
+
+pub async fn an_update_that_removes_every_field_ends_the_record(store: impl SessionStore) {
+    let k = key_space();
+    store.create(&k("1"), &record(&[("a.x", b"1")]), TTL).await.unwrap();
+    assert!(store.update(&k("1"), &changes(&[], &["a.x"]), TTL).await.unwrap());
+    assert_eq!(store.load(&k("1"), None).await.unwrap(), None);
+}
+
+pub async fn thousands_of_fields_fit_in_one_write(store: impl SessionStore) {
+    let k = key_space();
+    let fields: Record =
+        (0..10_000).map(|i| (format!("a.f{i}"), vec![1, (i % 256) as u8])).collect();
+    assert!(store.create(&k("1"), &fields, TTL).await.unwrap());
+    let update = Changes { set: fields.clone(), remove: vec![] };
+    assert!(store.update(&k("1"), &update, TTL).await.unwrap());
+    assert_eq!(store.load(&k("1"), None).await.unwrap(), Some(fields));
 }
 
 async fn tokio_sleep(duration: Duration) {
@@ -141,6 +178,8 @@ macro_rules! conformance_suite {
             an_update_resets_the_ttl,
             keys_are_independent,
             binary_values_survive_unchanged,
+            an_update_that_removes_every_field_ends_the_record,
+            thousands_of_fields_fit_in_one_write,
         );
     };
     (@tests $make:expr; $($name:ident,)*) => {

@@ -2,8 +2,10 @@
 //! client that returns owned replies.
 #![allow(dead_code, unused_imports)]
 
+pub mod app;
 pub mod conformance;
 pub mod recording;
+pub mod redis;
 
 use rocket::figment::value::Value;
 use rocket::figment::Figment;

@@ -118,10 +118,15 @@ impl SessionStore for MemoryStore {
             Some(entry) => {
                 let mut fields = Record::clone(&entry.value().fields);
                 changes.apply_to(&mut fields);
-                Op::Put(Entry { fields: Arc::new(fields), ttl })
+                // As in Redis, a record without fields no longer exists.
+                if fields.is_empty() {
+                    Op::Remove
+                } else {
+                    Op::Put(Entry { fields: Arc::new(fields), ttl })
+                }
             }
         });
-        Ok(matches!(result, CompResult::ReplacedWith(_)))
+        Ok(matches!(result, CompResult::ReplacedWith(_) | CompResult::Removed(_)))
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {

@@ -58,6 +58,10 @@ use std::time::Duration;
 mod memory;
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisOptions, RedisStore};
 
 /// A session's stored values: `namespace.field` → tagged bytes (see [`crate::codec`]).
 /// Keys starting with `__` are reserved for the library.
@@ -169,7 +173,8 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error>;
 
     /// Stores `fields` under `key` with expiry `ttl` if and only if `key` does not exist.
-    /// Returns whether it was created.
+    /// Returns whether it was created. `fields` is never empty: a record without fields does
+    /// not exist.
     ///
     /// # Errors
     /// Backend failures; an existing key is `Ok(false)`.
@@ -177,7 +182,7 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Applies `changes` to the record under `key` and resets its expiry to `ttl`, if and
     /// only if it exists: a session deleted meanwhile is never brought back. Returns whether
-    /// it existed.
+    /// it existed. A record left without fields no longer exists.
     ///
     /// # Errors
     /// Backend failures; a missing key is `Ok(false)`.

@@ -4,6 +4,8 @@ use rocket::tokio::sync::Barrier;
 use rocket::{get, routes, Build, Rocket, State};
 use rocket_typed_session::{ExistingSession, Session, SessionFairing, SessionMap};
 
+use rocket_typed_session::store::SessionStore;
+
 use crate::support::{figment, App, RecordingStore};
 
 #[derive(Session, Default, Debug)]
@@ -146,34 +148,41 @@ async fn barrier_logout(mut auth: Session<'_, Auth>, barrier: &State<Barrier>) -
     "logged out"
 }
 
-pub fn rocket(store: RecordingStore, keys: &[(&str, &str)]) -> Rocket<Build> {
-    rocket::custom(figment(keys))
-        .attach(SessionFairing::with_store(store))
-        .manage(Barrier::new(2))
-        .mount(
-            "/",
-            routes![
-                plain,
-                map_set,
-                map_get,
-                map_remove,
-                cart,
-                cart_add,
-                cart_coupon,
-                cart_clear,
-                both,
-                login,
-                logout,
-                logout_with_flash,
-                private,
-                id,
-                permanent,
-                barrier_items,
-                barrier_late_items,
-                barrier_coupon,
-                barrier_logout,
-            ],
-        )
+/// The test app on `store`, with `keys` merged into the configuration.
+pub fn rocket(store: impl SessionStore, keys: &[(&str, &str)]) -> Rocket<Build> {
+    with_routes(rocket::custom(figment(keys)).attach(SessionFairing::with_store(store)))
+}
+
+/// The test app on the store its configuration names.
+pub fn configured(keys: &[(&str, &str)]) -> Rocket<Build> {
+    with_routes(rocket::custom(figment(keys)).attach(SessionFairing::new()))
+}
+
+fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
+    rocket.manage(Barrier::new(2)).mount(
+        "/",
+        routes![
+            plain,
+            map_set,
+            map_get,
+            map_remove,
+            cart,
+            cart_add,
+            cart_coupon,
+            cart_clear,
+            both,
+            login,
+            logout,
+            logout_with_flash,
+            private,
+            id,
+            permanent,
+            barrier_items,
+            barrier_late_items,
+            barrier_coupon,
+            barrier_logout,
+        ],
+    )
 }
 
 /// The test app on a fresh recording store with the default configuration.

@@ -1,0 +1,58 @@
+//! The quickstart's routes with sessions in Redis, configured by `examples/redis/Rocket.toml`.
+//!
+//! ```sh
+//! redis-server --port 6380 --save "" &
+//! ROCKET_SESSION_REDIS_URL=redis://127.0.0.1:6380 cargo run --example redis
+//! curl -c jar -b jar http://127.0.0.1:8000/set     # ok
+//! curl -c jar -b jar http://127.0.0.1:8000/get     # value
+//! redis-cli -p 6380 --scan --pattern 'session:*'   # one hash per session, named by a digest
+//! ```
+//! Stop Redis and the session routes answer 503 within `session_redis_timeout` while
+//! `/health` still answers; start it again and sessions work with no restart of the app.
+
+#[macro_use]
+extern crate rocket;
+
+use rocket::figment::providers::{Env, Format, Toml};
+use rocket::figment::Figment;
+use rocket_typed_session::{Session, SessionFairing, SessionMap};
+
+#[derive(Session, Default)]
+#[session(namespace = "counter")]
+struct Counter {
+    count: u64,
+}
+
+#[get("/set")]
+fn set(mut session: Session<SessionMap>) -> &'static str {
+    session.insert("key", "value").expect("a string always encodes");
+    "ok"
+}
+
+#[get("/get")]
+fn get(session: Session<SessionMap>) -> String {
+    session.get::<String>("key").unwrap_or_else(|| "not set".to_owned())
+}
+
+#[get("/count")]
+fn count(mut counter: Session<Counter>) -> String {
+    counter.count += 1;
+    counter.count.to_string()
+}
+
+/// A route without a session guard: it never touches Redis.
+#[get("/health")]
+fn health() -> &'static str {
+    "up"
+}
+
+#[launch]
+fn rocket() -> _ {
+    // Rocket reads ./Rocket.toml by default; this example keeps its own beside its source.
+    let figment = Figment::from(rocket::Config::default())
+        .merge(Toml::file("examples/redis/Rocket.toml").nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global());
+    rocket::custom(figment)
+        .attach(SessionFairing::new())
+        .mount("/", routes![set, get, count, health])
+}

@@ -1,0 +1,478 @@
+//! Redis and Redis Cluster: one hash per session, native expiry, one round trip per operation.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use deadpool_redis::redis::aio::ConnectionLike;
+use deadpool_redis::redis::cluster_async::ClusterConnection;
+use deadpool_redis::redis::{
+    self, aio::MultiplexedConnection, AsyncConnectionConfig, ErrorKind, FromRedisValue, RedisError,
+    RedisFuture, Script, ScriptInvocation, ServerErrorKind,
+};
+use deadpool_redis::{cluster, Runtime};
+
+use super::{Changes, Error, Record, Regenerated, SessionStore};
+
+const STORE: &str = "redis";
+
+/// Settings for a [`RedisStore`] built from URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// How many multiplexed connections requests are spread over (`session_redis_pool_size`).
+    pub connections: usize,
+    /// The most one store operation may take, from waiting for a connection to the reply
+    /// (`session_redis_timeout`); past it the operation fails as unavailable.
+    pub timeout: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions { connections: 4, timeout: Duration::from_secs(1) }
+    }
+}
+
+/// Sessions in Redis (`session_type = "redis"`) or Redis Cluster (`"redis_cluster"`).
+///
+/// Each session is one hash under its storage key, one hash field per stored value, with the
+/// session's idle timeout as the key's TTL. A load is one pipelined `HGETALL` (plus `PEXPIRE`
+/// for rolling expiry); every write is one Lua script that creates only if absent or updates
+/// only if present, so a session deleted by a logout or by expiry is never brought back.
+/// Every command touches one key, so nothing is cross-slot in a cluster; there `regenerate`
+/// takes two steps (take the old record, create the new key), elsewhere one.
+///
+/// Connections come from a deadpool-redis pool, and are multiplexed: each carries many
+/// concurrent requests, so a store operation never waits for a free connection and never
+/// pays a health-check round trip. A connection that fails is dropped and replaced on the
+/// next operation, so the store recovers by itself once Redis is back. Every operation is
+/// bounded by [`RedisOptions::timeout`]; a store that cannot answer in time is
+/// [`Error::Unavailable`], which the request sees as a 503.
+///
+/// ```no_run
+/// use rocket_typed_session::store::RedisStore;
+/// use rocket_typed_session::SessionFairing;
+///
+/// // Like Flask-Session's `RedisSessionInterface(client=...)`: a pool built in code.
+/// let pool = deadpool_redis::Config::from_url("redis://127.0.0.1:6379")
+///     .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+///     .expect("a valid URL");
+/// let fairing = SessionFairing::with_store(RedisStore::new(pool));
+/// ```
+pub struct RedisStore {
+    source: Source,
+    slots: Vec<Mutex<Option<Connection>>>,
+    next: AtomicUsize,
+    timeout: Duration,
+}
+
+enum Source {
+    Single(deadpool_redis::Pool),
+    Cluster(cluster::Pool),
+}
+
+#[derive(Clone)]
+enum Connection {
+    Single(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl RedisStore {
+    /// Sessions in the Redis server `pool` connects to, with default options.
+    pub fn new(pool: deadpool_redis::Pool) -> Self {
+        RedisStore::from_source(Source::Single(pool), RedisOptions::default())
+    }
+
+    /// Sessions in the Redis Cluster `pool` connects to, with default options.
+    pub fn cluster(pool: cluster::Pool) -> Self {
+        RedisStore::from_source(Source::Cluster(pool), RedisOptions::default())
+    }
+
+    /// Connects lazily to the server at `url` (`redis://`, `rediss://` or `unix://`): a
+    /// server that is down at launch does not stop the app, sessions work once it is up.
+    ///
+    /// # Errors
+    /// The URL cannot be parsed.
+    pub fn open(url: &str, options: RedisOptions) -> Result<Self, RedisError> {
+        let connection = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.timeout));
+        let manager = deadpool_redis::Manager::new_with_config(url, connection)?;
+        let pool = pooled(deadpool_redis::Pool::builder(manager), options);
+        Ok(RedisStore::from_source(Source::Single(pool), options))
+    }
+
+    /// Connects lazily to the cluster whose seed nodes are `urls`.
+    ///
+    /// # Errors
+    /// A URL cannot be parsed.
+    pub fn open_cluster(urls: &[String], options: RedisOptions) -> Result<Self, RedisError> {
+        let manager = cluster::Manager::new(urls.to_vec(), false)?;
+        let pool = pooled(cluster::Pool::builder(manager), options);
+        Ok(RedisStore::from_source(Source::Cluster(pool), options))
+    }
+
+    /// Bounds every operation by `timeout` instead of the default second.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn from_source(source: Source, options: RedisOptions) -> Self {
+        let slots = (0..options.connections.max(1)).map(|_| Mutex::new(None)).collect();
+        RedisStore { source, slots, next: AtomicUsize::new(0), timeout: options.timeout }
+    }
+
+    fn is_cluster(&self) -> bool {
+        matches!(self.source, Source::Cluster(_))
+    }
+
+    /// Runs `op` within the timeout. A kept connection found broken (the server restarted,
+    /// say) is replaced and `op` tried once more on a fresh one; the operations are
+    /// conditional, so a second try never does twice what the first did.
+    async fn run<T: FromRedisValue>(&self, request: &Request<'_>) -> Result<T, Error> {
+        let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
+        let attempts = async {
+            let (mut connection, kept) = self.connection(slot).await?;
+            match request.send(&mut connection).await {
+                Err(error) if kept && is_broken_connection(&error) => {
+                    self.forget_connections();
+                    let (mut connection, _) = self.connection(slot).await?;
+                    request.send(&mut connection).await.map_err(classify)
+                }
+                result => result.map_err(classify),
+            }
+        };
+        let result = match tokio::time::timeout(self.timeout, attempts).await {
+            Ok(result) => result,
+            Err(_) => Err(unavailable(TimedOut(self.timeout))),
+        };
+        if matches!(result, Err(Error::Unavailable { .. })) {
+            self.forget_connections();
+        }
+        result
+    }
+
+    /// Drops every kept connection: what broke one usually broke all.
+    fn forget_connections(&self) {
+        for slot in &self.slots {
+            *lock(slot) = None;
+        }
+    }
+
+    /// A connection for `slot`, and whether it was kept from earlier use.
+    async fn connection(
+        &self,
+        slot: &Mutex<Option<Connection>>,
+    ) -> Result<(Connection, bool), Error> {
+        if let Some(connection) = lock(slot).clone() {
+            return Ok((connection, true));
+        }
+        // Taken out of the pool: a multiplexed connection is shared, not checked out per use.
+        let connection = match &self.source {
+            Source::Single(pool) => Connection::Single(deadpool_redis::Connection::take(
+                pool.get().await.map_err(pool_error)?,
+            )),
+            Source::Cluster(pool) => Connection::Cluster(cluster::Connection::take(
+                pool.get().await.map_err(pool_error)?,
+            )),
+        };
+        *lock(slot) = Some(connection.clone());
+        Ok((connection, false))
+    }
+}
+
+fn pooled<M, W>(
+    builder: deadpool::managed::PoolBuilder<M, W>,
+    options: RedisOptions,
+) -> deadpool::managed::Pool<M, W>
+where
+    M: deadpool::managed::Manager,
+    W: From<deadpool::managed::Object<M>>,
+{
+    builder
+        .max_size(options.connections.max(1))
+        .wait_timeout(Some(options.timeout))
+        .create_timeout(Some(options.timeout))
+        .recycle_timeout(Some(options.timeout))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .expect("a pool with a runtime and timeouts always builds")
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, redis::Value> {
+        match self {
+            Connection::Single(c) => c.req_packed_command(cmd),
+            Connection::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Connection::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Connection::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(c) => c.get_db(),
+            Connection::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// KEYS[1] = key; ARGV[1] = ttl in ms, then field, value pairs. 1 if created, 0 if it existed.
+const CREATE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+";
+
+/// KEYS[1] = key; ARGV[1] = ttl in ms, ARGV[2] = n, then n field, value pairs to set, then
+/// fields to delete. 1 if updated, 0 if the key was gone (nothing written).
+const UPDATE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local last_set = 2 + 2 * tonumber(ARGV[2])
+for i = 3, last_set, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = last_set + 1, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+";
+
+/// KEYS[1] = old, KEYS[2] = new; ARGV as for UPDATE. 1 moved, 0 old gone, 2 new taken.
+const REGENERATE: &str = r"
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+local last_set = 2 + 2 * tonumber(ARGV[2])
+for i = 3, last_set, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = last_set + 1, #ARGV do redis.call('HDEL', KEYS[2], ARGV[i]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
+";
+
+/// KEYS[1] = key. Returns the hash and deletes it, atomically.
+const TAKE: &str = r"
+local fields = redis.call('HGETALL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return fields
+";
+
+struct Scripts {
+    create: Script,
+    update: Script,
+    regenerate: Script,
+    take: Script,
+}
+
+fn scripts() -> &'static Scripts {
+    static SCRIPTS: std::sync::OnceLock<Scripts> = std::sync::OnceLock::new();
+    SCRIPTS.get_or_init(|| Scripts {
+        create: Script::new(CREATE),
+        update: Script::new(UPDATE),
+        regenerate: Script::new(REGENERATE),
+        take: Script::new(TAKE),
+    })
+}
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// One round trip to Redis, built before it is sent so that it can be sent again.
+enum Request<'a> {
+    Pipeline(redis::Pipeline),
+    Script(ScriptInvocation<'a>),
+    Command(redis::Cmd),
+}
+
+impl Request<'_> {
+    async fn send<T: FromRedisValue>(&self, connection: &mut Connection) -> Result<T, RedisError> {
+        match self {
+            Request::Pipeline(pipeline) => pipeline.query_async(connection).await,
+            Request::Script(invocation) => invocation.invoke_async(connection).await,
+            Request::Command(command) => command.query_async(connection).await,
+        }
+    }
+}
+
+fn load_request(key: &str, touch: Option<Duration>) -> Request<'static> {
+    let mut pipeline = redis::pipe();
+    pipeline.cmd("HGETALL").arg(key);
+    if let Some(ttl) = touch {
+        pipeline.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
+    }
+    Request::Pipeline(pipeline)
+}
+
+fn create_request(key: &str, fields: &Record, ttl: Duration) -> Request<'static> {
+    let mut invocation = scripts().create.key(key);
+    invocation.arg(millis(ttl));
+    for (field, value) in fields {
+        invocation.arg(field).arg(value);
+    }
+    Request::Script(invocation)
+}
+
+/// UPDATE on `keys[0]`, or REGENERATE from `keys[0]` to `keys[1]`: both take the changes.
+fn change_request(
+    script: &'static Script,
+    keys: &[&str],
+    changes: &Changes,
+    ttl: Duration,
+) -> Request<'static> {
+    let mut invocation = script.prepare_invoke();
+    for key in keys {
+        invocation.key(*key);
+    }
+    invocation.arg(millis(ttl)).arg(changes.set.len());
+    for (field, value) in &changes.set {
+        invocation.arg(field).arg(value);
+    }
+    for field in &changes.remove {
+        invocation.arg(field);
+    }
+    Request::Script(invocation)
+}
+
+#[async_trait::async_trait]
+impl SessionStore for RedisStore {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
+        let (record,): (Record,) = self.run(&load_request(key, touch)).await?;
+        Ok((!record.is_empty()).then_some(record))
+    }
+
+    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
+        let created: i64 = self.run(&create_request(key, fields, ttl)).await?;
+        Ok(created == 1)
+    }
+
+    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
+        let updated: i64 =
+            self.run(&change_request(&scripts().update, &[key], changes, ttl)).await?;
+        Ok(updated == 1)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        let mut command = redis::cmd("DEL");
+        command.arg(key);
+        self.run(&Request::Command(command)).await
+    }
+
+    async fn regenerate(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error> {
+        if self.is_cluster() {
+            return self.regenerate_across_slots(old, new, changes, ttl).await;
+        }
+        let request = change_request(&scripts().regenerate, &[old, new], changes, ttl);
+        Ok(match self.run::<i64>(&request).await? {
+            1 => Regenerated::Moved,
+            2 => Regenerated::TargetTaken,
+            _ => Regenerated::SourceGone,
+        })
+    }
+}
+
+impl RedisStore {
+    /// Two keys rarely share a cluster slot: take the old record atomically, then create the
+    /// new key; if the new key is taken, the old record is put back.
+    async fn regenerate_across_slots(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error> {
+        let mut record: Record = self.run(&Request::Script(scripts().take.key(old))).await?;
+        if record.is_empty() {
+            return Ok(Regenerated::SourceGone);
+        }
+        let taken = record.clone();
+        changes.apply_to(&mut record);
+        if record.is_empty() || self.create(new, &record, ttl).await? {
+            return Ok(Regenerated::Moved);
+        }
+        self.create(old, &taken, ttl).await?;
+        Ok(Regenerated::TargetTaken)
+    }
+}
+
+/// The store timed out; the message gives the bound that was exceeded.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {0:?}")]
+struct TimedOut(Duration);
+
+fn unavailable(source: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Unavailable { store: STORE, source: Box::new(source) }
+}
+
+fn pool_error(error: deadpool_redis::PoolError) -> Error {
+    match error {
+        deadpool_redis::PoolError::Backend(error) => classify(error),
+        other => unavailable(other),
+    }
+}
+
+fn is_broken_connection(error: &RedisError) -> bool {
+    error.is_connection_dropped() || error.is_io_error() || error.is_unrecoverable_error()
+}
+
+/// Sorts a Redis error: what may pass with time is unavailable (a 503), a reply of the wrong
+/// shape is a decode error, the rest a backend failure.
+fn classify(error: RedisError) -> Error {
+    let transient_code = matches!(
+        error.code(),
+        Some(
+            "OOM"
+                | "LOADING"
+                | "READONLY"
+                | "MASTERDOWN"
+                | "BUSY"
+                | "NOAUTH"
+                | "WRONGPASS"
+                | "MISCONF"
+        )
+    );
+    let transient = error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_refusal()
+        || error.is_connection_dropped()
+        || error.is_cluster_error()
+        || error.is_unrecoverable_error()
+        || transient_code
+        || matches!(
+            error.kind(),
+            ErrorKind::AuthenticationFailed
+                | ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                )
+        );
+    if transient {
+        unavailable(error)
+    } else if matches!(error.kind(), ErrorKind::Parse | ErrorKind::UnexpectedReturnType) {
+        Error::Decode { store: STORE, message: error.to_string() }
+    } else {
+        Error::Backend { store: STORE, source: Box::new(error) }
+    }
+}

@@ -1,0 +1,63 @@
+use std::collections::BTreeMap;
+
+use crate::app_on;
+use crate::support::redis::RedisServer;
+
+/// The session commands run since the last reset, without the test's own INFO/CONFIG calls.
+async fn session_commands(server: &RedisServer) -> BTreeMap<String, u64> {
+    let mut counts = server.command_counts().await;
+    counts.retain(|name, _| {
+        !["info", "config", "client", "hello"].iter().any(|own| name.starts_with(own))
+    });
+    counts
+}
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(name, calls)| (name.to_string(), *calls)).collect()
+}
+
+#[rocket::async_test]
+async fn store_traffic_stays_within_the_round_trip_budget() {
+    let server = RedisServer::start();
+    let app = app_on(&server.url(), &[]).await;
+    // Warm up: a connection exists and both write scripts are loaded before counting.
+    let cookie = app.get("/map/set/key/first", None).await.session_cookie().unwrap();
+    app.get("/map/set/key/value", Some(&cookie)).await;
+
+    server.reset_stats().await;
+    assert_eq!(app.get("/map/get/key", None).await.body, "not set");
+    assert_eq!(session_commands(&server).await, counts(&[]), "anonymous read");
+
+    server.reset_stats().await;
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+    assert_eq!(session_commands(&server).await, counts(&[("hgetall", 1), ("pexpire", 1)]), "read");
+
+    server.reset_stats().await;
+    app.get("/map/set/key/changed", Some(&cookie)).await;
+    // Two round trips: the load pipeline, then one EVALSHA. Redis also counts the commands
+    // the script runs inside that call (EXISTS, HSET, PEXPIRE).
+    let write =
+        counts(&[("hgetall", 1), ("pexpire", 2), ("evalsha", 1), ("exists", 1), ("hset", 1)]);
+    assert_eq!(session_commands(&server).await, write, "write");
+}
+
+#[rocket::async_test]
+async fn without_rolling_expiry_a_read_is_a_lone_hgetall() {
+    let server = RedisServer::start();
+    let app = app_on(&server.url(), &[("session_refresh_each_request", "false")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    server.reset_stats().await;
+    app.get("/map/get/key", Some(&cookie)).await;
+    assert_eq!(session_commands(&server).await, counts(&[("hgetall", 1)]));
+}
+
+#[rocket::async_test]
+async fn scripts_are_loaded_again_after_a_restart() {
+    let mut server = RedisServer::start();
+    let app = app_on(&server.url(), &[]).await;
+    app.get("/map/set/key/value", None).await;
+    server.restart();
+    let reply = app.get("/map/set/key/value", None).await;
+    let cookie = reply.session_cookie().expect("the session was stored");
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+}

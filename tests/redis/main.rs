@@ -1,0 +1,21 @@
+//! The Redis and Redis Cluster stores behind the real fairing: store traffic, layout, outages
+//! and races, each against a private `redis-server` this binary starts.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cluster;
+mod commands;
+mod layout;
+mod outage;
+mod races;
+
+use support::app::configured;
+use support::App;
+
+/// The test app on `session_type = "redis"` at `url`, with `keys` added.
+async fn app_on(url: &str, keys: &[(&str, &str)]) -> App {
+    let mut all = vec![("session_type", "redis"), ("session_redis_url", url)];
+    all.extend_from_slice(keys);
+    App::launch(configured(&all)).await
+}

@@ -1,0 +1,75 @@
+use std::time::{Duration, Instant};
+
+use rocket::http::Status;
+
+use crate::app_on;
+use crate::support::redis::{free_port, RedisServer};
+
+const TIMEOUT: &str = "500ms";
+/// How long past the configured timeout a 503 may take on this shared, noisy machine: a
+/// bound that tells a hang from an answer, not a speed goal.
+const MARGIN: Duration = Duration::from_millis(1500);
+
+#[rocket::async_test]
+async fn with_redis_stopped_session_routes_answer_503_in_time_and_others_200() {
+    let mut server = RedisServer::start();
+    let app = app_on(&server.url(), &[("session_redis_timeout", TIMEOUT)]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    server.stop();
+
+    for (path, cookie) in [("/map/get/key", Some(cookie.as_str())), ("/map/set/key/v", None)] {
+        let started = Instant::now();
+        let reply = app.get(path, cookie).await;
+        let took = started.elapsed();
+        assert_eq!(reply.status, Status::ServiceUnavailable, "{path}");
+        assert_eq!(reply.header("Retry-After"), Some("1"), "{path}");
+        assert!(reply.set_cookies.is_empty(), "{path}: {:?}", reply.set_cookies);
+        assert!(took < Duration::from_millis(500) + MARGIN, "{path} took {took:?}");
+    }
+    assert_eq!(app.get("/plain", None).await.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn with_redis_paused_a_request_gives_up_at_the_timeout() {
+    let server = RedisServer::start();
+    let app = app_on(&server.url(), &[("session_redis_timeout", TIMEOUT)]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    server.pause();
+    let started = Instant::now();
+    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    let took = started.elapsed();
+    server.resume();
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+    assert!(took < Duration::from_millis(500) + MARGIN, "took {took:?}");
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+}
+
+#[rocket::async_test]
+async fn after_a_restart_sessions_work_again_without_restarting_the_app() {
+    let mut server = RedisServer::start();
+    let app = app_on(&server.url(), &[("session_redis_timeout", TIMEOUT)]).await;
+    let old = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    server.stop();
+    assert_eq!(app.get("/map/get/key", Some(&old)).await.status, Status::ServiceUnavailable);
+    server.restart();
+
+    // The restarted server is empty: the old id is unknown and is not adopted.
+    let reply = app.get("/map/set/key/again", Some(&old)).await;
+    assert_eq!(reply.status, Status::Ok);
+    let new = reply.session_cookie().expect("a new id");
+    assert_ne!(new, old);
+    assert_eq!(app.get("/map/get/key", Some(&new)).await.body, "again");
+}
+
+#[rocket::async_test]
+async fn redis_down_at_launch_does_not_stop_the_app() {
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let app = app_on(&url, &[("session_redis_timeout", TIMEOUT)]).await;
+    assert_eq!(app.get("/map/set/key/value", None).await.status, Status::ServiceUnavailable);
+    assert_eq!(app.get("/plain", None).await.status, Status::Ok);
+
+    let _server = RedisServer::start_with(port, &[]);
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().expect("stored now");
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+}
