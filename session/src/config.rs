@@ -2,6 +2,7 @@
 //! the checks that stop a launch with a message naming the key.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use crate::store::SessionStore;
 ///
 /// ```toml
 /// [default]
-/// session_type = "memory"            # "memory", "redis" or "redis_cluster"
+/// session_type = "memory"            # "memory", "redis", "redis_cluster" or "filesystem"
 /// session_lifetime = "7d"            # seconds, or "30m", "12h", "7d", "1d12h"
 /// session_cookie_secure = true
 /// ```
@@ -101,6 +102,19 @@ pub struct SessionConfig {
     /// before the request gets a 503. Seconds or `"500ms"`, `"2s"`. Default 1 second.
     #[serde(rename = "session_redis_timeout", deserialize_with = "duration")]
     pub redis_timeout: Duration,
+    /// `session_filesystem_dir`: the directory of `session_type = "filesystem"`, created
+    /// (mode 0700) if missing. Default `"sessions"`, relative to the working directory.
+    #[serde(rename = "session_filesystem_dir")]
+    pub filesystem_dir: PathBuf,
+    /// `session_filesystem_threshold`: session files kept before expired and then least
+    /// recently used ones are evicted. Default 500.
+    #[serde(rename = "session_filesystem_threshold")]
+    pub filesystem_threshold: usize,
+    /// `session_cleanup_n_requests`: every this many requests that use a session, the store's
+    /// expiry sweep runs in the background (a no-op for stores with native expiry). Default
+    /// 1000.
+    #[serde(rename = "session_cleanup_n_requests")]
+    pub cleanup_n_requests: u64,
 }
 
 /// The stores `session_type` can name; each needs its cargo feature.
@@ -114,6 +128,8 @@ pub enum StoreType {
     Redis,
     /// A Redis Cluster, through `RedisStore` (feature `redis`).
     RedisCluster,
+    /// A directory of files, through `FilesystemStore` (feature `filesystem`).
+    Filesystem,
 }
 
 /// The cookie's `SameSite` attribute.
@@ -187,6 +203,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "session_redis_cluster_urls",
     "session_redis_pool_size",
     "session_redis_timeout",
+    "session_filesystem_dir",
+    "session_filesystem_threshold",
+    "session_cleanup_n_requests",
 ];
 
 impl Default for SessionConfig {
@@ -211,6 +230,9 @@ impl Default for SessionConfig {
             redis_cluster_urls: Vec::new(),
             redis_pool_size: 4,
             redis_timeout: Duration::from_secs(1),
+            filesystem_dir: PathBuf::from("sessions"),
+            filesystem_threshold: 500,
+            cleanup_n_requests: 1000,
         }
     }
 }
@@ -251,6 +273,12 @@ impl SessionConfig {
         }
         if self.memory_capacity == 0 {
             return invalid("session_memory_capacity", "must be at least 1 byte");
+        }
+        if self.filesystem_threshold == 0 {
+            return invalid("session_filesystem_threshold", "must be at least 1");
+        }
+        if self.cleanup_n_requests == 0 {
+            return invalid("session_cleanup_n_requests", "must be at least 1");
         }
         if self.redis_pool_size == 0 {
             return invalid("session_redis_pool_size", "must be at least 1");
@@ -338,10 +366,19 @@ impl SessionConfig {
                         message: e.to_string(),
                     })
             }
+            #[cfg(feature = "filesystem")]
+            StoreType::Filesystem => {
+                crate::store::FilesystemStore::open(&self.filesystem_dir, self.filesystem_threshold)
+                    .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+                    .map_err(|e| ConfigError::Invalid {
+                        key: "session_filesystem_dir",
+                        message: format!("{} cannot be created or written: {e}", self.filesystem_dir.display()),
+                    })
+            }
             #[allow(unreachable_patterns)]
             missing => Err(ConfigError::Invalid {
                 key: "session_type",
-                message: format!("{missing:?} needs a cargo feature of rocket_typed_session that is off in this build (`memory` or `redis`)"),
+                message: format!("{missing:?} needs a cargo feature of rocket_typed_session that is off in this build (`memory`, `redis` or `filesystem`)"),
             }),
         }
     }

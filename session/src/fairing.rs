@@ -89,11 +89,14 @@ impl Fairing for SessionFairing {
             return;
         };
         match state {
-            Ok(state) => match save(state).await {
-                Ok(Some(cookie)) => set_cookie(res, cookie),
-                Ok(None) => {}
-                Err(error) => fail(res, &error),
-            },
+            Ok(state) => {
+                match save(state).await {
+                    Ok(Some(cookie)) => set_cookie(res, cookie),
+                    Ok(None) => {}
+                    Err(error) => fail(res, &error),
+                }
+                state.sessions().count_request();
+            }
             // The guard already answered with this error; say when to come back.
             Err(error) if res.status() == Status::ServiceUnavailable => {
                 if error.status() == Status::ServiceUnavailable {

@@ -57,6 +57,9 @@
 //!   one hash per session; a read is one round trip, a write one atomic script; every
 //!   operation is bounded by `session_redis_timeout`, past which the request gets 503.
 //!
+//! - `filesystem` (cargo feature `filesystem`, on by default): [`store::FilesystemStore`], one
+//!   private file per session, crash-safe writes, bounded by `session_filesystem_threshold`.
+//!
 //! ```toml
 //! [default]
 //! session_type = "redis"

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod conformance;
+pub mod exit;
 pub mod recording;
 pub mod redis;
 

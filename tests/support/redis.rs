@@ -6,10 +6,12 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, Once, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
+
+use super::exit;
 
 const HOST: &str = "127.0.0.1";
 
@@ -61,7 +63,8 @@ impl RedisServer {
                  or run `scripts/test`, which installs it"
             )
         });
-        register_for_exit(child.id(), &self.dir);
+        exit::kill_at_exit(child.id());
+        exit::remove_at_exit(&self.dir);
         self.child = Some(child);
         wait_until(|| ping(self.port), "redis-server to answer PING");
     }
@@ -71,7 +74,7 @@ impl RedisServer {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
-            unregister(child.id());
+            exit::forget(child.id());
         }
     }
 
@@ -226,33 +229,5 @@ fn wait_until(mut ready: impl FnMut() -> bool, what: &str) {
     while !ready() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-static RUNNING: Mutex<Vec<(u32, PathBuf)>> = Mutex::new(Vec::new());
-
-/// Servers held by statics are never dropped: kill whatever is left when the process exits.
-fn register_for_exit(pid: u32, dir: &std::path::Path) {
-    static HOOK: Once = Once::new();
-    // SAFETY: `kill_remaining` is a plain `extern "C" fn` that lives as long as the process.
-    HOOK.call_once(|| unsafe {
-        libc::atexit(kill_remaining);
-    });
-    RUNNING.lock().unwrap().push((pid, dir.to_owned()));
-}
-
-fn unregister(pid: u32) {
-    RUNNING.lock().unwrap().retain(|(p, _)| *p != pid);
-}
-
-extern "C" fn kill_remaining() {
-    if let Ok(running) = RUNNING.lock() {
-        for (pid, dir) in running.iter() {
-            // SAFETY: signalling a child process this binary started.
-            unsafe {
-                libc::kill(*pid as libc::pid_t, libc::SIGKILL);
-            }
-            let _ = std::fs::remove_dir_all(dir);
-        }
     }
 }

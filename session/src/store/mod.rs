@@ -58,6 +58,10 @@ use std::time::Duration;
 mod memory;
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
+#[cfg(feature = "filesystem")]
+mod filesystem;
+#[cfg(feature = "filesystem")]
+pub use filesystem::FilesystemStore;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]

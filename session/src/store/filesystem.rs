@@ -1,0 +1,470 @@
+//! Sessions as files in one directory: crash-safe writes, expiry on read and by sweep, a bound
+//! on the number of files.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use super::{Changes, Error, Record, Regenerated, SessionStore};
+
+const STORE: &str = "filesystem";
+const MAGIC: &[u8; 5] = b"RTSF1";
+const CHECKSUM_LEN: usize = 32;
+const LOCK_SHARDS: usize = 64;
+const TEMP_PREFIX: &str = ".tmp-";
+/// A temporary file older than this was left by a crash mid-write.
+const STALE_TEMP: Duration = Duration::from_secs(600);
+
+/// Sessions as files in one directory (`session_type = "filesystem"`), for development and
+/// small single-server deployments.
+///
+/// - Each session is one file, mode 0600, named by the SHA-256 of its storage key in hex: no
+///   cookie can choose a path, and no file name contains an id.
+/// - A write goes to a temporary file in the same directory, is synced, then renamed over the
+///   old file: a crash mid-write leaves the old session intact. Writes to one session are
+///   serialized within the process; create-if-absent uses a hard link, which fails if the
+///   file appeared meanwhile even from another process.
+/// - The idle expiry runs from the file's modification time, which a rolling read refreshes
+///   without rewriting the file. An expired file is deleted when read, and by
+///   [`cleanup`](SessionStore::cleanup), which the fairing runs in the background every
+///   `session_cleanup_n_requests` requests.
+/// - Past `threshold` files, expired files go first, then the least recently used: **live
+///   sessions can be evicted**, which keeps the disk bounded as CacheLib's `FileSystemCache`
+///   does. Raise `session_filesystem_threshold` if that ends sessions too early.
+/// - A truncated or garbage file is treated as absent and removed; I/O failures (disk full,
+///   read-only directory) are [`Error::Unavailable`], a 503.
+///
+/// ```no_run
+/// use rocket_typed_session::store::FilesystemStore;
+/// use rocket_typed_session::SessionFairing;
+///
+/// let store = FilesystemStore::open("/var/lib/myapp/sessions", 10_000).expect("a writable directory");
+/// let fairing = SessionFairing::with_store(store);
+/// ```
+#[derive(Clone)]
+pub struct FilesystemStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    threshold: usize,
+    locks: Vec<Mutex<()>>,
+    files: AtomicUsize,
+    sweeping: AtomicBool,
+}
+
+/// A parsed session file.
+struct Stored {
+    ttl: Duration,
+    record: Record,
+}
+
+impl FilesystemStore {
+    /// Uses `dir`, creating it (mode 0700) if missing, keeping at most `threshold` files.
+    ///
+    /// # Errors
+    /// The directory cannot be created, or a file cannot be written in it.
+    pub fn open(dir: impl Into<PathBuf>, threshold: usize) -> io::Result<Self> {
+        let dir = dir.into();
+        if !dir.exists() {
+            fs::create_dir_all(&dir)?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+        }
+        let probe = write_temp(&dir, b"probe")?;
+        fs::remove_file(probe)?;
+        let files = session_files(&dir)?.count();
+        let locks = (0..LOCK_SHARDS).map(|_| Mutex::new(())).collect();
+        let inner = Inner {
+            dir,
+            threshold: threshold.max(1),
+            locks,
+            files: AtomicUsize::new(files),
+            sweeping: AtomicBool::new(false),
+        };
+        Ok(FilesystemStore { inner: Arc::new(inner) })
+    }
+
+    /// Runs `op` on a blocking thread: file I/O must not stall the async executor.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Inner) -> io::Result<T> + Send + 'static,
+    ) -> Result<T, Error> {
+        let inner = self.inner.clone();
+        match tokio::task::spawn_blocking(move || op(&inner)).await {
+            Ok(result) => result.map_err(unavailable),
+            Err(join) => Err(Error::Backend { store: STORE, source: Box::new(join) }),
+        }
+    }
+
+    /// Starts a sweep in the background unless one is running.
+    fn sweep_in_background(&self) {
+        if self.inner.sweeping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = inner.sweep() {
+                log::warn!("sessions: the filesystem sweep failed: {error}");
+            }
+            inner.sweeping.store(false, Ordering::Release);
+        });
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for FilesystemStore {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
+        let key = key.to_owned();
+        self.blocking(move |inner| {
+            let path = inner.path(&key);
+            let _guard = inner.lock(&path);
+            let Some((file, stored)) = inner.read(&path)? else { return Ok(None) };
+            if touch.is_some() {
+                file.set_modified(SystemTime::now())?;
+            }
+            Ok(Some(stored.record))
+        })
+        .await
+    }
+
+    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
+        let (key, fields) = (key.to_owned(), fields.clone());
+        let created = self
+            .blocking(move |inner| {
+                let path = inner.path(&key);
+                let _guard = inner.lock(&path);
+                inner.create(&path, &Stored { ttl, record: fields })
+            })
+            .await?;
+        if created && self.inner.files.load(Ordering::Relaxed) > self.inner.threshold {
+            self.sweep_in_background();
+        }
+        Ok(created)
+    }
+
+    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
+        let (key, changes) = (key.to_owned(), changes.clone());
+        self.blocking(move |inner| {
+            let path = inner.path(&key);
+            let _guard = inner.lock(&path);
+            let Some((_, mut stored)) = inner.read(&path)? else { return Ok(false) };
+            changes.apply_to(&mut stored.record);
+            stored.ttl = ttl;
+            inner.replace(&path, &stored)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        let key = key.to_owned();
+        self.blocking(move |inner| {
+            let path = inner.path(&key);
+            let _guard = inner.lock(&path);
+            inner.remove(&path)
+        })
+        .await
+    }
+
+    async fn regenerate(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error> {
+        let (old, new, changes) = (old.to_owned(), new.to_owned(), changes.clone());
+        self.blocking(move |inner| {
+            let (old, new) = (inner.path(&old), inner.path(&new));
+            let _guards = inner.lock_two(&old, &new);
+            if inner.read(&new)?.is_some() {
+                return Ok(Regenerated::TargetTaken);
+            }
+            let Some((_, mut stored)) = inner.read(&old)? else {
+                return Ok(Regenerated::SourceGone);
+            };
+            changes.apply_to(&mut stored.record);
+            stored.ttl = ttl;
+            if !stored.record.is_empty() && !inner.create(&new, &stored)? {
+                return Ok(Regenerated::TargetTaken);
+            }
+            inner.remove(&old)?;
+            Ok(Regenerated::Moved)
+        })
+        .await
+    }
+
+    async fn cleanup(&self) -> Result<(), Error> {
+        self.blocking(|inner| inner.sweep()).await
+    }
+}
+
+impl Inner {
+    /// The file of `key`: its digest, so neither the key nor any id shapes the path.
+    fn path(&self, key: &str) -> PathBuf {
+        let digest = Sha256::digest(key.as_bytes());
+        let name: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        self.dir.join(name)
+    }
+
+    fn shard(&self, path: &Path) -> usize {
+        let name = path.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default();
+        name.iter().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(*b)))
+            % self.locks.len()
+    }
+
+    fn lock(&self, path: &Path) -> MutexGuard<'_, ()> {
+        self.locks[self.shard(path)].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Both files' locks, taken in shard order so that two regenerations cannot deadlock.
+    fn lock_two(&self, a: &Path, b: &Path) -> (MutexGuard<'_, ()>, Option<MutexGuard<'_, ()>>) {
+        let (first, second) = (self.shard(a).min(self.shard(b)), self.shard(a).max(self.shard(b)));
+        let lock = |shard: usize| self.locks[shard].lock().unwrap_or_else(|e| e.into_inner());
+        let first_guard = lock(first);
+        (first_guard, (first != second).then(|| lock(second)))
+    }
+
+    /// The live session in `path`, with its open file. An expired, truncated or garbage file
+    /// is removed and reads as absent.
+    fn read(&self, path: &Path) -> io::Result<Option<(File, Stored)>> {
+        let mut file = match File::open(path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let modified = file.metadata()?.modified()?;
+        match decode(&bytes) {
+            Some(stored) if !expired(modified, stored.ttl) => Ok(Some((file, stored))),
+            Some(_) => {
+                self.remove(path)?;
+                Ok(None)
+            }
+            None => {
+                log::warn!("sessions: removing an unreadable session file");
+                self.remove(path)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes `stored` to `path` only if no file is there: a hard link never replaces.
+    fn create(&self, path: &Path, stored: &Stored) -> io::Result<bool> {
+        if self.read(path)?.is_some() {
+            return Ok(false);
+        }
+        let temp = write_temp(&self.dir, &encode(stored))?;
+        let linked = fs::hard_link(&temp, path);
+        fs::remove_file(&temp)?;
+        match linked {
+            Ok(()) => {
+                self.files.fetch_add(1, Ordering::Relaxed);
+                sync_dir(&self.dir)?;
+                Ok(true)
+            }
+            Err(error) if error.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Replaces the file at `path` atomically; a record without fields removes it.
+    fn replace(&self, path: &Path, stored: &Stored) -> io::Result<()> {
+        if stored.record.is_empty() {
+            return self.remove(path);
+        }
+        let temp = write_temp(&self.dir, &encode(stored))?;
+        if let Err(error) = fs::rename(&temp, path) {
+            let _ = fs::remove_file(&temp);
+            return Err(error);
+        }
+        sync_dir(&self.dir)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        match fs::remove_file(path) {
+            Ok(()) => {
+                let _ = self
+                    .files
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+                Ok(())
+            }
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Removes expired files and stale temporary files, then the least recently used files
+    /// beyond the threshold.
+    fn sweep(&self) -> io::Result<()> {
+        remove_stale_temps(&self.dir)?;
+        let mut live = Vec::new();
+        for path in session_files(&self.dir)? {
+            let _guard = self.lock(&path);
+            let Ok(modified) = fs::metadata(&path).and_then(|m| m.modified()) else { continue };
+            if self.read(&path)?.is_some() {
+                live.push((modified, path));
+            }
+        }
+        live.sort();
+        let excess = live.len().saturating_sub(self.threshold);
+        for (_, path) in &live[..excess] {
+            let _guard = self.lock(path);
+            self.remove(path)?;
+        }
+        self.files.store(live.len() - excess, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn expired(modified: SystemTime, ttl: Duration) -> bool {
+    modified.checked_add(ttl).is_none_or(|expiry| expiry <= SystemTime::now())
+}
+
+/// The session files of `dir`: names of 64 hex digits.
+fn session_files(dir: &Path) -> io::Result<impl Iterator<Item = PathBuf>> {
+    Ok(fs::read_dir(dir)?.filter_map(Result::ok).map(|entry| entry.path()).filter(|path| {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+    }))
+}
+
+fn remove_stale_temps(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)?.filter_map(Result::ok) {
+        let is_temp = entry.file_name().to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX));
+        let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        if is_temp && age.is_some_and(|age| age > STALE_TEMP) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new private temporary file in `dir`, synced to disk.
+fn write_temp(dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+    let path = dir.join(format!("{TEMP_PREFIX}{}", crate::SessionId::generate(12).expose()));
+    let written = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).and_then(
+        |mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        },
+    );
+    if let Err(error) = written {
+        let _ = fs::remove_file(&path);
+        return Err(error);
+    }
+    Ok(path)
+}
+
+/// Makes a rename or link durable: it lives in the directory's own data.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// `MAGIC`, ttl in ms (u64), field count (u32), then per field its key and value, each
+/// prefixed with a u32 length; then the SHA-256 of all of it. All integers little-endian.
+fn encode(stored: &Stored) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + super::record_size(&stored.record));
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&u64::try_from(stored.ttl.as_millis()).unwrap_or(u64::MAX).to_le_bytes());
+    out.extend_from_slice(&len32(stored.record.len()).to_le_bytes());
+    for (key, value) in &stored.record {
+        for part in [key.as_bytes(), value.as_slice()] {
+            out.extend_from_slice(&len32(part.len()).to_le_bytes());
+            out.extend_from_slice(part);
+        }
+    }
+    let checksum = Sha256::digest(&out);
+    out.extend_from_slice(&checksum);
+    out
+}
+
+fn len32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+/// Parses what [`encode`] wrote; `None` for anything else, whatever the bytes.
+fn decode(bytes: &[u8]) -> Option<Stored> {
+    let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
+    let (body, checksum) = bytes.split_at(body_len);
+    if Sha256::digest(body).as_slice() != checksum {
+        return None;
+    }
+    let mut reader = Reader(body.strip_prefix(MAGIC.as_slice())?);
+    let ttl = Duration::from_millis(u64::from_le_bytes(reader.take(8)?.try_into().ok()?));
+    let count = u32::from_le_bytes(reader.take(4)?.try_into().ok()?);
+    let mut record = Record::new();
+    for _ in 0..count {
+        let key = String::from_utf8(reader.part()?.to_vec()).ok()?;
+        record.insert(key, reader.part()?.to_vec());
+    }
+    reader.0.is_empty().then_some(Stored { ttl, record })
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn part(&mut self) -> Option<&'a [u8]> {
+        let len = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
+        self.take(usize::try_from(len).ok()?)
+    }
+}
+
+fn unavailable(error: io::Error) -> Error {
+    Error::Unavailable { store: STORE, source: Box::new(error) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored() -> Stored {
+        let record = [("a.x".to_owned(), vec![1, 2, 3]), ("b.y".to_owned(), vec![])].into();
+        Stored { ttl: Duration::from_secs(60), record }
+    }
+
+    #[test]
+    fn files_round_trip() {
+        let back = decode(&encode(&stored())).unwrap();
+        assert_eq!((back.ttl, back.record), (stored().ttl, stored().record));
+    }
+
+    #[test]
+    fn every_truncation_is_rejected() {
+        let bytes = encode(&stored());
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len]).is_none(), "accepted {len} bytes");
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_is_rejected() {
+        let mut bytes = encode(&stored());
+        bytes[10] ^= 0x40;
+        assert!(decode(&bytes).is_none());
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        assert!(decode(b"").is_none());
+        assert!(decode(&[0xff; 100]).is_none());
+    }
+}

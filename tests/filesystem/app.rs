@@ -1,0 +1,87 @@
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use rocket::http::Status;
+use rocket_typed_session::store::{FilesystemStore, SessionStore};
+
+use crate::session_files;
+use crate::support::app::configured;
+use crate::support::conformance::record;
+use crate::support::{figment, App};
+
+async fn app_in(dir: &std::path::Path, keys: &[(&str, &str)]) -> App {
+    let dir = dir.to_str().unwrap();
+    let mut all = vec![("session_type", "filesystem"), ("session_filesystem_dir", dir)];
+    all.extend_from_slice(keys);
+    App::launch(configured(&all)).await
+}
+
+#[rocket::async_test]
+async fn the_quickstart_flow_survives_an_app_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let cookie = {
+        let app = app_in(dir.path(), &[]).await;
+        let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+        assert_eq!(app.get("/cart/add/1", Some(&cookie)).await.status, Status::Ok);
+        cookie
+    };
+    let restarted = app_in(dir.path(), &[]).await;
+    assert_eq!(restarted.get("/map/get/key", Some(&cookie)).await.body, "value");
+    assert_eq!(restarted.get("/cart", Some(&cookie)).await.body, "items=[1] coupon=None");
+}
+
+#[rocket::async_test]
+async fn one_private_file_per_session_whose_name_holds_no_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path(), &[]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let files = session_files(dir.path());
+    assert_eq!(files.len(), 1);
+    let name = files[0].file_name().unwrap().to_str().unwrap();
+    assert!(!name.contains(&cookie));
+    assert!(!String::from_utf8_lossy(&std::fs::read(&files[0]).unwrap()).contains(&cookie));
+    assert_eq!(std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[rocket::async_test]
+async fn logout_removes_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path(), &[]).await;
+    let cookie = app.get("/login/ada", None).await.session_cookie().unwrap();
+    app.get("/logout", Some(&cookie)).await;
+    assert!(session_files(dir.path()).is_empty());
+}
+
+#[rocket::async_test]
+async fn the_fairing_sweeps_every_n_requests_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FilesystemStore::open(dir.path(), 500).unwrap();
+    store.create("s:expired", &record(&[("a.x", b"1")]), Duration::from_millis(1)).await.unwrap();
+    let app = app_in(dir.path(), &[("session_cleanup_n_requests", "2")]).await;
+    app.get("/map/get/key", None).await;
+    assert_eq!(session_files(dir.path()).len(), 1, "one request: no sweep yet");
+    app.get("/map/get/key", None).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !session_files(dir.path()).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the expired file was not swept");
+        rocket::tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[rocket::async_test]
+async fn an_unwritable_directory_stops_the_launch_naming_the_key() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let dir = file.path().join("sessions");
+    let keys = [("session_type", "filesystem"), ("session_filesystem_dir", dir.to_str().unwrap())];
+    let error = rocket_typed_session::SessionConfig::from_figment(&figment(&keys))
+        .unwrap()
+        .build_store()
+        .err()
+        .expect("the store cannot be built");
+    assert!(error.to_string().contains("session_filesystem_dir"), "{error}");
+    let launch = rocket::custom(figment(&keys)).attach(rocket_typed_session::SessionFairing::new());
+    match launch.ignite().await {
+        Ok(_) => panic!("launch succeeded with an unwritable session directory"),
+        Err(error) => assert!(matches!(error.kind(), rocket::error::ErrorKind::FailedFairings(_))),
+    }
+}

@@ -1,0 +1,86 @@
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use rocket_typed_session::store::{Changes, Error, FilesystemStore, SessionStore};
+
+use crate::support::conformance::record;
+
+const TTL: Duration = Duration::from_secs(60);
+
+/// A small tmpfs of its own, so that a test can fill it or make it read-only; unmounted on drop.
+struct Mount(tempfile::TempDir);
+
+impl Mount {
+    /// `None`, with the reason printed, where this user may not mount (not root).
+    fn tmpfs(size: &str) -> Option<Mount> {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(dir.path())
+            .status();
+        if status.is_ok_and(|s| s.success()) {
+            return Some(Mount(dir));
+        }
+        eprintln!("SKIPPED: mounting a tmpfs needs root; run the tests as root (CI does)");
+        None
+    }
+
+    fn path(&self) -> PathBuf {
+        self.0.path().to_owned()
+    }
+
+    fn remount(&self, option: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,{option}")])
+            .arg(self.0.path())
+            .status();
+        assert!(status.unwrap().success());
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+fn files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir).unwrap().count()
+}
+
+#[rocket::async_test]
+async fn a_read_only_directory_fails_writes_as_unavailable_and_still_reads() {
+    let Some(mount) = Mount::tmpfs("1m") else { return };
+    let store = FilesystemStore::open(mount.path(), 500).unwrap();
+    store.create("s:1", &record(&[("a.x", b"1")]), TTL).await.unwrap();
+    mount.remount("ro");
+    let update = Changes { set: record(&[("a.x", b"2")]), remove: vec![] };
+    let error = store.update("s:1", &update, TTL).await.unwrap_err();
+    assert!(matches!(error, Error::Unavailable { .. }), "{error:?}");
+    assert!(matches!(
+        store.create("s:2", &record(&[("a.x", b"1")]), TTL).await,
+        Err(Error::Unavailable { .. })
+    ));
+    assert_eq!(store.load("s:1", None).await.unwrap(), Some(record(&[("a.x", b"1")])));
+    mount.remount("rw");
+}
+
+#[rocket::async_test]
+async fn a_full_disk_fails_writes_as_unavailable_and_keeps_the_old_record() {
+    let Some(mount) = Mount::tmpfs("64k") else { return };
+    let store = FilesystemStore::open(mount.path(), 500).unwrap();
+    store.create("s:1", &record(&[("a.x", b"small")]), TTL).await.unwrap();
+    let huge = vec![7u8; 200 * 1024];
+    let update = Changes { set: [("a.x".to_owned(), huge)].into(), remove: vec![] };
+    let error = store.update("s:1", &update, TTL).await.unwrap_err();
+    assert!(matches!(error, Error::Unavailable { .. }), "{error:?}");
+    assert_eq!(store.load("s:1", None).await.unwrap(), Some(record(&[("a.x", b"small")])));
+    assert_eq!(files_in(&mount.path()), 1, "the failed temporary file was removed");
+}
+
+#[test]
+fn a_directory_that_cannot_be_created_is_an_error() {
+    let parent = tempfile::NamedTempFile::new().unwrap();
+    assert!(FilesystemStore::open(parent.path().join("sessions"), 500).is_err());
+}

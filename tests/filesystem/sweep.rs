@@ -1,0 +1,92 @@
+use std::time::{Duration, SystemTime};
+
+use rocket_typed_session::store::{FilesystemStore, SessionStore};
+
+use crate::session_files;
+use crate::support::conformance::record;
+
+const TTL: Duration = Duration::from_secs(60);
+
+/// Sets a session file's last use `ago` in the past.
+fn age(path: &std::path::Path, ago: Duration) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() - ago).unwrap();
+}
+
+#[rocket::async_test]
+async fn cleanup_removes_expired_files_and_keeps_live_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FilesystemStore::open(dir.path(), 500).unwrap();
+    store.create("s:live", &record(&[("a.x", b"1")]), TTL).await.unwrap();
+    store.create("s:dead", &record(&[("a.x", b"2")]), Duration::from_millis(1)).await.unwrap();
+    rocket::tokio::time::sleep(Duration::from_millis(20)).await;
+    store.cleanup().await.unwrap();
+    assert_eq!(session_files(dir.path()).len(), 1);
+    assert!(store.load("s:live", None).await.unwrap().is_some());
+}
+
+#[rocket::async_test]
+async fn cleanup_removes_stale_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FilesystemStore::open(dir.path(), 500).unwrap();
+    let stale = dir.path().join(".tmp-left-by-a-crash");
+    std::fs::write(&stale, b"x").unwrap();
+    age(&stale, Duration::from_secs(3600));
+    store.cleanup().await.unwrap();
+    assert!(!stale.exists());
+}
+
+#[rocket::async_test]
+async fn over_the_threshold_expired_files_go_first_then_the_least_recently_used() {
+    let dir = tempfile::tempdir().unwrap();
+    // Filled without a bound, so no sweep starts before the files are aged.
+    let unbounded = FilesystemStore::open(dir.path(), 500).unwrap();
+    for key in ["s:old", "s:recent", "s:newest"] {
+        unbounded.create(key, &record(&[("a.x", b"1")]), TTL).await.unwrap();
+    }
+    unbounded
+        .create("s:expired", &record(&[("a.x", b"1")]), Duration::from_millis(1))
+        .await
+        .unwrap();
+    let store = FilesystemStore::open(dir.path(), 2).unwrap();
+    let by_key = |key: &str| {
+        let name = format!("{:x}", sha2_digest(key));
+        dir.path().join(name)
+    };
+    age(&by_key("s:old"), Duration::from_secs(30));
+    age(&by_key("s:recent"), Duration::from_secs(20));
+    age(&by_key("s:newest"), Duration::from_secs(10));
+    store.cleanup().await.unwrap();
+    assert_eq!(store.load("s:expired", None).await.unwrap(), None);
+    assert_eq!(store.load("s:old", None).await.unwrap(), None, "the least recently used goes");
+    assert!(store.load("s:recent", None).await.unwrap().is_some());
+    assert!(store.load("s:newest", None).await.unwrap().is_some());
+}
+
+#[rocket::async_test]
+async fn a_create_past_the_threshold_triggers_a_background_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FilesystemStore::open(dir.path(), 3).unwrap();
+    for i in 0..6 {
+        store.create(&format!("s:{i}"), &record(&[("a.x", b"1")]), TTL).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while session_files(dir.path()).len() > 3 {
+        assert!(std::time::Instant::now() < deadline, "no sweep brought the files down to 3");
+        rocket::tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The file name the store gives a key: the hex SHA-256 of the key.
+fn sha2_digest(key: &str) -> Hex {
+    use sha2::Digest;
+    Hex(sha2::Sha256::digest(key.as_bytes()).to_vec())
+}
+
+struct Hex(Vec<u8>);
+
+impl std::fmt::LowerHex for Hex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
