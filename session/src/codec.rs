@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 const TAG_MSGPACK: u8 = 0x01;
 const TAG_JSON: u8 = 0x02;
 
+/// The deepest nesting a stored value may have: deeper input is refused before it can
+/// exhaust the stack. serde_json's own limit is the same.
+pub const MAX_DEPTH: usize = 128;
+
 /// The format new values are written in (`session_serialization_format`). Both are always
 /// readable.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -66,13 +70,18 @@ pub fn encode<T: Serialize + ?Sized>(format: Format, value: &T) -> Result<Vec<u8
 
 /// Decodes bytes written by [`encode`] in either format.
 ///
+/// Bounded whatever the bytes: nesting past [`MAX_DEPTH`] is refused, and a length that
+/// claims more bytes than are present fails before anything that size is allocated.
+///
 /// # Errors
 /// [`Error::UnknownTag`] for bytes with no known tag, [`Error::Decode`] when the payload is
 /// not a `T`.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     match bytes.split_first() {
         Some((&TAG_MSGPACK, payload)) => {
-            rmp_serde::from_slice(payload).map_err(|e| Error::Decode(e.to_string()))
+            let mut deserializer = rmp_serde::Deserializer::from_read_ref(payload);
+            deserializer.set_max_depth(MAX_DEPTH);
+            T::deserialize(&mut deserializer).map_err(|e| Error::Decode(e.to_string()))
         }
         Some((&TAG_JSON, payload)) => {
             serde_json::from_slice(payload).map_err(|e| Error::Decode(e.to_string()))
@@ -129,6 +138,51 @@ mod tests {
         for format in [Format::Msgpack, Format::Json] {
             let bytes = encode(format, &item()).unwrap();
             assert!(decode::<Item>(&bytes[..bytes.len() / 2]).is_err());
+        }
+    }
+
+    /// `depth` arrays, each holding the next, around a null; built as bytes, since a value
+    /// that deep could not even be dropped without overflowing the stack.
+    fn nested(depth: usize, format: Format) -> Vec<u8> {
+        match format {
+            Format::Msgpack => {
+                let mut bytes = vec![TAG_MSGPACK];
+                bytes.extend(std::iter::repeat_n(0x91, depth));
+                bytes.push(0xc0);
+                bytes
+            }
+            Format::Json => {
+                let mut bytes = vec![TAG_JSON];
+                bytes.extend(std::iter::repeat_n(b'[', depth));
+                bytes.extend_from_slice(b"null");
+                bytes.extend(std::iter::repeat_n(b']', depth));
+                bytes
+            }
+        }
+    }
+
+    #[test]
+    fn values_nested_past_the_limit_are_refused_in_both_formats() {
+        for format in [Format::Msgpack, Format::Json] {
+            assert!(decode::<serde_json::Value>(&nested(MAX_DEPTH - 2, format)).is_ok());
+            let deep = nested(100_000, format);
+            assert!(matches!(decode::<serde_json::Value>(&deep), Err(Error::Decode(_))));
+        }
+    }
+
+    #[test]
+    fn huge_claimed_lengths_fail_without_allocating_them() {
+        // msgpack: a str32, an array32 and a bin32 each claiming 4 GiB, with no bytes behind.
+        for claim in [
+            [0xdb, 0xff, 0xff, 0xff, 0xff],
+            [0xdd, 0xff, 0xff, 0xff, 0xff],
+            [0xc6, 0xff, 0xff, 0xff, 0xff],
+        ] {
+            let mut bytes = vec![TAG_MSGPACK];
+            bytes.extend_from_slice(&claim);
+            assert!(decode::<serde_json::Value>(&bytes).is_err());
+            assert!(decode::<Vec<u8>>(&bytes).is_err());
+            assert!(decode::<String>(&bytes).is_err());
         }
     }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::codec::Format;
 use crate::id::{MAX_ID_BYTES, MIN_ID_BYTES};
+pub use crate::signer::Secret;
 use crate::store::SessionStore;
 
 /// The session configuration, read from the `session_*` keys of Rocket's configuration
@@ -41,6 +42,11 @@ pub struct SessionConfig {
     /// string such as `"31d"`, `"12h"`, `"1d12h"`. Default 31 days (2678400 s).
     #[serde(rename = "session_lifetime", deserialize_with = "duration")]
     pub lifetime: Duration,
+    /// `session_absolute_lifetime`: a hard cap on a session's age since it was created,
+    /// whatever its activity (OWASP's absolute timeout). Seconds or `"12h"`-style. Default
+    /// none.
+    #[serde(rename = "session_absolute_lifetime", deserialize_with = "optional_duration")]
+    pub absolute_lifetime: Option<Duration>,
     /// `session_refresh_each_request`: rolling expiry. Each request that reads the session
     /// resets its idle expiry (in the same store round trip) and, when permanent, re-sends the
     /// cookie. Default `true`.
@@ -61,6 +67,19 @@ pub struct SessionConfig {
     /// leave behind; a larger one is refused and the stored record kept. Default 65536.
     #[serde(rename = "session_max_size")]
     pub max_size: usize,
+    /// `session_use_signer`: the cookie carries the id and an HMAC-SHA256 of it; a forged or
+    /// unsigned cookie is refused without a store call. Default `false`.
+    #[serde(rename = "session_use_signer")]
+    pub use_signer: bool,
+    /// `session_secret_key`: the signing key, base64 or hex of at least 32 bytes. Default:
+    /// Rocket's `secret_key`; with neither, the debug profile draws a random key per launch
+    /// (signed cookies then end with the process) and the release profile refuses to launch.
+    #[serde(rename = "session_secret_key")]
+    pub secret_key: Option<Secret>,
+    /// `session_secret_key_fallbacks`: former signing keys still accepted, for a key
+    /// rotation; new cookies are signed with `session_secret_key`. Default none.
+    #[serde(rename = "session_secret_key_fallbacks")]
+    pub secret_key_fallbacks: Vec<Secret>,
     /// `session_cookie_name`. Default `"session"`. A `__Host-` name requires
     /// `session_cookie_secure`, path `/` and no domain; a `__Secure-` name requires
     /// `session_cookie_secure`.
@@ -187,11 +206,15 @@ pub const KNOWN_KEYS: &[&str] = &[
     "session_type",
     "session_permanent",
     "session_lifetime",
+    "session_absolute_lifetime",
     "session_refresh_each_request",
     "session_key_prefix",
     "session_id_length",
     "session_serialization_format",
     "session_max_size",
+    "session_use_signer",
+    "session_secret_key",
+    "session_secret_key_fallbacks",
     "session_cookie_name",
     "session_cookie_domain",
     "session_cookie_path",
@@ -214,11 +237,15 @@ impl Default for SessionConfig {
             store: StoreType::Memory,
             permanent: true,
             lifetime: Duration::from_secs(31 * 24 * 60 * 60),
+            absolute_lifetime: None,
             refresh_each_request: true,
             key_prefix: "session:".into(),
             id_length: 32,
             format: Format::Msgpack,
             max_size: 64 * 1024,
+            use_signer: false,
+            secret_key: None,
+            secret_key_fallbacks: Vec::new(),
             cookie_name: "session".into(),
             cookie_domain: None,
             cookie_path: "/".into(),
@@ -246,10 +273,34 @@ impl SessionConfig {
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
         let keys: Dict = figment.extract().map_err(|e| ConfigError::Extract(Box::new(e)))?;
         reject_unknown_keys(&keys)?;
-        let config: SessionConfig =
+        let mut config: SessionConfig =
             figment.extract().map_err(|e| ConfigError::Extract(Box::new(e)))?;
+        if config.secret_key.is_none() && keys.contains_key("secret_key") {
+            let rocket_key = figment
+                .extract_inner::<Secret>("secret_key")
+                .map_err(|e| ConfigError::Extract(Box::new(e)))?;
+            config.secret_key = Some(rocket_key);
+        }
         config.validate()?;
+        if figment.profile() == rocket::Config::RELEASE_PROFILE {
+            config.validate_for_release()?;
+        }
         Ok(config)
+    }
+
+    /// What the release profile demands beyond [`validate`](Self::validate): a fixed signing
+    /// key. A cookie without `Secure` is only warned about, since TLS may end at a proxy.
+    fn validate_for_release(&self) -> Result<(), ConfigError> {
+        if self.use_signer && self.secret_key.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "session_secret_key",
+                message: "session_use_signer needs session_secret_key or Rocket's secret_key in the release profile (e.g. `openssl rand -base64 32`)".into(),
+            });
+        }
+        if !self.cookie_secure {
+            log::warn!("sessions: session_cookie_secure is false in the release profile: the session cookie will also be sent over plain HTTP");
+        }
+        Ok(())
     }
 
     /// Checks values that are well-formed alone but cannot work.
@@ -267,6 +318,9 @@ impl SessionConfig {
         }
         if self.lifetime.is_zero() {
             return invalid("session_lifetime", "must be longer than zero");
+        }
+        if self.absolute_lifetime.is_some_and(|absolute| absolute.is_zero()) {
+            return invalid("session_absolute_lifetime", "must be longer than zero");
         }
         if self.max_size == 0 {
             return invalid("session_max_size", "must be at least 1 byte");
@@ -452,6 +506,12 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::E
         }),
         _ => Err(D::Error::custom("expected seconds or a duration string such as \"7d\"")),
     }
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    duration(deserializer).map(Some)
 }
 
 fn parse_duration(text: &str) -> Option<Duration> {

@@ -6,15 +6,20 @@
 use rocket::http::{Cookie, Header};
 use rocket::time::Duration as CookieDuration;
 
-use crate::config::{SameSite, SessionConfig};
-use crate::id::SessionId;
+use std::time::Duration;
 
-/// The `Set-Cookie` header that gives the client `id`. A permanent session's cookie carries
-/// `Max-Age`; any other lasts until the browser closes.
-pub(crate) fn set(config: &SessionConfig, id: &SessionId, permanent: bool) -> Header<'static> {
-    let mut cookie = base(config, id.expose().to_owned());
-    if permanent {
-        let secs = i64::try_from(config.lifetime.as_secs()).unwrap_or(i64::MAX);
+use crate::config::{SameSite, SessionConfig};
+
+/// The `Set-Cookie` header that gives the client `value`. A permanent session's cookie
+/// carries `Max-Age`; without one it lasts until the browser closes.
+pub(crate) fn set(
+    config: &SessionConfig,
+    value: String,
+    max_age: Option<Duration>,
+) -> Header<'static> {
+    let mut cookie = base(config, value);
+    if let Some(max_age) = max_age {
+        let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
         cookie.set_max_age(CookieDuration::seconds(secs));
     }
     header(cookie)
@@ -52,10 +57,14 @@ fn header(cookie: Cookie<'static>) -> Header<'static> {
 mod tests {
     use super::*;
 
+    use crate::id::SessionId;
+
+    const LIFETIME: Option<Duration> = Some(Duration::from_secs(2_678_400));
+
     #[test]
     fn default_cookie_is_http_only_lax_root_with_max_age() {
         let id = SessionId::generate(32);
-        let header = set(&SessionConfig::default(), &id, true);
+        let header = set(&SessionConfig::default(), id.expose().to_owned(), LIFETIME);
         let value = header.value();
         assert!(value.starts_with(&format!("session={}", id.expose())));
         for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2678400"] {
@@ -67,7 +76,8 @@ mod tests {
     #[test]
     fn non_permanent_cookie_has_no_max_age() {
         let id = SessionId::generate(32);
-        assert!(!set(&SessionConfig::default(), &id, false).value().contains("Max-Age"));
+        let header = set(&SessionConfig::default(), id.expose().to_owned(), None);
+        assert!(!header.value().contains("Max-Age"));
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 use std::io::Cursor;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::{ContentType, Header, Status};
 use rocket::{Build, Request, Response, Rocket};
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::SessionConfig;
 use crate::cookie;
 use crate::error::Error;
@@ -32,9 +34,16 @@ const ID_ATTEMPTS: usize = 3;
 ///
 /// let rocket = rocket::build().attach(SessionFairing::new());
 /// ```
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct SessionFairing {
     store: Option<Arc<dyn SessionStore>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for SessionFairing {
+    fn default() -> Self {
+        SessionFairing { store: None, clock: Arc::new(SystemClock) }
+    }
 }
 
 /// What a save does to the cookie.
@@ -53,7 +62,14 @@ impl SessionFairing {
     /// Sessions in `store`, built in code; `session_type` and the store's own keys are then
     /// ignored, the other `session_*` keys still apply.
     pub fn with_store(store: impl SessionStore) -> Self {
-        SessionFairing { store: Some(Arc::new(store)) }
+        SessionFairing { store: Some(Arc::new(store)), ..SessionFairing::default() }
+    }
+
+    /// Judges the absolute timeout by `clock` instead of the system clock: for tests of
+    /// timeouts that move time by hand rather than sleep.
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
     }
 }
 
@@ -81,7 +97,7 @@ impl Fairing for SessionFairing {
                 }
             },
         };
-        Ok(rocket.manage(Sessions::new(store, config)))
+        Ok(rocket.manage(Sessions::new(store, config, self.clock.clone())))
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -115,12 +131,14 @@ const RETRY_AFTER_SECS: &str = "1";
 /// Saves what the request changed and says which `Set-Cookie`, if any, the response needs.
 async fn save(state: &RequestState) -> Result<Option<Header<'static>>, Error> {
     let plan = state.plan()?;
-    let permanent = plan.permanent;
-    let config = state.sessions().config();
-    Ok(match write(state.sessions(), plan).await? {
+    let max_age = plan.permanent.then_some(plan.ttl);
+    let sessions = state.sessions();
+    Ok(match write(sessions, plan).await? {
         CookieChange::Keep => None,
-        CookieChange::Set(id) => Some(cookie::set(config, &id, permanent)),
-        CookieChange::Remove => Some(cookie::remove(config)),
+        CookieChange::Set(id) => {
+            Some(cookie::set(sessions.config(), sessions.cookie_value(&id), max_age))
+        }
+        CookieChange::Remove => Some(cookie::remove(sessions.config())),
     })
 }
 
@@ -128,7 +146,7 @@ async fn save(state: &RequestState) -> Result<Option<Header<'static>>, Error> {
 async fn write(sessions: &Sessions, plan: Plan) -> Result<CookieChange, Error> {
     let config = sessions.config();
     let store = sessions.store();
-    let ttl = config.lifetime;
+    let ttl = plan.ttl;
     let key = |id: &SessionId| id.storage_key(&config.key_prefix);
     let (size_after, size_before) = plan.size;
     let stores_data = !matches!(plan.write, Write::Nothing(_) | Write::Delete { .. });
@@ -138,7 +156,9 @@ async fn write(sessions: &Sessions, plan: Plan) -> Result<CookieChange, Error> {
     Ok(match plan.write {
         Write::Nothing(Some(id)) if plan.refresh_cookie => CookieChange::Set(id),
         Write::Nothing(_) => CookieChange::Keep,
-        Write::Create { id, fields } => CookieChange::Set(create(sessions, id, &fields).await?),
+        Write::Create { id, fields } => {
+            CookieChange::Set(create(sessions, id, &fields, ttl).await?)
+        }
         Write::Update { id, changes } => {
             if !store.update(&key(&id), &changes, ttl).await? {
                 // Logged out or expired meanwhile: the write must not bring it back.
@@ -165,7 +185,7 @@ async fn write(sessions: &Sessions, plan: Plan) -> Result<CookieChange, Error> {
         }
         Write::Replace { old, new, fields } => {
             store.delete(&key(&old)).await?;
-            CookieChange::Set(create(sessions, new, &fields).await?)
+            CookieChange::Set(create(sessions, new, &fields, ttl).await?)
         }
     })
 }
@@ -176,14 +196,11 @@ async fn create(
     sessions: &Sessions,
     mut id: SessionId,
     fields: &store::Record,
+    ttl: Duration,
 ) -> Result<SessionId, Error> {
     let config = sessions.config();
     for _ in 0..ID_ATTEMPTS {
-        if sessions
-            .store()
-            .create(&id.storage_key(&config.key_prefix), fields, config.lifetime)
-            .await?
-        {
+        if sessions.store().create(&id.storage_key(&config.key_prefix), fields, ttl).await? {
             return Ok(id);
         }
         id = SessionId::generate(config.id_length);

@@ -89,8 +89,10 @@ mod guard;
 mod map;
 mod outage;
 mod sessions;
+mod signer;
 mod state;
 
+pub mod clock;
 pub mod codec;
 pub mod config;
 pub mod data;

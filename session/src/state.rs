@@ -3,6 +3,7 @@
 //! into one [`Plan`] when the response leaves.
 
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use rocket::Request;
 
@@ -54,6 +55,9 @@ struct Inner {
 /// What the fairing must do for this request: at most one store write, and the cookie.
 pub(crate) struct Plan {
     pub(crate) write: Write,
+    /// The store expiry and the permanent cookie's `Max-Age`: the lifetime, capped by what is
+    /// left of the absolute lifetime.
+    pub(crate) ttl: Duration,
     pub(crate) permanent: bool,
     /// Whether an existing session's cookie is re-sent with a fresh `Max-Age`.
     pub(crate) refresh_cookie: bool,
@@ -112,13 +116,18 @@ impl RequestState {
         let config = sessions.config();
         let cookie = req.cookies().get(&config.cookie_name);
         let mut inner = Inner::new(None, Record::new(), config.permanent);
-        if let Some(id) = cookie.and_then(|c| SessionId::parse(c.value(), config.id_length)) {
+        if let Some(id) = cookie.and_then(|c| sessions.id_from_cookie(c.value())) {
             let touch = config.refresh_each_request.then_some(config.lifetime);
             let key = id.storage_key(&config.key_prefix);
-            let loaded = sessions.store().load(&key, touch).await.map_err(|error| {
-                crate::outage::log_failure(format_args!("cannot load a session: {error}"));
-                Error::Store(error)
-            })?;
+            let loaded = sessions.store().load(&key, touch).await.map_err(store_failure)?;
+            let loaded = match loaded {
+                // Past the absolute timeout: the session ends here, whatever its activity.
+                Some(record) if sessions.remaining(&record).is_zero() => {
+                    sessions.store().delete(&key).await.map_err(store_failure)?;
+                    None
+                }
+                loaded => loaded,
+            };
             if let Some(record) = loaded {
                 let permanent = Fields::new(&record, config.format)
                     .value(PERMANENT_KEY)
@@ -238,16 +247,17 @@ impl RequestState {
         let config = self.sessions.config();
         let view = inner.view();
         let size = (record_size(view), record_size(&inner.loaded));
+        let ttl = self.sessions.remaining(view);
         let write = match (inner.destroyed.clone(), inner.stored_id.clone()) {
             (Some(old), _) if view.is_empty() => Write::Delete { old },
             (Some(old), _) => Write::Replace {
                 old,
                 new: self.take_next_id(&mut inner),
-                fields: inner.view().clone(),
+                fields: self.new_record(&inner),
             },
             (None, None) if view.is_empty() => Write::Nothing(None),
             (None, None) => {
-                Write::Create { id: self.take_next_id(&mut inner), fields: inner.view().clone() }
+                Write::Create { id: self.take_next_id(&mut inner), fields: self.new_record(&inner) }
             }
             (None, Some(old)) if inner.regenerate => {
                 let changes = inner.changes();
@@ -262,10 +272,18 @@ impl RequestState {
         let permanence_changed = inner.view().get(PERMANENT_KEY) != inner.loaded.get(PERMANENT_KEY);
         Ok(Plan {
             write,
+            ttl,
             permanent: inner.permanent,
             refresh_cookie: (inner.permanent && config.refresh_each_request) || permanence_changed,
             size,
         })
+    }
+
+    /// The record a new session is stored with: what guards wrote, and its creation time.
+    fn new_record(&self, inner: &Inner) -> Record {
+        let mut record = inner.view().clone();
+        record.extend(self.sessions.created_field());
+        record
     }
 
     fn take_next_id(&self, inner: &mut Inner) -> SessionId {
@@ -302,6 +320,11 @@ impl Inner {
     fn changes(&self) -> Changes {
         diff(&self.loaded, self.view())
     }
+}
+
+fn store_failure(error: crate::store::Error) -> Error {
+    crate::outage::log_failure(format_args!("cannot load a session: {error}"));
+    Error::Store(error)
 }
 
 fn diff(loaded: &Record, now: &Record) -> Changes {

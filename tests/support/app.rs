@@ -106,6 +106,20 @@ fn permanent(mut session: Session<SessionMap>, permanent: bool) -> &'static str 
     "ok"
 }
 
+/// A body with a caching policy of the handler's own.
+#[derive(rocket::Responder)]
+pub struct OwnCaching {
+    body: &'static str,
+    cache_control: rocket::http::Header<'static>,
+}
+
+/// A handler that sets its own caching policy while writing the session.
+#[get("/cache/own")]
+fn cache_own(mut session: Session<SessionMap>) -> OwnCaching {
+    session.insert("key", "value").unwrap();
+    OwnCaching { body: "ok", cache_control: rocket::http::Header::new("Cache-Control", "no-store") }
+}
+
 #[get("/barrier/items/<item>")]
 async fn barrier_items(
     mut cart: Session<'_, Cart>,
@@ -150,7 +164,12 @@ async fn barrier_logout(mut auth: Session<'_, Auth>, barrier: &State<Barrier>) -
 
 /// The test app on `store`, with `keys` merged into the configuration.
 pub fn rocket(store: impl SessionStore, keys: &[(&str, &str)]) -> Rocket<Build> {
-    with_routes(rocket::custom(figment(keys)).attach(SessionFairing::with_store(store)))
+    with_fairing(SessionFairing::with_store(store), keys)
+}
+
+/// The test app with `fairing`, with `keys` merged into the configuration.
+pub fn with_fairing(fairing: SessionFairing, keys: &[(&str, &str)]) -> Rocket<Build> {
+    with_routes(rocket::custom(figment(keys)).attach(fairing))
 }
 
 /// The test app on the store its configuration names.
@@ -177,6 +196,7 @@ fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
             private,
             id,
             permanent,
+            cache_own,
             barrier_items,
             barrier_late_items,
             barrier_coupon,

@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod app;
+pub mod clocked;
 pub mod conformance;
 pub mod exit;
 pub mod recording;

@@ -1,0 +1,83 @@
+//! No session id reaches a log line: every flow that logs runs here under a logger that keeps
+//! every record, which is then searched for the ids the flows used. Its own binary, so that
+//! this logger is installed before Rocket's.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::sync::Mutex;
+
+use rocket_typed_session::store::{Changes, SessionStore};
+use rocket_typed_session::SessionId;
+
+use support::app::{launch, launch_with};
+use support::storage_key;
+
+static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        LINES.lock().unwrap().push(format!("{} {}", record.target(), record.args()));
+    }
+
+    fn flush(&self) {}
+}
+
+#[rocket::async_test]
+async fn no_flow_logs_a_session_id() {
+    log::set_boxed_logger(Box::new(Capture)).expect("the first logger");
+    log::set_max_level(log::LevelFilter::Trace);
+    let mut ids = Vec::new();
+
+    let (app, store) = launch().await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    app.get("/map/get/key", Some(&cookie)).await;
+    let new = app.get("/login/ada", Some(&cookie)).await.session_cookie().unwrap();
+    // A field that no longer decodes is logged.
+    let garbage = Changes { set: [("auth.user".to_owned(), vec![0xff])].into(), remove: vec![] };
+    store
+        .inner
+        .update(&storage_key(&new), &garbage, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    app.get("/both", Some(&new)).await;
+    // Store failures are logged, on load and on save.
+    store.fail_loads(true);
+    app.get("/map/get/key", Some(&new)).await;
+    store.fail_loads(false);
+    store.fail_writes(true);
+    app.get("/map/set/key/other", Some(&new)).await;
+    store.fail_writes(false);
+    app.get("/logout", Some(&new)).await;
+    let planted = SessionId::generate(32);
+    app.get("/map/set/key/value", Some(planted.expose())).await;
+    ids.extend([cookie, new, planted.expose().to_owned()]);
+
+    let (signed, _) = launch_with(&[("session_use_signer", "true")]).await;
+    let signed_cookie = signed.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    signed.get("/map/get/key", Some(&signed_cookie)).await;
+    ids.push(signed_cookie.split('.').next().unwrap().to_owned());
+    ids.push(signed_cookie);
+
+    let lines = LINES.lock().unwrap();
+    let ours: Vec<&String> = lines
+        .iter()
+        .filter(|line| line.contains("sessions:") || line.starts_with("rocket_typed_session"))
+        .collect();
+    assert!(
+        ours.iter().any(|l| l.contains("cannot load a session")),
+        "the flows logged nothing: {ours:?}"
+    );
+    assert!(ours.iter().any(|l| l.contains("no longer decodes")), "{ours:?}");
+    for line in lines.iter() {
+        for id in &ids {
+            assert!(!line.contains(id.as_str()), "an id in the log: {line}");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The security rules of SECURITY.md, one test each (or more).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod caching;
+mod ids;
+mod signing;
+mod timeouts;

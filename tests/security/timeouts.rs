@@ -1,0 +1,85 @@
+use std::time::Duration;
+
+use rocket::http::Status;
+use rocket_typed_session::SessionFairing;
+
+use crate::support::app::with_fairing;
+use crate::support::clocked::{ClockedStore, ManualClock};
+use crate::support::App;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+async fn app(clock: &ManualClock, keys: &[(&str, &str)]) -> (App, ClockedStore) {
+    let store = ClockedStore::new(clock);
+    let fairing = SessionFairing::with_store(store.clone()).with_clock(clock.clone());
+    (App::launch(with_fairing(fairing, keys)).await, store)
+}
+
+#[rocket::async_test]
+async fn an_idle_session_expires_after_the_lifetime() {
+    let clock = ManualClock::new();
+    let (app, store) = app(&clock, &[("session_lifetime", "30m")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    clock.advance(31 * MINUTE);
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "not set");
+    assert_eq!(store.len(), 0);
+}
+
+#[rocket::async_test]
+async fn activity_keeps_a_session_past_its_idle_lifetime() {
+    let clock = ManualClock::new();
+    let (app, _) = app(&clock, &[("session_lifetime", "30m")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    for _ in 0..4 {
+        clock.advance(20 * MINUTE);
+        assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+    }
+}
+
+#[rocket::async_test]
+async fn activity_never_extends_the_absolute_lifetime() {
+    let clock = ManualClock::new();
+    let (app, store) =
+        app(&clock, &[("session_lifetime", "30m"), ("session_absolute_lifetime", "1h")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    for _ in 0..2 {
+        clock.advance(20 * MINUTE);
+        assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+    }
+    clock.advance(21 * MINUTE);
+    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    assert_eq!(reply.body, "not set", "61 minutes after creation");
+    assert_eq!(store.len(), 0, "the expired session was deleted");
+    let fresh = app.get("/map/set/key/new", Some(&cookie)).await.session_cookie().unwrap();
+    assert_ne!(fresh, cookie, "the client gets a fresh session");
+}
+
+#[rocket::async_test]
+async fn the_cookie_never_outlives_the_absolute_lifetime() {
+    let clock = ManualClock::new();
+    let (app, _) =
+        app(&clock, &[("session_lifetime", "30m"), ("session_absolute_lifetime", "1h")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    clock.advance(25 * MINUTE);
+    app.get("/map/get/key", Some(&cookie)).await;
+    clock.advance(25 * MINUTE);
+    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::Ok);
+    let max_age: u64 = reply.set_cookies[0].split("Max-Age=").nth(1).unwrap().parse().unwrap();
+    // Ten minutes are left; creation times are stored in whole seconds, rounded down.
+    assert!((599..=600).contains(&max_age), "{}", reply.set_cookies[0]);
+}
+
+#[rocket::async_test]
+async fn regenerating_does_not_restart_the_absolute_lifetime() {
+    let clock = ManualClock::new();
+    let (app, _) =
+        app(&clock, &[("session_lifetime", "30m"), ("session_absolute_lifetime", "1h")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    clock.advance(25 * MINUTE);
+    let new = app.get("/login/ada", Some(&cookie)).await.session_cookie().unwrap();
+    clock.advance(25 * MINUTE);
+    assert_eq!(app.get("/private", Some(&new)).await.status, Status::Ok);
+    clock.advance(11 * MINUTE);
+    assert_eq!(app.get("/private", Some(&new)).await.status, Status::Unauthorized);
+}

@@ -1,0 +1,118 @@
+//! A clock tests move by hand, and a store whose expiry follows it: timeouts are tested by
+//! moving time, never by sleeping.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use rocket_typed_session::clock::Clock;
+use rocket_typed_session::store::{Changes, Error, Record, Regenerated, SessionStore};
+
+#[derive(Clone)]
+pub struct ManualClock(Arc<Mutex<SystemTime>>);
+
+impl ManualClock {
+    pub fn new() -> ManualClock {
+        ManualClock(Arc::new(Mutex::new(SystemTime::now())))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// An in-memory store whose records expire by a [`ManualClock`].
+#[derive(Clone)]
+pub struct ClockedStore {
+    clock: ManualClock,
+    records: Arc<Mutex<HashMap<String, (Record, SystemTime)>>>,
+}
+
+impl ClockedStore {
+    pub fn new(clock: &ManualClock) -> ClockedStore {
+        ClockedStore { clock: clock.clone(), records: Default::default() }
+    }
+
+    pub fn len(&self) -> usize {
+        let now = self.clock.now();
+        self.records.lock().unwrap().values().filter(|(_, expiry)| *expiry > now).count()
+    }
+
+    /// The live record under `key`, for the caller to change.
+    fn with_live<T>(&self, key: &str, f: impl FnOnce(Option<&mut (Record, SystemTime)>) -> T) -> T {
+        let now = self.clock.now();
+        let mut records = self.records.lock().unwrap();
+        records.retain(|_, (_, expiry)| *expiry > now);
+        f(records.get_mut(key))
+    }
+}
+
+#[rocket_typed_session::async_trait]
+impl SessionStore for ClockedStore {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
+        let now = self.clock.now();
+        Ok(self.with_live(key, |entry| {
+            entry.map(|(record, expiry)| {
+                if let Some(ttl) = touch {
+                    *expiry = now + ttl;
+                }
+                record.clone()
+            })
+        }))
+    }
+
+    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
+        if self.with_live(key, |entry| entry.is_some()) {
+            return Ok(false);
+        }
+        self.records
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), (fields.clone(), self.clock.now() + ttl));
+        Ok(true)
+    }
+
+    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
+        let now = self.clock.now();
+        Ok(self
+            .with_live(key, |entry| {
+                entry.map(|(record, expiry)| {
+                    changes.apply_to(record);
+                    *expiry = now + ttl;
+                })
+            })
+            .is_some())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.records.lock().unwrap().remove(key);
+        Ok(())
+    }
+
+    async fn regenerate(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error> {
+        if self.with_live(new, |entry| entry.is_some()) {
+            return Ok(Regenerated::TargetTaken);
+        }
+        let Some(mut record) = self.with_live(old, |entry| entry.map(|(record, _)| record.clone()))
+        else {
+            return Ok(Regenerated::SourceGone);
+        };
+        changes.apply_to(&mut record);
+        let mut records = self.records.lock().unwrap();
+        records.remove(old);
+        records.insert(new.to_owned(), (record, self.clock.now() + ttl));
+        Ok(Regenerated::Moved)
+    }
+}
