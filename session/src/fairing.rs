@@ -14,6 +14,7 @@ use crate::config::SessionConfig;
 use crate::cookie;
 use crate::error::Error;
 use crate::id::SessionId;
+use crate::revocation;
 use crate::sessions::Sessions;
 use crate::state::{Plan, RequestState, Slot, Write};
 use crate::store::{self, Regenerated, SessionStore};
@@ -133,7 +134,22 @@ async fn save(state: &RequestState) -> Result<Option<Header<'static>>, Error> {
     let plan = state.plan()?;
     let max_age = plan.permanent.then_some(plan.ttl);
     let sessions = state.sessions();
-    Ok(match write(sessions, plan).await? {
+    let key = |id: &SessionId| id.storage_key(&sessions.config().key_prefix);
+    let index = plan
+        .index_user
+        .clone()
+        .map(|user| (user, plan.write.kept_id().map(key), plan.write.replaced_id().map(key)));
+    let change = write(sessions, plan).await?;
+    if let Some((user, kept, replaced)) = index {
+        let session_key = match &change {
+            CookieChange::Set(id) => Some(key(id)),
+            _ => kept,
+        };
+        if let Some(session_key) = session_key {
+            revocation::bind(sessions, &user, &session_key, replaced.as_deref()).await?;
+        }
+    }
+    Ok(match change {
         CookieChange::Keep => None,
         CookieChange::Set(id) => {
             Some(cookie::set(sessions.config(), sessions.cookie_value(&id), max_age))

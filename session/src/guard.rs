@@ -94,6 +94,19 @@ impl<'r, T: SessionData> Session<'r, T> {
         self.state.set_permanent(permanent);
     }
 
+    /// Binds the session to `user`, so that
+    /// [`Sessions::revoke_user`](crate::Sessions::revoke_user) can end it. Call it at login,
+    /// with [`regenerate`](Self::regenerate). The binding costs store calls at that save
+    /// only (reading and updating the user's index); ordinary requests pay nothing.
+    pub fn bind_user(&mut self, user: &str) {
+        self.state.bind_user(user);
+    }
+
+    /// The user this session is bound to, if any.
+    pub fn bound_user(&self) -> Option<String> {
+        self.state.bound_user()
+    }
+
     /// Whether the cookie is permanent.
     pub fn is_permanent(&self) -> bool {
         self.state.is_permanent()

@@ -88,6 +88,7 @@ mod fairing;
 mod guard;
 mod map;
 mod outage;
+mod revocation;
 mod sessions;
 mod signer;
 mod state;

@@ -117,4 +117,33 @@ impl Sessions {
     pub fn config(&self) -> &SessionConfig {
         &self.inner.config
     }
+
+    /// Ends every session bound to `user` with
+    /// [`Session::bind_user`](crate::Session::bind_user) ("log out everywhere", ASVS 7.4);
+    /// returns how many sessions were listed. Works on every store, from any handler or
+    /// task that can reach the managed `Sessions`.
+    ///
+    /// It reaches sessions bound within the last `session_absolute_lifetime`, or, without
+    /// one, within ten `session_lifetime`s (310 days by default): the index of a user who
+    /// has not logged in for longer expires.
+    ///
+    /// ```
+    /// use rocket::{post, State};
+    /// use rocket_typed_session::Sessions;
+    ///
+    /// #[post("/admin/users/<user>/logout")]
+    /// async fn log_out_everywhere(sessions: &State<Sessions>, user: &str) -> String {
+    ///     match sessions.revoke_user(user).await {
+    ///         Ok(ended) => format!("{ended} sessions ended"),
+    ///         Err(error) => format!("try again: {error}"),
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// The store failed; sessions already deleted stay deleted, and calling again finishes
+    /// the job.
+    pub async fn revoke_user(&self, user: &str) -> Result<usize, crate::store::Error> {
+        crate::revocation::revoke(self, user).await
+    }
 }

@@ -11,6 +11,7 @@ use crate::codec::{self, Format};
 use crate::data::{FieldSink, Fields, SessionData};
 use crate::error::Error;
 use crate::id::SessionId;
+use crate::revocation::USER_KEY;
 use crate::sessions::Sessions;
 use crate::store::{record_size, Changes, Record};
 
@@ -49,12 +50,16 @@ struct Inner {
     destroyed: Option<SessionId>,
     /// Bumped by `destroy`, so that guards taken before it cannot write into the new session.
     generation: u64,
+    /// `bind_user` was called: the user's index must list this session after the save.
+    bound: bool,
     encode_error: Option<codec::Error>,
 }
 
 /// What the fairing must do for this request: at most one store write, and the cookie.
 pub(crate) struct Plan {
     pub(crate) write: Write,
+    /// The user whose index must list the session once it is written.
+    pub(crate) index_user: Option<String>,
     /// The store expiry and the permanent cookie's `Max-Age`: the lifetime, capped by what is
     /// left of the absolute lifetime.
     pub(crate) ttl: Duration,
@@ -91,6 +96,25 @@ pub(crate) enum Write {
         new: SessionId,
         fields: Record,
     },
+}
+
+impl Write {
+    /// The id an existing session keeps through this write, if it keeps one.
+    pub(crate) fn kept_id(&self) -> Option<&SessionId> {
+        match self {
+            Write::Nothing(id) => id.as_ref(),
+            Write::Update { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The id a regeneration moves the session away from.
+    pub(crate) fn replaced_id(&self) -> Option<&SessionId> {
+        match self {
+            Write::Regenerate { old, .. } => Some(old),
+            _ => None,
+        }
+    }
 }
 
 impl RequestState {
@@ -222,6 +246,17 @@ impl RequestState {
         inner.working_mut().insert(PERMANENT_KEY.to_owned(), bytes);
     }
 
+    pub(crate) fn bind_user(&self, user: &str) {
+        let mut inner = self.lock();
+        let bytes = codec::encode(self.format(), user).expect("a string always encodes");
+        inner.working_mut().insert(USER_KEY.to_owned(), bytes);
+        inner.bound = true;
+    }
+
+    pub(crate) fn bound_user(&self) -> Option<String> {
+        Fields::new(self.lock().view(), self.format()).value(USER_KEY)
+    }
+
     pub(crate) fn is_permanent(&self) -> bool {
         self.lock().permanent
     }
@@ -270,8 +305,14 @@ impl RequestState {
             (None, Some(id)) => Write::Nothing(Some(id)),
         };
         let permanence_changed = inner.view().get(PERMANENT_KEY) != inner.loaded.get(PERMANENT_KEY);
+        // The index must follow a bound session to a new id, or learn of a new binding.
+        let moves = matches!(write, Write::Regenerate { .. } | Write::Replace { .. });
+        let index_user = (inner.bound || moves)
+            .then(|| Fields::new(inner.view(), self.format()).value::<String>(USER_KEY))
+            .flatten();
         Ok(Plan {
             write,
+            index_user,
             ttl,
             permanent: inner.permanent,
             refresh_cookie: (inner.permanent && config.refresh_each_request) || permanence_changed,
@@ -304,6 +345,7 @@ impl Inner {
             regenerate: false,
             destroyed: None,
             generation: 0,
+            bound: false,
             encode_error: None,
         }
     }

@@ -85,3 +85,14 @@ async fn an_unwritable_directory_stops_the_launch_naming_the_key() {
         Err(error) => assert!(matches!(error.kind(), rocket::error::ErrorKind::FailedFairings(_))),
     }
 }
+
+#[rocket::async_test]
+async fn revoking_a_user_removes_their_session_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path(), &[]).await;
+    let cookie = app.get("/login/bound/ada", None).await.session_cookie().unwrap();
+    app.get("/login/bound/ada", None).await;
+    assert_eq!(app.get("/revoke/ada", None).await.body, "2");
+    assert_eq!(app.get("/private", Some(&cookie)).await.status, Status::Unauthorized);
+    assert!(session_files(dir.path()).is_empty(), "sessions and the emptied index are gone");
+}

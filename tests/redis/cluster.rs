@@ -55,3 +55,17 @@ async fn logout_on_a_cluster_deletes_the_session() {
     app.get("/logout", Some(&cookie)).await;
     assert_eq!(app.get("/private", Some(&cookie)).await.status, Status::Unauthorized);
 }
+
+#[rocket::async_test]
+async fn revoking_a_user_works_across_slots() {
+    let app = cluster_app().await;
+    let cookies = [
+        app.get("/login/bound/carol", None).await.session_cookie().unwrap(),
+        app.get("/login/bound/carol", None).await.session_cookie().unwrap(),
+        app.get("/login/bound/carol", None).await.session_cookie().unwrap(),
+    ];
+    assert_eq!(app.get("/revoke/carol", None).await.body, "3");
+    for cookie in cookies {
+        assert_eq!(app.get("/private", Some(&cookie)).await.status, Status::Unauthorized);
+    }
+}

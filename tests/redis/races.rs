@@ -58,3 +58,20 @@ async fn regenerate_moves_the_hash_and_kills_the_old_key() {
     let keys: Vec<String> = server.connection().await.keys("*").await.unwrap();
     assert_eq!(keys.len(), 1);
 }
+
+#[rocket::async_test]
+async fn revoking_a_user_ends_their_sessions_in_redis() {
+    let server = RedisServer::start();
+    let app = app_on(&server.url(), &[]).await;
+    let laptop = app.get("/login/bound/ada", None).await.session_cookie().unwrap();
+    let phone = app.get("/login/bound/ada", None).await.session_cookie().unwrap();
+    assert_eq!(app.get("/revoke/ada", None).await.body, "2");
+    for cookie in [laptop, phone] {
+        assert_eq!(
+            app.get("/private", Some(&cookie)).await.status,
+            rocket::http::Status::Unauthorized
+        );
+    }
+    let keys: Vec<String> = server.connection().await.keys("*").await.unwrap();
+    assert!(keys.is_empty(), "sessions and the emptied index are gone: {keys:?}");
+}

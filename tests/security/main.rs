@@ -5,5 +5,6 @@ mod support;
 
 mod caching;
 mod ids;
+mod revocation;
 mod signing;
 mod timeouts;

@@ -77,6 +77,23 @@ fn login(mut auth: Session<Auth>, user: &str) -> &'static str {
     "logged in"
 }
 
+/// A login that binds the session to the user, for "log out everywhere".
+#[get("/login/bound/<user>")]
+fn login_bound(mut auth: Session<Auth>, user: &str) -> &'static str {
+    auth.regenerate();
+    auth.user = Some(user.into());
+    auth.bind_user(user);
+    "logged in"
+}
+
+#[get("/revoke/<user>")]
+async fn revoke(sessions: &State<rocket_typed_session::Sessions>, user: &str) -> String {
+    match sessions.revoke_user(user).await {
+        Ok(ended) => ended.to_string(),
+        Err(error) => format!("failed: {error}"),
+    }
+}
+
 #[get("/logout")]
 fn logout(mut auth: Session<Auth>) -> &'static str {
     auth.destroy();
@@ -191,6 +208,8 @@ fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
             cart_clear,
             both,
             login,
+            login_bound,
+            revoke,
             logout,
             logout_with_flash,
             private,
