@@ -103,6 +103,27 @@ pub mod store;
 #[doc(hidden)]
 pub mod __private;
 
+/// Internals the fuzz targets reach; compiled only under `cargo fuzz` (`--cfg fuzzing`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzz {
+    use crate::config::Secret;
+    use crate::id::SessionId;
+
+    /// Verifies `value` as a signed cookie under fixed keys, as the fairing would.
+    pub fn verify_signed(value: &str) -> Option<SessionId> {
+        let current = Secret::parse(&"11".repeat(32)).expect("a valid key");
+        let fallback = Secret::parse(&"22".repeat(32)).expect("a valid key");
+        crate::signer::Signer::new(&current, &[fallback]).verify(value, 32)
+    }
+
+    /// Signs `id` with the key `verify_signed` checks first.
+    pub fn sign(id: &SessionId) -> String {
+        let current = Secret::parse(&"11".repeat(32)).expect("a valid key");
+        crate::signer::Signer::new(&current, &[]).sign(id)
+    }
+}
+
 pub use async_trait::async_trait;
 pub use config::SessionConfig;
 pub use data::SessionData;

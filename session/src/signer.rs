@@ -167,6 +167,26 @@ mod tests {
         assert!(Secret::parse("not a key").is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn verifying_arbitrary_text_never_panics_nor_accepts(text in ".{0,200}") {
+            let signer = Signer::new(&secret(1), &[secret(2)]);
+            proptest::prop_assert!(signer.verify(&text, 32).is_none());
+        }
+
+        #[test]
+        fn a_signed_id_with_any_one_byte_changed_is_refused(position in 0usize..87, byte in 0u8..128) {
+            let signer = Signer::new(&secret(1), &[]);
+            let signed = signer.sign(&SessionId::generate(32));
+            let mut bytes = signed.clone().into_bytes();
+            proptest::prop_assume!(bytes[position] != byte);
+            bytes[position] = byte;
+            if let Ok(changed) = String::from_utf8(bytes) {
+                proptest::prop_assert!(signer.verify(&changed, 32).is_none());
+            }
+        }
+    }
+
     #[test]
     fn debug_output_redacts_the_secret() {
         assert_eq!(format!("{:?}", secret(1)), "Secret(<redacted>)");

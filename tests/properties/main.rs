@@ -1,0 +1,110 @@
+//! Properties over arbitrary input: values survive both codecs, and no bytes from a client or
+//! a store make anything panic.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use rocket_typed_session::codec::{self, Format};
+use rocket_typed_session::data::Fields;
+use rocket_typed_session::store::{FilesystemStore, Record, SessionStore};
+use rocket_typed_session::{Session, SessionData, SessionId, SessionMap};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Value {
+    name: String,
+    count: u64,
+    ratio: i32,
+    tags: Vec<String>,
+    nested: Option<BTreeMap<String, Vec<u8>>>,
+}
+
+#[derive(Session, Default, Debug)]
+#[session(namespace = "cart")]
+struct Cart {
+    items: Vec<u32>,
+    coupon: Option<String>,
+    owner: Option<Value>,
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    (
+        ".{0,40}",
+        any::<u64>(),
+        any::<i32>(),
+        prop::collection::vec(".{0,10}", 0..5),
+        prop::option::of(prop::collection::btree_map(
+            ".{0,8}",
+            prop::collection::vec(any::<u8>(), 0..16),
+            0..4,
+        )),
+    )
+        .prop_map(|(name, count, ratio, tags, nested)| Value {
+            name,
+            count,
+            ratio,
+            tags,
+            nested,
+        })
+}
+
+fn format() -> impl Strategy<Value = Format> {
+    prop_oneof![Just(Format::Msgpack), Just(Format::Json)]
+}
+
+proptest! {
+    #[test]
+    fn every_value_round_trips_in_both_codecs(value in value(), format in format()) {
+        let bytes = codec::encode(format, &value).unwrap();
+        prop_assert_eq!(codec::decode::<Value>(&bytes).unwrap(), value);
+    }
+
+    #[test]
+    fn arbitrary_stored_bytes_never_panic_a_decode(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = codec::decode::<Value>(&bytes);
+        let _ = codec::decode::<serde_json::Value>(&bytes);
+        let _ = codec::decode::<String>(&bytes);
+        let _ = codec::decode::<Vec<u64>>(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_records_decode_into_a_derived_struct_without_panicking(
+        items in prop::collection::vec(any::<u8>(), 0..64),
+        coupon in prop::collection::vec(any::<u8>(), 0..64),
+        owner in prop::collection::vec(any::<u8>(), 0..128),
+        tag in prop_oneof![Just(0x01u8), Just(0x02u8), any::<u8>()],
+    ) {
+        let with_tag = |mut bytes: Vec<u8>| { bytes.insert(0, tag); bytes };
+        let record: Record = [
+            ("cart.items".to_owned(), with_tag(items)),
+            ("cart.coupon".to_owned(), with_tag(coupon)),
+            ("cart.owner".to_owned(), with_tag(owner)),
+        ].into();
+        let _ = Cart::decode(&Fields::new(&record, Format::Msgpack));
+        let _ = SessionMap::decode(&Fields::new(&record, Format::Json));
+    }
+
+    #[test]
+    fn arbitrary_cookie_text_parses_only_as_a_well_formed_id(text in ".{0,100}") {
+        if let Some(id) = SessionId::parse(&text, 32) {
+            prop_assert_eq!(id.expose(), text.as_str());
+            prop_assert_eq!(text.len(), 43);
+        }
+    }
+
+    #[test]
+    fn arbitrary_session_files_read_as_absent(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = rocket::tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let store = FilesystemStore::open(dir.path(), 10).unwrap();
+            let fields: Record = [("a.x".to_owned(), vec![1])].into();
+            store.create("s:1", &fields, Duration::from_secs(60)).await.unwrap();
+            let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+            std::fs::write(&file, &bytes).unwrap();
+            prop_assert_eq!(store.load("s:1", None).await.unwrap(), None);
+            Ok(())
+        })?;
+    }
+}
