@@ -99,6 +99,7 @@ pub mod config;
 pub mod data;
 pub mod id;
 pub mod store;
+pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;

@@ -96,3 +96,17 @@ async fn revoking_a_user_removes_their_session_files() {
     assert_eq!(app.get("/private", Some(&cookie)).await.status, Status::Unauthorized);
     assert!(session_files(dir.path()).is_empty(), "sessions and the emptied index are gone");
 }
+
+#[rocket::async_test]
+async fn the_test_helpers_work_on_the_filesystem_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path(), &[]).await;
+    let sessions = rocket_typed_session::testing::TestSessions::of(&app.client).unwrap();
+    let cookie = sessions
+        .create(|s| s.set(&crate::support::app::Cart { items: vec![3], coupon: None }))
+        .await
+        .unwrap();
+    assert_eq!(app.get("/cart/add/4", Some(cookie.value())).await.body, "[3, 4]");
+    let cart: crate::support::app::Cart = sessions.read(cookie.value()).await.unwrap().unwrap();
+    assert_eq!(cart.items, vec![3, 4]);
+}

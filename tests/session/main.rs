@@ -8,6 +8,7 @@ mod config;
 mod cookies;
 mod evolution;
 mod failures;
+mod helpers;
 mod ids;
 mod lifecycle;
 mod operations;

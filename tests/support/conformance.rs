@@ -102,23 +102,28 @@ pub async fn records_expire_after_their_ttl(store: impl SessionStore) {
     assert_eq!(store.load(&k("1"), None).await.unwrap(), None);
 }
 
+/// Long enough that a busy machine's scheduling delays cannot decide these tests; the
+/// sleeps leave 800 ms of margin on each side.
+const SHORT_TTL: Duration = Duration::from_millis(2000);
+const MOST_OF_SHORT_TTL: Duration = Duration::from_millis(1200);
+
 pub async fn a_touching_load_extends_the_ttl(store: impl SessionStore) {
     let k = key_space();
-    let ttl = Duration::from_millis(600);
+    let ttl = SHORT_TTL;
     store.create(&k("1"), &record(&[("a.x", b"1")]), ttl).await.unwrap();
-    tokio_sleep(Duration::from_millis(400)).await;
+    tokio_sleep(MOST_OF_SHORT_TTL).await;
     assert!(store.load(&k("1"), Some(ttl)).await.unwrap().is_some());
-    tokio_sleep(Duration::from_millis(400)).await;
+    tokio_sleep(MOST_OF_SHORT_TTL).await;
     assert!(store.load(&k("1"), None).await.unwrap().is_some(), "the touch did not extend the ttl");
 }
 
 pub async fn an_update_resets_the_ttl(store: impl SessionStore) {
     let k = key_space();
-    let ttl = Duration::from_millis(600);
+    let ttl = SHORT_TTL;
     store.create(&k("1"), &record(&[("a.x", b"1")]), ttl).await.unwrap();
-    tokio_sleep(Duration::from_millis(400)).await;
+    tokio_sleep(MOST_OF_SHORT_TTL).await;
     assert!(store.update(&k("1"), &changes(&[("a.x", b"2")], &[]), ttl).await.unwrap());
-    tokio_sleep(Duration::from_millis(400)).await;
+    tokio_sleep(MOST_OF_SHORT_TTL).await;
     assert!(store.load(&k("1"), None).await.unwrap().is_some(), "the update did not reset the ttl");
 }
 

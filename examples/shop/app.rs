@@ -1,0 +1,191 @@
+//! The shop: log in with a form, a typed cart and a typed login, a page for logged-in users,
+//! one-time messages, log out, and log out everywhere. Plain HTML strings, no templates.
+
+use rocket::form::{Form, FromForm};
+use rocket::response::content::RawHtml;
+use rocket::response::Redirect;
+use rocket::{get, post, routes, Build, Rocket, State};
+use rocket_typed_session::{ExistingSession, Session, SessionFairing, SessionMap, Sessions};
+
+/// What the shop sells: (id, name, price in cents).
+const PRODUCTS: &[(u32, &str, u32)] = &[(1, "Tea", 450), (2, "Coffee", 600), (3, "Cocoa", 500)];
+
+/// The visitor's cart: one stored value per field.
+#[derive(rocket_typed_session::Session, Default)]
+#[session(namespace = "cart")]
+pub struct Cart {
+    /// Product ids, one entry per unit.
+    pub items: Vec<u32>,
+}
+
+/// Who is logged in; written only at login, so `ExistingSession<Auth>` means "logged in".
+#[derive(rocket_typed_session::Session, Default)]
+#[session(namespace = "auth")]
+pub struct Auth {
+    /// The user's name.
+    pub user: String,
+}
+
+#[derive(FromForm)]
+struct Login<'r> {
+    user: &'r str,
+    password: &'r str,
+}
+
+/// The demo's only password; any user name works with it.
+const PASSWORD: &str = "shop";
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn page(title: &str, flash: Option<String>, body: &str) -> RawHtml<String> {
+    let flash = flash.map(|m| format!("<p id=\"flash\">{}</p>", escape(&m))).unwrap_or_default();
+    RawHtml(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><h1>{title}</h1>{flash}{body}\
+         <nav><a href=\"/\">shop</a> · <a href=\"/cart\">cart</a> · <a href=\"/account\">account</a></nav>\
+         </body></html>"
+    ))
+}
+
+fn product(id: u32) -> Option<&'static (u32, &'static str, u32)> {
+    PRODUCTS.iter().find(|(product, _, _)| *product == id)
+}
+
+fn cart_lines(cart: &Cart) -> String {
+    if cart.items.is_empty() {
+        return "<p id=\"cart\">Your cart is empty.</p>".into();
+    }
+    let names: Vec<&str> = cart.items.iter().filter_map(|id| product(*id).map(|p| p.1)).collect();
+    let total: u32 = cart.items.iter().filter_map(|id| product(*id).map(|p| p.2)).sum();
+    format!(
+        "<p id=\"cart\">{} items: {}</p><p id=\"total\">Total: {}.{:02}</p>",
+        names.len(),
+        names.join(", "),
+        total / 100,
+        total % 100
+    )
+}
+
+#[get("/")]
+fn index(mut flash: Session<SessionMap>) -> RawHtml<String> {
+    let message = flash.take::<String>("flash");
+    let products: String = PRODUCTS
+        .iter()
+        .map(|(id, name, price)| {
+            format!(
+                "<li>{name} {}.{:02} <form method=\"post\" action=\"/cart/add/{id}\">\
+                 <button id=\"add-{id}\">Add to cart</button></form></li>",
+                price / 100,
+                price % 100
+            )
+        })
+        .collect();
+    page("Shop", message, &format!("<ul>{products}</ul>"))
+}
+
+#[post("/cart/add/<id>")]
+fn add(mut cart: Session<Cart>, mut flash: Session<SessionMap>, id: u32) -> Redirect {
+    if let Some((_, name, _)) = product(id) {
+        cart.items.push(id);
+        let _ = flash.insert("flash", &format!("{name} added to your cart"));
+    }
+    Redirect::to("/cart")
+}
+
+#[get("/cart")]
+fn cart(cart: Session<Cart>, mut flash: Session<SessionMap>) -> RawHtml<String> {
+    let message = flash.take::<String>("flash");
+    page("Cart", message, &cart_lines(&cart))
+}
+
+#[get("/login")]
+fn login_form(mut flash: Session<SessionMap>) -> RawHtml<String> {
+    let message = flash.take::<String>("flash");
+    let form = "<form method=\"post\" action=\"/login\">\
+                <label>User <input id=\"user\" name=\"user\"></label>\
+                <label>Password <input id=\"password\" name=\"password\" type=\"password\"></label>\
+                <button id=\"login\">Log in</button></form>";
+    page("Log in", message, form)
+}
+
+#[post("/login", data = "<form>")]
+fn login(
+    form: Form<Login<'_>>,
+    mut auth: Session<Auth>,
+    mut flash: Session<SessionMap>,
+) -> Redirect {
+    if form.password != PASSWORD || form.user.trim().is_empty() {
+        let _ = flash.insert("flash", "Wrong user name or password");
+        return Redirect::to("/login");
+    }
+    // A new id at login: an id planted before it is worth nothing afterwards.
+    auth.regenerate();
+    auth.bind_user(form.user);
+    auth.user = form.user.to_owned();
+    let _ = flash.insert("flash", &format!("Welcome, {}", form.user));
+    Redirect::to("/account")
+}
+
+#[get("/account")]
+fn account(
+    auth: ExistingSession<Auth>,
+    cart: Session<Cart>,
+    mut flash: Session<SessionMap>,
+) -> RawHtml<String> {
+    let message = flash.take::<String>("flash");
+    let body = format!(
+        "<p id=\"user\">Logged in as {}</p>{}\
+         <form method=\"post\" action=\"/logout\"><button id=\"logout\">Log out</button></form>\
+         <form method=\"post\" action=\"/logout/everywhere\"><button id=\"logout-everywhere\">Log out everywhere</button></form>",
+        escape(&auth.user),
+        cart_lines(&cart)
+    );
+    page("Account", message, &body)
+}
+
+/// Where `/account` goes for a visitor who is not logged in.
+#[get("/account", rank = 2)]
+fn account_login_first(mut flash: Session<SessionMap>) -> Redirect {
+    let _ = flash.insert("flash", "Please log in first");
+    Redirect::to("/login")
+}
+
+#[post("/logout")]
+fn logout(mut session: Session<SessionMap>) -> Redirect {
+    session.destroy();
+    let _ = session.insert("flash", "You are logged out");
+    Redirect::to("/")
+}
+
+#[post("/logout/everywhere")]
+async fn logout_everywhere(
+    auth: ExistingSession<'_, Auth>,
+    sessions: &State<Sessions>,
+) -> Redirect {
+    let user = auth.user.clone();
+    drop(auth);
+    match sessions.revoke_user(&user).await {
+        Ok(_) => Redirect::to("/login"),
+        Err(_) => Redirect::to("/account"),
+    }
+}
+
+/// The shop on `rocket`, whose configuration chooses the store.
+pub fn shop(rocket: Rocket<Build>) -> Rocket<Build> {
+    rocket.attach(SessionFairing::new()).mount(
+        "/",
+        routes![
+            index,
+            add,
+            cart,
+            login_form,
+            login,
+            account,
+            account_login_first,
+            logout,
+            logout_everywhere
+        ],
+    )
+}
