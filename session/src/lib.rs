@@ -38,6 +38,13 @@
 //! }
 //! ```
 //!
+//! The guards are [`Session<T>`](struct@Session), which always succeeds unless the store fails
+//! (503), and [`ExistingSession<T>`], which forwards with 401 unless the client's live session
+//! holds something in `T`'s namespace (a "logged in" guard). Both offer
+//! [`id`](Session::id), [`regenerate`](Session::regenerate) (at login),
+//! [`destroy`](Session::destroy) (at logout), [`clear`](Session::clear),
+//! [`set_permanent`](Session::set_permanent) and [`bind_user`](Session::bind_user).
+//!
 //! # Configuration
 //! Every key is optional and can be set in Rocket.toml or as `ROCKET_SESSION_*` environment
 //! variables; [`SessionConfig`] documents each key with its default. An unknown `session_*`
@@ -56,7 +63,6 @@
 //! - `redis` and `redis_cluster` (cargo feature `redis`, on by default): [`store::RedisStore`],
 //!   one hash per session; a read is one round trip, a write one atomic script; every
 //!   operation is bounded by `session_redis_timeout`, past which the request gets 503.
-//!
 //! - `filesystem` (cargo feature `filesystem`, on by default): [`store::FilesystemStore`], one
 //!   private file per session, crash-safe writes, bounded by `session_filesystem_threshold`.
 //!
@@ -69,17 +75,85 @@
 //! A store built in code wins over `session_type`:
 //! `SessionFairing::with_store(MemoryStore::default())`.
 //!
-//! # Guards and operations
-//! - [`Session<T>`](struct@Session): always succeeds unless the store fails (503).
-//! - [`ExistingSession<T>`]: forwards with 401 unless the client's live session holds
-//!   something in `T`'s namespace; for login-required routes.
-//! - On either: [`id`](Session::id), [`regenerate`](Session::regenerate) (at login),
-//!   [`destroy`](Session::destroy) (at logout), [`clear`](Session::clear),
-//!   [`set_permanent`](Session::set_permanent).
+//! # Security
+//! Ids carry 256 bits from the OS CSPRNG and are parsed strictly before any store call; an
+//! unknown id is never adopted; stores see only a SHA-256 of the id; cookies are `HttpOnly`
+//! and `SameSite=Lax` by default. Call [`regenerate`](Session::regenerate) and
+//! [`bind_user`](Session::bind_user) at login, [`destroy`](Session::destroy) at logout, and
+//! [`Sessions::revoke_user`] to end every session of a user. `session_use_signer` signs ids,
+//! `session_absolute_lifetime` caps a session's age, `session_cookie_secure` belongs in every
+//! HTTPS deployment. The repository's SECURITY.md lists each rule with its test.
+//!
+//! # Testing
+//! [`testing::TestSessions`] lets an application's tests start a request with a session
+//! already filled in, and read the session a response left behind, on any store:
+//!
+//! ```no_run
+//! # #[derive(rocket_typed_session::Session, Default)] struct Cart { items: Vec<u32> }
+//! # async fn test(client: rocket::local::asynchronous::Client) {
+//! use rocket_typed_session::testing::TestSessions;
+//!
+//! let sessions = TestSessions::of(&client).expect("the fairing is attached");
+//! let cookie = sessions.create(|s| s.set(&Cart { items: vec![1] })).await.unwrap();
+//! let response = client.get("/cart").cookie(cookie.clone()).dispatch().await;
+//! let cart: Option<Cart> = sessions.read(cookie.value()).await.unwrap();
+//! # }
+//! ```
 //!
 //! # Extending
-//! Implement [`store::SessionStore`] for a new backend; the module documentation has a
-//! complete example.
+//! A new backend implements [`store::SessionStore`]. The fairing relies on the semantics its
+//! methods document (create never overwrites, update never resurrects, a record without
+//! fields does not exist); the repository's `tests/support/conformance.rs` checks them for
+//! every built-in store and can check yours. A complete, if minimal, store:
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::Mutex;
+//! use std::time::Duration;
+//! use rocket_typed_session::async_trait;
+//! use rocket_typed_session::store::{Changes, Error, Record, Regenerated, SessionStore};
+//! use rocket_typed_session::SessionFairing;
+//!
+//! /// Records in a map, without expiry: for illustration only.
+//! #[derive(Default)]
+//! struct MapStore(Mutex<HashMap<String, Record>>);
+//!
+//! #[async_trait]
+//! impl SessionStore for MapStore {
+//!     async fn load(&self, key: &str, _touch: Option<Duration>) -> Result<Option<Record>, Error> {
+//!         Ok(self.0.lock().unwrap().get(key).cloned())
+//!     }
+//!     async fn create(&self, key: &str, fields: &Record, _ttl: Duration) -> Result<bool, Error> {
+//!         let mut map = self.0.lock().unwrap();
+//!         if map.contains_key(key) { return Ok(false); }
+//!         map.insert(key.to_owned(), fields.clone());
+//!         Ok(true)
+//!     }
+//!     async fn update(&self, key: &str, changes: &Changes, _ttl: Duration) -> Result<bool, Error> {
+//!         let mut map = self.0.lock().unwrap();
+//!         let Some(record) = map.get_mut(key) else { return Ok(false) };
+//!         changes.apply_to(record);
+//!         if record.is_empty() { map.remove(key); }
+//!         Ok(true)
+//!     }
+//!     async fn delete(&self, key: &str) -> Result<(), Error> {
+//!         self.0.lock().unwrap().remove(key);
+//!         Ok(())
+//!     }
+//!     async fn regenerate(
+//!         &self, old: &str, new: &str, changes: &Changes, _ttl: Duration,
+//!     ) -> Result<Regenerated, Error> {
+//!         let mut map = self.0.lock().unwrap();
+//!         if map.contains_key(new) { return Ok(Regenerated::TargetTaken); }
+//!         let Some(mut record) = map.remove(old) else { return Ok(Regenerated::SourceGone) };
+//!         changes.apply_to(&mut record);
+//!         map.insert(new.to_owned(), record);
+//!         Ok(Regenerated::Moved)
+//!     }
+//! }
+//!
+//! let rocket = rocket::build().attach(SessionFairing::with_store(MapStore::default()));
+//! ```
 #![deny(missing_docs)]
 
 mod cookie;

@@ -2,7 +2,6 @@
 //! a session already filled in, and read the session a response left behind, on any store.
 //!
 //! ```
-//! # #[rocket::async_test] async fn main() {
 //! use rocket::local::asynchronous::Client;
 //! use rocket::{get, routes};
 //! use rocket_typed_session::testing::TestSessions;
@@ -19,6 +18,7 @@
 //!     format!("{:?}", cart.items)
 //! }
 //!
+//! # fn main() { rocket::async_test(async {
 //! let rocket = rocket::build().attach(SessionFairing::new()).mount("/", routes![add]);
 //! let client = Client::untracked(rocket).await.unwrap();
 //! let sessions = TestSessions::of(&client).unwrap();
@@ -31,7 +31,7 @@
 //! // What the request left in the store.
 //! let cart: Option<Cart> = sessions.read(cookie.value()).await.unwrap();
 //! assert_eq!(cart, Some(Cart { items: vec![1, 2] }));
-//! # }
+//! # }) }
 //! ```
 
 use rocket::http::Cookie;

@@ -5,51 +5,10 @@
 //! [`SessionId::storage_key`](crate::SessionId::storage_key)), so a store never sees a raw id.
 //!
 //! # Writing a store
-//! Implement [`SessionStore`] with [`async_trait`](crate::async_trait). The semantics below are
-//! what the fairing relies on; they are checked for every built-in store by one conformance
-//! suite.
-//!
-//! ```
-//! use std::collections::HashMap;
-//! use std::sync::Mutex;
-//! use std::time::Duration;
-//! use rocket_typed_session::async_trait;
-//! use rocket_typed_session::store::{Changes, Error, Record, Regenerated, SessionStore};
-//!
-//! /// A store without expiry, for illustration only.
-//! #[derive(Default)]
-//! struct MapStore(Mutex<HashMap<String, Record>>);
-//!
-//! #[async_trait]
-//! impl SessionStore for MapStore {
-//!     async fn load(&self, key: &str, _touch: Option<Duration>) -> Result<Option<Record>, Error> {
-//!         Ok(self.0.lock().unwrap().get(key).cloned())
-//!     }
-//!     async fn create(&self, key: &str, fields: &Record, _ttl: Duration) -> Result<bool, Error> {
-//!         let mut map = self.0.lock().unwrap();
-//!         if map.contains_key(key) { return Ok(false); }
-//!         map.insert(key.to_owned(), fields.clone());
-//!         Ok(true)
-//!     }
-//!     async fn update(&self, key: &str, changes: &Changes, _ttl: Duration) -> Result<bool, Error> {
-//!         Ok(self.0.lock().unwrap().get_mut(key).map(|record| changes.apply_to(record)).is_some())
-//!     }
-//!     async fn delete(&self, key: &str) -> Result<(), Error> {
-//!         self.0.lock().unwrap().remove(key);
-//!         Ok(())
-//!     }
-//!     async fn regenerate(
-//!         &self, old: &str, new: &str, changes: &Changes, _ttl: Duration,
-//!     ) -> Result<Regenerated, Error> {
-//!         let mut map = self.0.lock().unwrap();
-//!         if map.contains_key(new) { return Ok(Regenerated::TargetTaken); }
-//!         let Some(mut record) = map.remove(old) else { return Ok(Regenerated::SourceGone) };
-//!         changes.apply_to(&mut record);
-//!         map.insert(new.to_owned(), record);
-//!         Ok(Regenerated::Moved)
-//!     }
-//! }
-//! ```
+//! Implement [`SessionStore`] with [`async_trait`](crate::async_trait); the crate
+//! documentation's "Extending" section has a complete example. The semantics each method
+//! documents are what the fairing relies on; one conformance suite checks them for every
+//! built-in store.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
