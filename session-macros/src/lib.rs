@@ -1,7 +1,7 @@
 //! The `#[derive(Session)]` macro of `rocket_typed_session`. Depend on that crate, not on this
 //! one: the generated code names it.
 //!
-//! The macro only parses ([`ast`], [`attr`]), checks ([`check`]) and generates ([`expand`]);
+//! The macro only parses (`ast`, `attr`), checks (`check`) and generates (`expand`);
 //! every runtime behaviour lives in the library.
 
 mod ast;
