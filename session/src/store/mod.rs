@@ -178,3 +178,37 @@ pub trait SessionStore: Send + Sync + 'static {
         Ok(())
     }
 }
+
+/// A shared store is a store: the same `Arc` can serve the fairing and, say, an admin task.
+#[async_trait::async_trait]
+impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
+        (**self).load(key, touch).await
+    }
+
+    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
+        (**self).create(key, fields, ttl).await
+    }
+
+    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
+        (**self).update(key, changes, ttl).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        (**self).delete(key).await
+    }
+
+    async fn regenerate(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error> {
+        (**self).regenerate(old, new, changes, ttl).await
+    }
+
+    async fn cleanup(&self) -> Result<(), Error> {
+        (**self).cleanup().await
+    }
+}
