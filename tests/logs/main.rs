@@ -1,4 +1,4 @@
-//! No session id reaches a log line: every flow that logs runs here under a logger that keeps
+//! What the crate logs, and that no session id reaches a log line: every flow that logs runs here under a logger that keeps
 //! every record, which is then searched for the ids the flows used. Its own binary, so that
 //! this logger is installed before Rocket's.
 
@@ -65,6 +65,10 @@ async fn no_flow_logs_a_session_id() {
     ids.push(signed_cookie.split('.').next().unwrap().to_owned());
     ids.push(signed_cookie);
 
+    // The release profile warns about a cookie that is not Secure.
+    let release = support::figment(&[]).select(rocket::Config::RELEASE_PROFILE);
+    rocket_typed_session::SessionConfig::from_figment(&release).unwrap();
+
     let lines = LINES.lock().unwrap();
     let ours: Vec<&String> = lines
         .iter()
@@ -75,6 +79,10 @@ async fn no_flow_logs_a_session_id() {
         "the flows logged nothing: {ours:?}"
     );
     assert!(ours.iter().any(|l| l.contains("no longer decodes")), "{ours:?}");
+    assert!(
+        ours.iter().any(|l| l.contains("session_cookie_secure is false in the release profile")),
+        "{ours:?}"
+    );
     for line in lines.iter() {
         for id in &ids {
             assert!(!line.contains(id.as_str()), "an id in the log: {line}");
