@@ -10,35 +10,13 @@
 //! Stop Redis and the session routes answer 503 within `session_redis_timeout` while
 //! `/health` still answers; start it again and sessions work with no restart of the app.
 
-#[macro_use]
-extern crate rocket;
+#[path = "../quickstart/routes.rs"]
+mod routes;
 
 use rocket::figment::providers::{Env, Format, Toml};
 use rocket::figment::Figment;
-use rocket_typed_session::{Session, SessionFairing, SessionMap};
-
-#[derive(Session, Default)]
-#[session(namespace = "counter")]
-struct Counter {
-    count: u64,
-}
-
-#[get("/set")]
-fn set(mut session: Session<SessionMap>) -> &'static str {
-    session.insert("key", "value").expect("a string always encodes");
-    "ok"
-}
-
-#[get("/get")]
-fn get(session: Session<SessionMap>) -> String {
-    session.get::<String>("key").unwrap_or_else(|| "not set".to_owned())
-}
-
-#[get("/count")]
-fn count(mut counter: Session<Counter>) -> String {
-    counter.count += 1;
-    counter.count.to_string()
-}
+use rocket::{get, routes};
+use rocket_typed_session::SessionFairing;
 
 /// A route without a session guard: it never touches Redis.
 #[get("/health")]
@@ -46,7 +24,7 @@ fn health() -> &'static str {
     "up"
 }
 
-#[launch]
+#[rocket::launch]
 fn rocket() -> _ {
     // Rocket reads ./Rocket.toml by default; this example keeps its own beside its source.
     let figment = Figment::from(rocket::Config::default())
@@ -54,5 +32,6 @@ fn rocket() -> _ {
         .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global());
     rocket::custom(figment)
         .attach(SessionFairing::new())
-        .mount("/", routes![set, get, count, health])
+        .mount("/", routes::routes())
+        .mount("/", routes![health])
 }
