@@ -275,11 +275,8 @@ impl SessionConfig {
         reject_unknown_keys(&keys)?;
         let mut config: SessionConfig =
             figment.extract().map_err(|e| ConfigError::Extract(Box::new(e)))?;
-        if config.secret_key.is_none() && keys.contains_key("secret_key") {
-            let rocket_key = figment
-                .extract_inner::<Secret>("secret_key")
-                .map_err(|e| ConfigError::Extract(Box::new(e)))?;
-            config.secret_key = Some(rocket_key);
+        if config.secret_key.is_none() {
+            config.secret_key = keys.get("secret_key").and_then(rocket_secret);
         }
         config.validate()?;
         if figment.profile() == rocket::Config::RELEASE_PROFILE {
@@ -443,6 +440,23 @@ impl SessionConfig {
             connections: self.redis_pool_size,
             timeout: self.redis_timeout,
         }
+    }
+}
+
+/// Rocket's own `secret_key`, as text (Rocket.toml, environment) or as the bytes Rocket's
+/// `secrets` feature puts in its defaults. Rocket validates the key itself; an absent,
+/// unreadable or all-zero (Rocket's "unset") key is no key here.
+fn rocket_secret(value: &Value) -> Option<Secret> {
+    match value {
+        Value::String(_, text) => Secret::parse(text),
+        Value::Array(_, items) => {
+            let bytes: Option<Vec<u8>> = items
+                .iter()
+                .map(|item| item.to_u128().and_then(|n| u8::try_from(n).ok()))
+                .collect();
+            Secret::from_bytes(bytes?)
+        }
+        _ => None,
     }
 }
 

@@ -27,7 +27,12 @@ impl Secret {
     pub fn parse(text: &str) -> Option<Secret> {
         let text = text.trim();
         let bytes = decode_hex(text).or_else(|| STANDARD.decode(text).ok())?;
-        (bytes.len() >= MIN_SECRET_BYTES).then_some(Secret(bytes))
+        Secret::from_bytes(bytes)
+    }
+
+    /// A secret from raw bytes: at least 32, not all zero (Rocket's placeholder for "unset").
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Option<Secret> {
+        (bytes.len() >= MIN_SECRET_BYTES && bytes.iter().any(|b| *b != 0)).then_some(Secret(bytes))
     }
 
     /// A random secret, for development when none is configured.

@@ -113,3 +113,26 @@ fn a_short_secret_key_is_refused_naming_the_key() {
         SessionConfig::from_figment(&figment(&[("session_secret_key", &short)])).unwrap_err();
     assert!(error.to_string().contains("session_secret_key"), "{error}");
 }
+
+#[test]
+fn rocket_zero_secret_key_placeholder_counts_as_no_key() {
+    // Rocket's `secrets` feature puts an all-zero key in its defaults when none is set.
+    let zero = figment(&[("session_use_signer", "true")]).merge(("secret_key", vec![0u8; 64]));
+    assert_eq!(SessionConfig::from_figment(&zero).unwrap().secret_key, None);
+    let release = zero.select(rocket::Config::RELEASE_PROFILE);
+    assert!(SessionConfig::from_figment(&release).is_err(), "release needs a real key");
+}
+
+#[test]
+fn rocket_secret_key_given_as_bytes_is_used() {
+    let bytes = figment(&[("session_use_signer", "true")]).merge(("secret_key", vec![7u8; 64]));
+    let config = SessionConfig::from_figment(&bytes).unwrap();
+    assert_eq!(
+        config.secret_key,
+        rocket_typed_session::config::Secret::parse(&key_bytes_hex(7, 64))
+    );
+}
+
+fn key_bytes_hex(byte: u8, len: usize) -> String {
+    format!("{byte:02x}").repeat(len)
+}
