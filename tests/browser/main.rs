@@ -66,7 +66,7 @@ fn a_shopper_logs_in_keeps_a_cart_and_logs_out_in_a_real_browser() {
 
     browser.goto(&format!("{shop}/"));
     assert!(browser.cookie("session").is_none(), "browsing alone sets no cookie");
-    browser.click("#add-1");
+    browser.click_to("#add-1", "/cart");
     assert_eq!(browser.text("#flash"), "Tea added to your cart");
     browser.refresh();
     assert!(browser.url().ends_with("/cart"));
@@ -81,8 +81,7 @@ fn a_shopper_logs_in_keeps_a_cart_and_logs_out_in_a_real_browser() {
     browser.goto(&format!("{shop}/login"));
     browser.type_into("#user", "ada");
     browser.type_into("#password", "shop");
-    browser.click("#login");
-    assert!(browser.url().ends_with("/account"), "{}", browser.url());
+    browser.click_to("#login", "/account");
     assert_eq!(browser.text("#flash"), "Welcome, ada");
     assert_eq!(browser.text("#user"), "Logged in as ada");
     assert_eq!(browser.text("#cart"), "1 items: Tea", "the cart survives the login");
@@ -100,7 +99,7 @@ fn a_shopper_logs_in_keeps_a_cart_and_logs_out_in_a_real_browser() {
     );
     drop(stranger);
 
-    browser.click("#logout");
+    browser.click_to("#logout", "/");
     assert_eq!(browser.text("#flash"), "You are logged out");
     browser.goto(&format!("{shop}/account"));
     assert!(browser.url().ends_with("/login"), "{}", browser.url());
@@ -120,10 +119,10 @@ fn log_out_everywhere_ends_the_session_in_every_browser() {
         browser.goto(&format!("{shop}/login"));
         browser.type_into("#user", "grace");
         browser.type_into("#password", "shop");
-        browser.click("#login");
+        browser.click_to("#login", "/account");
         assert_eq!(browser.text("#user"), "Logged in as grace");
     }
-    laptop.click("#logout-everywhere");
+    laptop.click_to("#logout-everywhere", "/login");
     phone.goto(&format!("{shop}/account"));
     assert!(phone.url().ends_with("/login"), "{}", phone.url());
 }

@@ -160,6 +160,27 @@ impl<'d> Browser<'d> {
         self.call("POST", &format!("/element/{element}/click"), Some(json!({})));
     }
 
+    /// Clicks, then waits until the navigation the click starts has landed on a URL ending
+    /// with `url_suffix` and the page has loaded: a click does not wait for a form's response.
+    pub fn click_to(&self, css: &str, url_suffix: &str) {
+        let before = self.url();
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.url();
+            let loaded = self.script("return document.readyState;") == json!("complete");
+            let moved = url != before || before.ends_with(url_suffix);
+            if moved && loaded && url.ends_with(url_suffix) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} did not lead to *{url_suffix}: at {url}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn type_into(&self, css: &str, text: &str) {
         let element = self.element(css);
         self.call("POST", &format!("/element/{element}/value"), Some(json!({"text": text})));
