@@ -32,6 +32,21 @@ pub struct MemoryStore {
 struct Entry {
     fields: Arc<Record>,
     ttl: Duration,
+    /// When the expiry was last reset.
+    touched: Instant,
+}
+
+impl Entry {
+    fn new(fields: Arc<Record>, ttl: Duration) -> Entry {
+        Entry { fields, ttl, touched: Instant::now() }
+    }
+
+    /// Whether a rolling read should reset the expiry now. Resetting means a write into the
+    /// cache, several times the cost of the read itself; within 1/64 of the lifetime (at
+    /// most a second) of the last reset the difference cannot matter.
+    fn needs_touch(&self, ttl: Duration) -> bool {
+        ttl != self.ttl || self.touched.elapsed() >= (ttl / 64).min(Duration::from_secs(1))
+    }
 }
 
 struct EntryExpiry;
@@ -95,21 +110,24 @@ impl Default for MemoryStore {
 #[async_trait::async_trait]
 impl SessionStore for MemoryStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
-        let entry = match touch {
-            None => self.cache.get(key),
-            // Re-putting inside the compute resets the expiry without racing a delete.
-            Some(ttl) => match self.cache.entry_by_ref(key).and_compute_with(|existing| {
-                existing.map_or(Op::Nop, |e| Op::Put(Entry { fields: e.into_value().fields, ttl }))
-            }) {
-                CompResult::ReplacedWith(entry) => Some(entry.into_value()),
-                _ => None,
-            },
+        let entry = match (touch, self.cache.get(key)) {
+            (Some(ttl), Some(entry)) if entry.needs_touch(ttl) => {
+                // Re-putting inside the compute resets the expiry without racing a delete.
+                let touched = self.cache.entry_by_ref(key).and_compute_with(|existing| {
+                    existing.map_or(Op::Nop, |e| Op::Put(Entry::new(e.into_value().fields, ttl)))
+                });
+                match touched {
+                    CompResult::ReplacedWith(entry) => Some(entry.into_value()),
+                    _ => None,
+                }
+            }
+            (_, entry) => entry,
         };
         Ok(entry.map(|entry| Record::clone(&entry.fields)))
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
-        Ok(self.insert_if_absent(key, Entry { fields: Arc::new(fields.clone()), ttl }))
+        Ok(self.insert_if_absent(key, Entry::new(Arc::new(fields.clone()), ttl)))
     }
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
@@ -122,7 +140,7 @@ impl SessionStore for MemoryStore {
                 if fields.is_empty() {
                     Op::Remove
                 } else {
-                    Op::Put(Entry { fields: Arc::new(fields), ttl })
+                    Op::Put(Entry::new(Arc::new(fields), ttl))
                 }
             }
         });
@@ -149,7 +167,7 @@ impl SessionStore for MemoryStore {
         };
         let mut fields = Record::clone(&entry.fields);
         changes.apply_to(&mut fields);
-        if self.insert_if_absent(new, Entry { fields: Arc::new(fields), ttl }) {
+        if self.insert_if_absent(new, Entry::new(Arc::new(fields), ttl)) {
             return Ok(Regenerated::Moved);
         }
         // The new key was taken between the check and the insert: put the old record back.
@@ -160,5 +178,39 @@ impl SessionStore for MemoryStore {
     async fn cleanup(&self) -> Result<(), Error> {
         self.cache.run_pending_tasks();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(ttl: Duration, touched_ago: Duration) -> Entry {
+        Entry { fields: Arc::default(), ttl, touched: Instant::now() - touched_ago }
+    }
+
+    #[test]
+    fn a_read_right_after_a_reset_leaves_the_expiry_alone() {
+        let ttl = Duration::from_secs(3600);
+        assert!(!entry(ttl, Duration::ZERO).needs_touch(ttl));
+    }
+
+    #[test]
+    fn a_read_a_second_after_the_last_reset_resets_the_expiry() {
+        let ttl = Duration::from_secs(3600);
+        assert!(entry(ttl, Duration::from_millis(1100)).needs_touch(ttl));
+    }
+
+    #[test]
+    fn short_lifetimes_are_reset_within_a_64th_of_them() {
+        let ttl = Duration::from_millis(640);
+        assert!(!entry(ttl, Duration::from_millis(5)).needs_touch(ttl));
+        assert!(entry(ttl, Duration::from_millis(15)).needs_touch(ttl));
+    }
+
+    #[test]
+    fn a_new_lifetime_is_always_applied() {
+        let entry = entry(Duration::from_secs(60), Duration::ZERO);
+        assert!(entry.needs_touch(Duration::from_secs(120)));
     }
 }
