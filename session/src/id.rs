@@ -60,13 +60,9 @@ impl SessionId {
     /// The key a store files this session under: `prefix` followed by the hex SHA-256 digest
     /// of the id. The raw id cannot be recovered from it.
     pub fn storage_key(&self, prefix: &str) -> String {
-        let digest = Sha256::digest(self.encoded.as_bytes());
         let mut key = String::with_capacity(prefix.len() + 64);
         key.push_str(prefix);
-        for byte in digest {
-            key.push(HEX[usize::from(byte >> 4)] as char);
-            key.push(HEX[usize::from(byte & 0x0f)] as char);
-        }
+        push_sha256_hex(&mut key, &self.encoded);
         key
     }
 }
@@ -83,6 +79,15 @@ pub(crate) const fn encoded_len(bytes: usize) -> usize {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends the SHA-256 of `text` in lowercase hex (64 characters): how ids, users and store
+/// keys become names that reveal nothing and that no input can shape.
+pub(crate) fn push_sha256_hex(out: &mut String, text: &str) {
+    for byte in Sha256::digest(text.as_bytes()) {
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 0x0f)] as char);
+    }
+}
 
 fn is_base64url(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'

@@ -8,8 +8,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-
+use crate::id::push_sha256_hex;
 use crate::sessions::Sessions;
 use crate::store::{Changes, Error, Record};
 
@@ -24,9 +23,9 @@ const PRUNE_PER_BIND: usize = 16;
 const INDEX_LIFETIMES: u32 = 10;
 
 fn index_key(sessions: &Sessions, user: &str) -> String {
-    let digest = Sha256::digest(user.as_bytes());
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("{}user:{hex}", sessions.config().key_prefix)
+    let mut key = format!("{}user:", sessions.config().key_prefix);
+    push_sha256_hex(&mut key, user);
+    key
 }
 
 fn index_ttl(sessions: &Sessions) -> Duration {

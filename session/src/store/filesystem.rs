@@ -209,8 +209,8 @@ impl SessionStore for FilesystemStore {
 impl Inner {
     /// The file of `key`: its digest, so neither the key nor any id shapes the path.
     fn path(&self, key: &str) -> PathBuf {
-        let digest = Sha256::digest(key.as_bytes());
-        let name: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        let mut name = String::with_capacity(64);
+        crate::id::push_sha256_hex(&mut name, key);
         self.dir.join(name)
     }
 
