@@ -121,6 +121,12 @@ pub struct SessionConfig {
     /// before the request gets a 503. Seconds or `"500ms"`, `"2s"`. Default 1 second.
     #[serde(rename = "session_redis_timeout", deserialize_with = "duration")]
     pub redis_timeout: Duration,
+    /// `session_redis_wait_replicas`: after every write, wait (Redis `WAIT`, in the same round
+    /// trip) until this many replicas hold it, so that a write the client was told about
+    /// survives a master failover. A write not replicated in time is a 503, not a silent
+    /// success. Default 0 (do not wait: a failover may lose the last writes).
+    #[serde(rename = "session_redis_wait_replicas")]
+    pub redis_wait_replicas: u32,
     /// `session_filesystem_dir`: the directory of `session_type = "filesystem"`, created
     /// (mode 0700) if missing. Default `"sessions"`, relative to the working directory.
     #[serde(rename = "session_filesystem_dir")]
@@ -226,6 +232,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "session_redis_cluster_urls",
     "session_redis_pool_size",
     "session_redis_timeout",
+    "session_redis_wait_replicas",
     "session_filesystem_dir",
     "session_filesystem_threshold",
     "session_cleanup_n_requests",
@@ -257,6 +264,7 @@ impl Default for SessionConfig {
             redis_cluster_urls: Vec::new(),
             redis_pool_size: 4,
             redis_timeout: Duration::from_secs(1),
+            redis_wait_replicas: 0,
             filesystem_dir: PathBuf::from("sessions"),
             filesystem_threshold: 500,
             cleanup_n_requests: 1000,
@@ -439,6 +447,7 @@ impl SessionConfig {
         crate::store::RedisOptions {
             connections: self.redis_pool_size,
             timeout: self.redis_timeout,
+            wait_replicas: self.redis_wait_replicas,
         }
     }
 }

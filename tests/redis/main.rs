@@ -6,9 +6,11 @@ mod support;
 
 mod cluster;
 mod commands;
+mod failover;
 mod layout;
 mod outage;
 mod races;
+mod replication;
 
 use support::app::configured;
 use support::App;

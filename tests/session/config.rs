@@ -73,6 +73,7 @@ async fn every_configuration_error_aborts_launch_with_a_message_naming_the_key()
         (&[("session_redis_pool_size", "0")], &["session_redis_pool_size"]),
         (&[("session_redis_timeout", "0ms")], &["session_redis_timeout", "longer than zero"]),
         (&[("session_redis_timeout", "soon")], &["session_redis_timeout", "500ms"]),
+        (&[("session_redis_wait_replicas", "-1")], &["session_redis_wait_replicas"]),
     ];
     for (keys, expected) in cases {
         let message = error_for(keys);

@@ -43,6 +43,20 @@ impl RedisServer {
         server
     }
 
+    /// A replica of `primary` on a free port, in sync before this returns.
+    pub fn replica_of(primary: &RedisServer) -> RedisServer {
+        let port = primary.port.to_string();
+        let replica = RedisServer::start_with(free_port(), &["--replicaof", HOST, &port]);
+        wait_until(
+            || {
+                ask(primary.port, "INFO replication\r\n")
+                    .is_some_and(|r| r.contains("state=online"))
+            },
+            "the replica to be in sync",
+        );
+        replica
+    }
+
     pub fn url(&self) -> String {
         format!("redis://{HOST}:{}", self.port)
     }
@@ -168,14 +182,117 @@ impl RedisCluster {
             .expect("redis-cli runs");
         assert!(status.success(), "redis-cli --cluster create failed");
         let cluster = RedisCluster { nodes };
+        cluster.wait_healthy();
         for node in &cluster.nodes {
-            wait_until(|| cluster_ok(node.port), "the cluster to report cluster_state:ok");
+            wait_until(|| replication_settled(node.port, replicas), "every replica to be in sync");
         }
         cluster
     }
 
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The index of the live master that serves `key`'s slot, as a live node sees it.
+    pub fn master_of(&self, key: &str) -> usize {
+        let slot = self.ask_any(&format!("CLUSTER KEYSLOT {key}\r\n"));
+        let slot: u16 = slot.trim().trim_start_matches(':').parse().expect("a slot number");
+        let nodes = self.ask_any("CLUSTER NODES\r\n");
+        let port = nodes
+            .lines()
+            .map(NodeLine::parse)
+            .find(|node| node.is_live_master() && node.serves(slot))
+            .map(|node| node.port)
+            .expect("a live master serves every slot");
+        self.index_of(port)
+    }
+
+    /// The index of a replica of the master at `master`.
+    pub fn replica_of(&self, master: usize) -> usize {
+        let nodes = self.ask_any("CLUSTER NODES\r\n");
+        let lines: Vec<NodeLine> = nodes.lines().map(NodeLine::parse).collect();
+        let id = &lines.iter().find(|n| n.port == self.nodes[master].port).expect("known").id;
+        let port = lines
+            .iter()
+            .find(|n| n.master_id == *id && !n.flags.contains("fail"))
+            .expect("the master has a live replica")
+            .port;
+        self.index_of(port)
+    }
+
+    /// Promotes the replica at `replica` by hand (`CLUSTER FAILOVER`), as an operator would.
+    pub fn promote(&self, replica: usize) {
+        let reply = ask(self.nodes[replica].port, "CLUSTER FAILOVER\r\n");
+        assert!(reply.as_deref().is_some_and(|r| r.starts_with("+OK")), "{reply:?}");
+    }
+
+    /// Starts a stopped node again, empty but with its cluster identity: it rejoins as a
+    /// replica of whichever node took over its slots. Returns once it is in sync.
+    pub fn restart(&mut self, node: usize) {
+        self.nodes[node].restart();
+        let port = self.nodes[node].port;
+        wait_until(|| replication_settled(port, 0), "the restarted node to be in sync");
+        self.wait_healthy();
+    }
+
+    /// Waits until every live node reports the cluster healthy again.
+    pub fn wait_healthy(&self) {
+        for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+            wait_until(|| cluster_ok(node.port), "the cluster to report cluster_state:ok");
+        }
+    }
+
+    fn index_of(&self, port: u16) -> usize {
+        self.nodes.iter().position(|n| n.port == port).expect("a node of this cluster")
+    }
+
+    fn ask_any(&self, command: &str) -> String {
+        self.nodes
+            .iter()
+            .filter(|n| n.child.is_some())
+            .find_map(|n| ask(n.port, command))
+            .expect("a live node answers")
+    }
+}
+
+/// One line of `CLUSTER NODES`: `id ip:port@bus flags master-id ping pong epoch link slots...`.
+struct NodeLine {
+    id: String,
+    port: u16,
+    flags: String,
+    master_id: String,
+    slots: Vec<(u16, u16)>,
+}
+
+impl NodeLine {
+    fn parse(line: &str) -> NodeLine {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let address = fields.get(1).copied().unwrap_or_default();
+        let port = address.split(['@', ',']).next().unwrap_or_default().rsplit(':').next();
+        let slots = fields
+            .iter()
+            .skip(8)
+            .filter(|range| !range.starts_with('['))
+            .filter_map(|range| {
+                let (start, end) = range.split_once('-').unwrap_or((range, range));
+                Some((start.parse().ok()?, end.parse().ok()?))
+            })
+            .collect();
+        NodeLine {
+            id: fields.first().copied().unwrap_or_default().to_owned(),
+            port: port.and_then(|p| p.parse().ok()).unwrap_or_default(),
+            flags: fields.get(2).copied().unwrap_or_default().to_owned(),
+            master_id: fields.get(3).copied().unwrap_or_default().to_owned(),
+            slots,
+        }
+    }
+
+    fn is_live_master(&self) -> bool {
+        self.flags.contains("master") && !self.flags.contains("fail")
+    }
+
+    fn serves(&self, slot: u16) -> bool {
+        self.slots.iter().any(|&(start, end)| (start..=end).contains(&slot))
     }
 }
 
@@ -214,6 +331,17 @@ fn ask(port: u16, command: &str) -> Option<String> {
     let mut buffer = [0u8; 4096];
     let read = stream.read(&mut buffer).ok()?;
     Some(String::from_utf8_lossy(&buffer[..read]).into_owned())
+}
+
+/// A replica whose link to its master is up, or a master with `replicas` replicas online.
+fn replication_settled(port: u16, replicas: usize) -> bool {
+    ask(port, "INFO replication\r\n").is_some_and(|info| {
+        let synced_replica = info.contains("role:slave") && info.contains("master_link_status:up");
+        let master = info.contains("role:master")
+            && info.contains(&format!("connected_slaves:{replicas}"))
+            && info.matches("state=online").count() == replicas;
+        synced_replica || master
+    })
 }
 
 fn ping(port: u16) -> bool {

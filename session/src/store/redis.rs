@@ -24,11 +24,14 @@ pub struct RedisOptions {
     /// The most one store operation may take, from waiting for a connection to the reply
     /// (`session_redis_timeout`); past it the operation fails as unavailable.
     pub timeout: Duration,
+    /// How many replicas must hold each write before it counts as done
+    /// (`session_redis_wait_replicas`); 0 does not wait.
+    pub wait_replicas: u32,
 }
 
 impl Default for RedisOptions {
     fn default() -> Self {
-        RedisOptions { connections: 4, timeout: Duration::from_secs(1) }
+        RedisOptions { connections: 4, timeout: Duration::from_secs(1), wait_replicas: 0 }
     }
 }
 
@@ -63,6 +66,7 @@ pub struct RedisStore {
     slots: Vec<Mutex<Option<Connection>>>,
     next: AtomicUsize,
     timeout: Duration,
+    wait_replicas: u32,
 }
 
 enum Source {
@@ -119,7 +123,13 @@ impl RedisStore {
 
     fn from_source(source: Source, options: RedisOptions) -> Self {
         let slots = (0..options.connections.max(1)).map(|_| Mutex::new(None)).collect();
-        RedisStore { source, slots, next: AtomicUsize::new(0), timeout: options.timeout }
+        RedisStore {
+            source,
+            slots,
+            next: AtomicUsize::new(0),
+            timeout: options.timeout,
+            wait_replicas: options.wait_replicas,
+        }
     }
 
     fn is_cluster(&self) -> bool {
@@ -150,6 +160,21 @@ impl RedisStore {
             self.forget_connections();
         }
         result
+    }
+
+    /// Runs a write; with `wait_replicas` set, `WAIT` follows it in the same pipeline and a
+    /// write fewer replicas acknowledged in time fails as unavailable.
+    async fn write<T: FromRedisValue>(&self, request: Request<'_>) -> Result<T, Error> {
+        if self.wait_replicas == 0 {
+            return self.run(&request).await;
+        }
+        let wait = Wait { replicas: self.wait_replicas, within: self.timeout / 2 };
+        let (value, acknowledged): (T, u32) =
+            self.run(&Request::Replicated(Box::new(request), wait)).await?;
+        if acknowledged < wait.replicas {
+            return Err(unavailable(NotReplicated { acknowledged, wait }));
+        }
+        Ok(value)
     }
 
     /// Drops every kept connection: what broke one usually broke all.
@@ -295,6 +320,15 @@ enum Request<'a> {
     Pipeline(redis::Pipeline),
     Script(ScriptInvocation<'a>),
     Command(redis::Cmd),
+    /// A write followed by `WAIT`; the reply is the write's and the replicas that acknowledged.
+    Replicated(Box<Request<'a>>, Wait),
+}
+
+/// `WAIT replicas within`.
+#[derive(Debug, Clone, Copy)]
+struct Wait {
+    replicas: u32,
+    within: Duration,
 }
 
 impl Request<'_> {
@@ -303,6 +337,34 @@ impl Request<'_> {
             Request::Pipeline(pipeline) => pipeline.query_async(connection).await,
             Request::Script(invocation) => invocation.invoke_async(connection).await,
             Request::Command(command) => command.query_async(connection).await,
+            Request::Replicated(write, wait) => write.send_replicated(*wait, connection).await,
+        }
+    }
+
+    /// Sends this write and `WAIT` as one pipeline. A script the server does not know yet
+    /// (first use, or after a restart or failover) is loaded and the pipeline sent again.
+    async fn send_replicated<T: FromRedisValue>(
+        &self,
+        wait: Wait,
+        connection: &mut Connection,
+    ) -> Result<T, RedisError> {
+        let mut pipeline = redis::pipe();
+        match self {
+            Request::Script(invocation) => pipeline.invoke_script(invocation),
+            Request::Command(command) => pipeline.add_command(command.clone()),
+            Request::Pipeline(_) | Request::Replicated(..) => {
+                unreachable!("only single writes are replicated")
+            }
+        };
+        pipeline.cmd("WAIT").arg(wait.replicas).arg(millis(wait.within));
+        match pipeline.query_async(connection).await {
+            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                if let Request::Script(invocation) = self {
+                    invocation.load_async(connection).await?;
+                }
+                pipeline.query_async(connection).await
+            }
+            result => result,
         }
     }
 }
@@ -354,20 +416,20 @@ impl SessionStore for RedisStore {
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
-        let created: i64 = self.run(&create_request(key, fields, ttl)).await?;
+        let created: i64 = self.write(create_request(key, fields, ttl)).await?;
         Ok(created == 1)
     }
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
         let updated: i64 =
-            self.run(&change_request(&scripts().update, &[key], changes, ttl)).await?;
+            self.write(change_request(&scripts().update, &[key], changes, ttl)).await?;
         Ok(updated == 1)
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {
         let mut command = redis::cmd("DEL");
         command.arg(key);
-        self.run(&Request::Command(command)).await
+        self.write(Request::Command(command)).await
     }
 
     async fn regenerate(
@@ -381,7 +443,7 @@ impl SessionStore for RedisStore {
             return self.regenerate_across_slots(old, new, changes, ttl).await;
         }
         let request = change_request(&scripts().regenerate, &[old, new], changes, ttl);
-        Ok(match self.run::<i64>(&request).await? {
+        Ok(match self.write::<i64>(request).await? {
             1 => Regenerated::Moved,
             2 => Regenerated::TargetTaken,
             _ => Regenerated::SourceGone,
@@ -391,7 +453,7 @@ impl SessionStore for RedisStore {
 
 impl RedisStore {
     /// Two keys rarely share a cluster slot: take the old record atomically, then create the
-    /// new key; if the new key is taken, the old record is put back.
+    /// new key; if the new key is taken or cannot be written, the old record is put back.
     async fn regenerate_across_slots(
         &self,
         old: &str,
@@ -399,18 +461,41 @@ impl RedisStore {
         changes: &Changes,
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
-        let mut record: Record = self.run(&Request::Script(scripts().take.key(old))).await?;
+        let mut record: Record = self.write(Request::Script(scripts().take.key(old))).await?;
         if record.is_empty() {
             return Ok(Regenerated::SourceGone);
         }
         let taken = record.clone();
         changes.apply_to(&mut record);
-        if record.is_empty() || self.create(new, &record, ttl).await? {
+        if record.is_empty() {
             return Ok(Regenerated::Moved);
         }
-        self.create(old, &taken, ttl).await?;
-        Ok(Regenerated::TargetTaken)
+        match self.create(new, &record, ttl).await {
+            Ok(true) => Ok(Regenerated::Moved),
+            Ok(false) => {
+                self.create(old, &taken, ttl).await?;
+                Ok(Regenerated::TargetTaken)
+            }
+            Err(error) => {
+                // The new key's node failed: the session must not vanish with it. If putting
+                // it back fails too, the first error is the one worth reporting.
+                let _ = self.create(old, &taken, ttl).await;
+                Err(error)
+            }
+        }
     }
+}
+
+/// A write reached fewer replicas than `session_redis_wait_replicas` asks for in time.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the write reached {acknowledged} of {} replicas within {:?}",
+    wait.replicas,
+    wait.within
+)]
+struct NotReplicated {
+    acknowledged: u32,
+    wait: Wait,
 }
 
 /// The store timed out; the message gives the bound that was exceeded.

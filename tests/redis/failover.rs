@@ -1,0 +1,109 @@
+//! Redis Cluster with replicas when a master dies or is replaced: 503s bounded by the
+//! timeout, never an empty session written over the real one, and recovery without a
+//! restart of the app.
+
+use std::time::{Duration, Instant};
+
+use rocket::http::Status;
+
+use crate::support::app::configured;
+use crate::support::redis::RedisCluster;
+use crate::support::{storage_key, App};
+
+const TIMEOUT: Duration = Duration::from_millis(500);
+/// How long past the configured timeout a 503 may take on this shared, noisy machine.
+const MARGIN: Duration = Duration::from_millis(1500);
+/// Failover takes the cluster's node timeout (2 s in the harness) plus an election.
+const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
+
+async fn app_on(cluster: &RedisCluster, wait_replicas: &str) -> App {
+    let urls = format!("{:?}", cluster.urls());
+    App::launch(configured(&[
+        ("session_type", "redis_cluster"),
+        ("session_redis_cluster_urls", &urls),
+        ("session_redis_timeout", "500ms"),
+        ("session_redis_wait_replicas", wait_replicas),
+    ]))
+    .await
+}
+
+/// Asks for `key` until it reads back; every answer on the way must be a bounded 503.
+/// Returns how long that took.
+async fn until_readable(app: &App, cookie: &str, value: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let asked = Instant::now();
+        let reply = app.get("/map/get/key", Some(cookie)).await;
+        let took = asked.elapsed();
+        assert!(took < TIMEOUT + MARGIN, "a request took {took:?}");
+        match reply.status {
+            Status::Ok => {
+                assert_eq!(reply.body, value, "the session survived with its data");
+                let kept = reply.session_cookie().is_none_or(|id| id == cookie);
+                assert!(kept, "the same id is kept: {:?}", reply.set_cookies);
+                return started.elapsed();
+            }
+            Status::ServiceUnavailable => {}
+            other => panic!("only 200 or 503 may answer, got {other}"),
+        }
+        assert!(started.elapsed() < RECOVERY_LIMIT, "no recovery within {RECOVERY_LIMIT:?}");
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[rocket::async_test]
+async fn when_a_master_dies_its_sessions_answer_503_then_come_back_from_the_replica_intact() {
+    let mut cluster = RedisCluster::start(3, 1);
+    let app = app_on(&cluster, "1").await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let master = cluster.master_of(&storage_key(&cookie));
+
+    cluster.nodes[master].stop();
+    let recovery = until_readable(&app, &cookie, "value").await;
+    println!("recovered after {recovery:?}");
+    // The promoted replica has no replica of its own: a write cannot be made durable.
+    let reply = app.get("/map/set/key/written", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+
+    cluster.restart(master);
+    assert_eq!(app.get("/map/set/key/written", Some(&cookie)).await.status, Status::Ok);
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "written");
+}
+
+#[rocket::async_test]
+async fn while_a_master_is_down_sessions_on_other_masters_keep_working() {
+    let mut cluster = RedisCluster::start(3, 1);
+    let app = app_on(&cluster, "0").await;
+    let mut cookies = Vec::new();
+    for _ in 0..12 {
+        cookies.push(app.get("/map/set/key/value", None).await.session_cookie().unwrap());
+    }
+    let victim = cluster.master_of(&storage_key(&cookies[0]));
+    let elsewhere: Vec<&String> =
+        cookies.iter().filter(|c| cluster.master_of(&storage_key(c)) != victim).collect();
+    assert!(!elsewhere.is_empty(), "twelve sessions all on one master");
+
+    cluster.nodes[victim].stop();
+    for cookie in elsewhere {
+        let started = Instant::now();
+        let reply = app.get("/map/get/key", Some(cookie)).await;
+        assert_eq!(reply.status, Status::Ok, "after {:?}", started.elapsed());
+        assert_eq!(reply.body, "value");
+    }
+}
+
+#[rocket::async_test]
+async fn after_a_manual_promotion_sessions_follow_the_new_master() {
+    let cluster = RedisCluster::start(3, 1);
+    let app = app_on(&cluster, "1").await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let master = cluster.master_of(&storage_key(&cookie));
+    let replica = cluster.replica_of(master);
+
+    cluster.promote(replica);
+    let recovery = until_readable(&app, &cookie, "value").await;
+    println!("recovered after {recovery:?}");
+    assert_eq!(cluster.master_of(&storage_key(&cookie)), replica);
+    assert_eq!(app.get("/map/set/key/moved", Some(&cookie)).await.status, Status::Ok);
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "moved");
+}
