@@ -117,8 +117,9 @@ pub struct SessionConfig {
     /// `session_redis_pool_size`: multiplexed connections requests are spread over. Default 4.
     #[serde(rename = "session_redis_pool_size")]
     pub redis_pool_size: usize,
-    /// `session_redis_timeout`: the most one Redis operation may take, connecting included,
-    /// before the request gets a 503. Seconds or `"500ms"`, `"2s"`. Default 1 second.
+    /// `session_redis_timeout`: the most a request's Redis work (loading and saving its
+    /// session together, connecting included) may take before the request gets a 503.
+    /// Seconds or `"500ms"`, `"2s"`. Default 1 second.
     #[serde(rename = "session_redis_timeout", deserialize_with = "duration")]
     pub redis_timeout: Duration,
     /// `session_redis_wait_replicas`: after every write, wait (Redis `WAIT`, in the same round

@@ -3,7 +3,7 @@
 //! into one [`Plan`] when the response leaves.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rocket::Request;
 
@@ -33,6 +33,8 @@ impl Slot {
 pub(crate) struct RequestState {
     sessions: Sessions,
     inner: Mutex<Inner>,
+    /// How long loading took in the store, counted against the request's time limit.
+    load_time: Duration,
 }
 
 struct Inner {
@@ -137,6 +139,7 @@ impl RequestState {
     }
 
     async fn load(req: &Request<'_>, sessions: Sessions) -> Result<RequestState, Error> {
+        let started = Instant::now();
         let config = sessions.config();
         let cookie = req.cookies().get(&config.cookie_name);
         let mut inner = Inner::new(None, Record::new(), config.permanent);
@@ -159,7 +162,13 @@ impl RequestState {
                 inner = Inner::new(Some(id), record, permanent);
             }
         }
-        Ok(RequestState { sessions, inner: Mutex::new(inner) })
+        Ok(RequestState { sessions, inner: Mutex::new(inner), load_time: started.elapsed() })
+    }
+
+    /// What the store's per-request time limit leaves for the save, if it has one.
+    pub(crate) fn save_time_left(&self) -> Option<Duration> {
+        let limit = self.sessions.store().request_time_limit()?;
+        Some(limit.saturating_sub(self.load_time))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -13,3 +13,4 @@ mod ids;
 mod lifecycle;
 mod operations;
 mod store_traffic;
+mod time_limit;

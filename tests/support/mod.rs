@@ -6,6 +6,7 @@ pub mod app;
 pub mod clocked;
 pub mod conformance;
 pub mod exit;
+pub mod http;
 pub mod recording;
 pub mod redis;
 

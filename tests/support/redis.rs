@@ -195,16 +195,20 @@ impl RedisCluster {
 
     /// The index of the live master that serves `key`'s slot, as a live node sees it.
     pub fn master_of(&self, key: &str) -> usize {
+        self.find_master_of(key).expect("a live master serves every slot")
+    }
+
+    /// Like `master_of`, but `None` while no live master serves the slot (mid-failover).
+    pub fn find_master_of(&self, key: &str) -> Option<usize> {
         let slot = self.ask_any(&format!("CLUSTER KEYSLOT {key}\r\n"));
         let slot: u16 = slot.trim().trim_start_matches(':').parse().expect("a slot number");
         let nodes = self.ask_any("CLUSTER NODES\r\n");
         let port = nodes
             .lines()
             .map(NodeLine::parse)
-            .find(|node| node.is_live_master() && node.serves(slot))
-            .map(|node| node.port)
-            .expect("a live master serves every slot");
-        self.index_of(port)
+            .find(|node| node.is_live_master() && node.serves(slot))?
+            .port;
+        Some(self.index_of(port))
     }
 
     /// The index of a replica of the master at `master`.

@@ -177,6 +177,13 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn cleanup(&self) -> Result<(), Error> {
         Ok(())
     }
+
+    /// The most the store work of one request, its load and its save together, may take:
+    /// the fairing gives the save only what the load left, and fails it as unavailable (a
+    /// 503) past that. `None`, the default, leaves each operation to bound itself.
+    fn request_time_limit(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A shared store is a store: the same `Arc` can serve the fairing and, say, an admin task.
@@ -210,5 +217,9 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
 
     async fn cleanup(&self) -> Result<(), Error> {
         (**self).cleanup().await
+    }
+
+    fn request_time_limit(&self) -> Option<Duration> {
+        (**self).request_time_limit()
     }
 }

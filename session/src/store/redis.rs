@@ -21,8 +21,9 @@ const STORE: &str = "redis";
 pub struct RedisOptions {
     /// How many multiplexed connections requests are spread over (`session_redis_pool_size`).
     pub connections: usize,
-    /// The most one store operation may take, from waiting for a connection to the reply
-    /// (`session_redis_timeout`); past it the operation fails as unavailable.
+    /// The most one store operation, and one request's store work, may take, from waiting
+    /// for a connection to the reply (`session_redis_timeout`); past it the operation fails
+    /// as unavailable.
     pub timeout: Duration,
     /// How many replicas must hold each write before it counts as done
     /// (`session_redis_wait_replicas`); 0 does not wait.
@@ -42,7 +43,7 @@ impl Default for RedisOptions {
 /// for rolling expiry); every write is one Lua script that creates only if absent or updates
 /// only if present, so a session deleted by a logout or by expiry is never brought back.
 /// Every command touches one key, so nothing is cross-slot in a cluster; there `regenerate`
-/// takes two steps (take the old record, create the new key), elsewhere one.
+/// takes three steps (read the old record, create the new key, delete the old), elsewhere one.
 ///
 /// Connections come from a deadpool-redis pool, and are multiplexed: each carries many
 /// concurrent requests, so a store operation never waits for a free connection and never
@@ -156,7 +157,10 @@ impl RedisStore {
             Ok(result) => result,
             Err(_) => Err(unavailable(TimedOut(self.timeout))),
         };
-        if matches!(result, Err(Error::Unavailable { .. })) {
+        // A single server that stopped answering is reconnected from scratch. A cluster
+        // connection is kept: it reaches every node, follows failovers by itself, and
+        // rebuilding it would wait on the one node that is down.
+        if matches!(result, Err(Error::Unavailable { .. })) && !self.is_cluster() {
             self.forget_connections();
         }
         result
@@ -287,18 +291,10 @@ redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1
 ";
 
-/// KEYS[1] = key. Returns the hash and deletes it, atomically.
-const TAKE: &str = r"
-local fields = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
-return fields
-";
-
 struct Scripts {
     create: Script,
     update: Script,
     regenerate: Script,
-    take: Script,
 }
 
 fn scripts() -> &'static Scripts {
@@ -307,7 +303,6 @@ fn scripts() -> &'static Scripts {
         create: Script::new(CREATE),
         update: Script::new(UPDATE),
         regenerate: Script::new(REGENERATE),
-        take: Script::new(TAKE),
     })
 }
 
@@ -432,6 +427,11 @@ impl SessionStore for RedisStore {
         self.write(Request::Command(command)).await
     }
 
+    /// `session_redis_timeout` bounds a whole request's Redis work, not only each operation.
+    fn request_time_limit(&self) -> Option<Duration> {
+        Some(self.timeout)
+    }
+
     async fn regenerate(
         &self,
         old: &str,
@@ -452,8 +452,11 @@ impl SessionStore for RedisStore {
 }
 
 impl RedisStore {
-    /// Two keys rarely share a cluster slot: take the old record atomically, then create the
-    /// new key; if the new key is taken or cannot be written, the old record is put back.
+    /// Two keys rarely share a cluster slot, so this copies, then deletes: read the old
+    /// record, create the new key, delete the old one. Each step is bounded by the timeout
+    /// and a failure at any step leaves the old session whole (a new key left behind by a
+    /// failed last step expires unused). If the old key vanished meanwhile (a logout in
+    /// another tab), the copy is deleted too: a logout always wins.
     async fn regenerate_across_slots(
         &self,
         old: &str,
@@ -461,28 +464,20 @@ impl RedisStore {
         changes: &Changes,
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
-        let mut record: Record = self.write(Request::Script(scripts().take.key(old))).await?;
-        if record.is_empty() {
+        let Some(mut record) = self.load(old, None).await? else {
+            return Ok(Regenerated::SourceGone);
+        };
+        changes.apply_to(&mut record);
+        if !record.is_empty() && !self.create(new, &record, ttl).await? {
+            return Ok(Regenerated::TargetTaken);
+        }
+        let mut command = redis::cmd("DEL");
+        command.arg(old);
+        if self.write::<i64>(Request::Command(command)).await? == 0 {
+            self.delete(new).await?;
             return Ok(Regenerated::SourceGone);
         }
-        let taken = record.clone();
-        changes.apply_to(&mut record);
-        if record.is_empty() {
-            return Ok(Regenerated::Moved);
-        }
-        match self.create(new, &record, ttl).await {
-            Ok(true) => Ok(Regenerated::Moved),
-            Ok(false) => {
-                self.create(old, &taken, ttl).await?;
-                Ok(Regenerated::TargetTaken)
-            }
-            Err(error) => {
-                // The new key's node failed: the session must not vanish with it. If putting
-                // it back fails too, the first error is the one worth reporting.
-                let _ = self.create(old, &taken, ttl).await;
-                Err(error)
-            }
-        }
+        Ok(Regenerated::Moved)
     }
 }
 

@@ -1,0 +1,213 @@
+//! The soak test with a checker: two app instances on loopback share a 3-master / 3-replica
+//! Redis Cluster while simulated users (two tabs each, one cookie) read, write disjoint
+//! fields, bump a shared counter, log in (regenerate) and out (destroy), on random
+//! instances. A model of what each user was told is checked at every read and at the end:
+//! no acknowledged write lost, no ended session back, nothing but 200 or 503, no panic.
+//! Then the same with faults: a master killed and restarted, a master paused past the
+//! timeout, a replica promoted by hand; with and without `session_redis_wait_replicas`.
+//!
+//! The short form runs in `scripts/test`; the long form is
+//! `SOAK_SCALE=6 SOAK_USERS=48 cargo test --release --test soak -- --nocapture`
+//! (RELIABILITY.md has its figures).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod app;
+mod faults;
+mod flood;
+mod tally;
+mod user;
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::Instance;
+use faults::Fault;
+use support::redis::RedisCluster;
+use tally::{Counts, Tally};
+use user::World;
+
+/// `session_redis_timeout` of the apps under soak.
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Panics anywhere in this process (the apps run in it), counted by a hook.
+static PANICS: AtomicU64 = AtomicU64::new(0);
+
+fn count_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.fetch_add(1, Ordering::Relaxed);
+        default(info);
+    }));
+}
+
+/// `SOAK_SCALE` stretches every phase (1 in CI); `SOAK_USERS` sets the users (12 in CI).
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Report {
+    name: String,
+    counts: Counts,
+    /// Each fault, when it began, and how long until the last 503 it caused.
+    recoveries: Vec<(Fault, Duration)>,
+    elapsed: Duration,
+    rss_kib: (u64, u64),
+}
+
+/// Runs users against two fresh app instances while `drive` does whatever the run does to
+/// the cluster (sleeps, or faults); users stop when it returns.
+fn soak(
+    name: &str,
+    cluster: &mut RedisCluster,
+    wait_replicas: u32,
+    drive: impl FnOnce(&mut RedisCluster) -> Vec<(Fault, Instant)>,
+) -> Report {
+    let urls = format!("{:?}", cluster.urls());
+    let wait = wait_replicas.to_string();
+    let timeout = format!("{}ms", TIMEOUT.as_millis());
+    let keys = [
+        ("session_type", "redis_cluster"),
+        ("session_redis_cluster_urls", urls.as_str()),
+        ("session_redis_timeout", timeout.as_str()),
+        ("session_redis_wait_replicas", wait.as_str()),
+    ];
+    let instances = [Instance::launch(&keys), Instance::launch(&keys)];
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let world = World {
+        ports: instances.iter().map(|i| i.port).collect(),
+        tally: tally.clone(),
+        stop: stop.clone(),
+    };
+    let users = setting("SOAK_USERS", 12) as usize;
+    let started = Instant::now();
+    let rss_before = rss_kib();
+    let client = std::thread::spawn(move || run_users(world, users));
+    let events = drive(cluster);
+    stop.store(true, Ordering::Relaxed);
+    client.join().expect("the simulated users finish");
+    let counts = tally.snapshot();
+    Report {
+        name: name.to_owned(),
+        recoveries: recoveries(&events, &counts.unavailable_at),
+        counts,
+        elapsed: started.elapsed(),
+        rss_kib: (rss_before, rss_kib()),
+    }
+}
+
+/// Every user on one client thread of its own, so the apps' runtimes keep theirs.
+fn run_users(world: World, users: usize) {
+    let runtime = rocket::tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a client runtime");
+    let world = Rc::new(world);
+    let local = rocket::tokio::task::LocalSet::new();
+    for index in 0..users {
+        let world = world.clone();
+        local.spawn_local(async move { user::run(index, &world).await });
+    }
+    runtime.block_on(local);
+}
+
+/// For each fault, the time from its start to the last 503 before the next one.
+fn recoveries(events: &[(Fault, Instant)], unavailable_at: &[Instant]) -> Vec<(Fault, Duration)> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, (fault, start))| {
+            let end = events.get(i + 1).map(|(_, next)| *next);
+            let last = unavailable_at
+                .iter()
+                .filter(|at| *at >= start && end.is_none_or(|end| **at < end))
+                .max();
+            (*fault, last.map_or(Duration::ZERO, |last| *last - *start))
+        })
+        .collect()
+}
+
+/// The resident set of this process (the apps run in it), from /proc.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn print(report: &Report) {
+    let c = &report.counts;
+    println!(
+        "{:<34} {:>6.1}s {:>8} req {:>7} 503 {:>3} other {:>7} acked {:>3} lost {:>3} resurrected \
+         {:>3} inconsistent {:>3} uncertain  max latency {:>4} ms  RSS {} -> {} KiB",
+        report.name,
+        report.elapsed.as_secs_f64(),
+        c.requests,
+        c.unavailable,
+        c.unexpected,
+        c.acknowledged,
+        c.lost_writes,
+        c.resurrected,
+        c.inconsistent,
+        c.uncertain,
+        c.max_latency.as_millis(),
+        report.rss_kib.0,
+        report.rss_kib.1,
+    );
+    for (fault, recovery) in &report.recoveries {
+        println!("    {:<60} recovered {:>6.2} s after", fault.describe(), recovery.as_secs_f64());
+    }
+    println!("    slowest: {}", c.slowest);
+    for example in &c.examples {
+        println!("    ! {example}");
+    }
+}
+
+/// What holds in every run, faults or not.
+fn assert_invariants(report: &Report) {
+    let c = &report.counts;
+    let name = &report.name;
+    assert!(c.ok > 0, "{name}: no request succeeded");
+    assert_eq!(c.unexpected, 0, "{name}: answers other than 200/503: {:?}", c.examples);
+    assert_eq!(c.inconsistent, 0, "{name}: {:?}", c.examples);
+    assert_eq!(c.resurrected, 0, "{name}: sessions came back after a logout or login");
+    assert_eq!(PANICS.load(Ordering::Relaxed), 0, "{name}: something panicked");
+}
+
+#[test]
+fn soak_on_a_replicated_cluster_with_and_without_faults() {
+    count_panics();
+    let scale = setting("SOAK_SCALE", 1);
+    let gap = Duration::from_secs(2 * scale);
+    let mut cluster = RedisCluster::start(3, 1);
+    let quiet = |_: &mut RedisCluster| {
+        std::thread::sleep(gap * 4);
+        Vec::new()
+    };
+
+    let runs = [
+        soak("no faults, wait_replicas = 0", &mut cluster, 0, quiet),
+        soak("faults, wait_replicas = 1", &mut cluster, 1, |c| faults::inject(c, gap, TIMEOUT)),
+        soak("faults, wait_replicas = 0", &mut cluster, 0, |c| faults::inject(c, gap, TIMEOUT)),
+    ];
+    for report in &runs {
+        print(report);
+    }
+    for report in &runs {
+        assert_invariants(report);
+    }
+    assert_eq!(runs[0].counts.unavailable, 0, "503s without any fault");
+    assert_eq!(runs[0].counts.lost_writes, 0, "writes lost without any fault");
+    assert_eq!(runs[1].counts.lost_writes, 0, "with wait_replicas = 1 a failover lost writes");
+    for report in &runs[1..] {
+        let bound = TIMEOUT + Duration::from_millis(100);
+        let slowest = report.counts.max_latency;
+        assert!(slowest <= bound, "{}: a request took {slowest:?}, over {bound:?}", report.name);
+    }
+}

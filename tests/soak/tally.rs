@@ -1,0 +1,92 @@
+//! What a soak run counted, shared by every simulated user.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+pub struct Tally {
+    inner: Mutex<Counts>,
+}
+
+#[derive(Default, Clone)]
+pub struct Counts {
+    pub requests: u64,
+    pub ok: u64,
+    pub unavailable: u64,
+    /// Anything but 200 or 503, and transport errors, with a few examples.
+    pub unexpected: u64,
+    pub examples: Vec<String>,
+    /// A tab's acknowledged value that a later read or the final check did not find.
+    pub lost_writes: u64,
+    /// A session ended by a logout or login that read back with data afterwards.
+    pub resurrected: u64,
+    /// Values no request wrote, or a session that never read back, with a few examples.
+    pub inconsistent: u64,
+    /// Logins and logouts answered 503: whether they happened is unknown, so the user starts
+    /// over without checking that session.
+    pub uncertain: u64,
+    /// Acknowledged writes, logins and logouts.
+    pub acknowledged: u64,
+    pub max_latency: Duration,
+    /// The slowest request's path and status.
+    pub slowest: String,
+    /// When each 503 arrived.
+    pub unavailable_at: Vec<Instant>,
+}
+
+impl Tally {
+    pub fn request(&self, status: Option<u16>, sent: Instant, detail: impl Fn() -> String) {
+        let now = Instant::now();
+        let mut counts = self.lock();
+        counts.requests += 1;
+        if now - sent > counts.max_latency {
+            counts.max_latency = now - sent;
+            counts.slowest = detail().lines().next().unwrap_or_default().to_owned();
+        }
+        match status {
+            Some(200) => counts.ok += 1,
+            Some(503) => {
+                counts.unavailable += 1;
+                counts.unavailable_at.push(now);
+            }
+            _ => {
+                counts.unexpected += 1;
+                if counts.examples.len() < 5 {
+                    counts.examples.push(detail());
+                }
+            }
+        }
+    }
+
+    pub fn lost(&self, writes: u64) {
+        self.lock().lost_writes += writes;
+    }
+
+    pub fn inconsistent(&self, detail: String) {
+        let mut counts = self.lock();
+        counts.inconsistent += 1;
+        if counts.examples.len() < 10 {
+            counts.examples.push(detail);
+        }
+    }
+
+    pub fn resurrected(&self) {
+        self.lock().resurrected += 1;
+    }
+
+    pub fn uncertain(&self) {
+        self.lock().uncertain += 1;
+    }
+
+    pub fn acknowledged(&self) {
+        self.lock().acknowledged += 1;
+    }
+
+    pub fn snapshot(&self) -> Counts {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
