@@ -369,23 +369,13 @@ impl Inner {
 
     /// The fields that differ from what was loaded, and the ones that vanished.
     fn changes(&self) -> Changes {
-        diff(&self.loaded, self.view())
+        Changes::between(&self.loaded, self.view())
     }
 }
 
 fn store_failure(error: crate::store::Error) -> Error {
     crate::outage::log_failure(format_args!("cannot load a session: {error}"));
     Error::Store(error)
-}
-
-fn diff(loaded: &Record, now: &Record) -> Changes {
-    let set = now
-        .iter()
-        .filter(|(key, value)| loaded.get(*key) != Some(*value))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    let remove = loaded.keys().filter(|key| !now.contains_key(*key)).cloned().collect();
-    Changes { set, remove }
 }
 
 fn remove_namespace(record: &mut Record, namespace: &str) {
@@ -408,7 +398,7 @@ mod tests {
     fn diff_keeps_only_changed_new_and_vanished_fields() {
         let loaded = record(&[("a.same", 1), ("a.changed", 2), ("a.gone", 3)]);
         let now = record(&[("a.same", 1), ("a.changed", 9), ("a.new", 4)]);
-        let changes = diff(&loaded, &now);
+        let changes = Changes::between(&loaded, &now);
         assert_eq!(changes.set, record(&[("a.changed", 9), ("a.new", 4)]));
         assert_eq!(changes.remove, vec!["a.gone".to_string()]);
     }
@@ -416,7 +406,7 @@ mod tests {
     #[test]
     fn diff_of_equal_records_is_empty() {
         let loaded = record(&[("a.x", 1)]);
-        assert!(diff(&loaded, &loaded.clone()).is_empty());
+        assert!(Changes::between(&loaded, &loaded.clone()).is_empty());
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub struct Counts {
     /// Anything but 200 or 503, and transport errors, with a few examples.
     pub unexpected: u64,
     pub examples: Vec<String>,
-    /// A tab's acknowledged value that a later read or the final check did not find.
+    /// An acknowledged tab value or login that a later read or the final check did not find.
     pub lost_writes: u64,
     /// A session ended by a logout or login that read back with data afterwards.
     pub resurrected: u64,
@@ -28,10 +28,29 @@ pub struct Counts {
     /// Acknowledged writes, logins and logouts.
     pub acknowledged: u64,
     pub max_latency: Duration,
+    /// Latencies of the 200s: how many fell in each 100 µs step (the last one is "1 s or
+    /// more"), so that a long run does not grow the checker's memory.
+    pub ok_latencies: Vec<u64>,
     /// The slowest request's path and status.
     pub slowest: String,
     /// When each 503 arrived.
     pub unavailable_at: Vec<Instant>,
+}
+
+/// Latency steps of 100 µs up to one second.
+const STEPS: usize = 10_000;
+
+impl Counts {
+    /// The `p` quantile (0 to 1) of the 200s' latencies, in milliseconds, to 0.1 ms.
+    pub fn ok_latency_ms(&self, p: f64) -> f64 {
+        let rank = (self.ok as f64 * p).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        let step = self.ok_latencies.iter().position(|n| {
+            seen += n;
+            seen >= rank
+        });
+        step.map_or(0.0, |step| (step + 1) as f64 / 10.0)
+    }
 }
 
 impl Tally {
@@ -44,7 +63,12 @@ impl Tally {
             counts.slowest = detail().lines().next().unwrap_or_default().to_owned();
         }
         match status {
-            Some(200) => counts.ok += 1,
+            Some(200) => {
+                counts.ok += 1;
+                let step = ((now - sent).as_micros() / 100).min(STEPS as u128 - 1) as usize;
+                counts.ok_latencies.resize(STEPS, 0);
+                counts.ok_latencies[step] += 1;
+            }
             Some(503) => {
                 counts.unavailable += 1;
                 counts.unavailable_at.push(now);

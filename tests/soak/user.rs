@@ -73,8 +73,14 @@ impl Model {
                 ));
             }
         }
-        if user != self.user {
-            tally.inconsistent(format!("user {user:?}, told {:?}", self.user));
+        match (&user, &self.user) {
+            (seen, told) if seen == told => {}
+            // The login that set it was acknowledged, then lost.
+            (None, Some(_)) => {
+                tally.lost(1);
+                self.user = None;
+            }
+            (seen, told) => tally.inconsistent(format!("user {seen:?}, told {told:?}")),
         }
         let counter_known =
             counter == 0 && self.counts.is_empty() || self.counts.contains(&counter);

@@ -40,6 +40,28 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// The changes that turn `loaded` into `now`: fields new or different in `now`, and
+    /// fields of `loaded` that `now` lacks. This is how a save finds what to write.
+    ///
+    /// ```
+    /// use rocket_typed_session::store::{Changes, Record};
+    ///
+    /// let loaded = Record::from([("cart.items".into(), vec![1]), ("cart.coupon".into(), vec![2])]);
+    /// let now = Record::from([("cart.items".into(), vec![3])]);
+    /// let changes = Changes::between(&loaded, &now);
+    /// assert_eq!(changes.set, now);
+    /// assert_eq!(changes.remove, ["cart.coupon"]);
+    /// ```
+    pub fn between(loaded: &Record, now: &Record) -> Changes {
+        let set = now
+            .iter()
+            .filter(|(key, value)| loaded.get(*key) != Some(*value))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        let remove = loaded.keys().filter(|key| !now.contains_key(*key)).cloned().collect();
+        Changes { set, remove }
+    }
+
     /// Whether this save changes nothing.
     pub fn is_empty(&self) -> bool {
         self.set.is_empty() && self.remove.is_empty()
