@@ -21,6 +21,11 @@ pub enum Error {
     /// A session value could not be encoded in the configured format.
     #[error("a session value cannot be encoded: {0}")]
     Encode(#[from] codec::Error),
+    /// Loading and saving the session together took longer than the store's per-request
+    /// time limit ([`SessionStore::request_time_limit`](crate::store::SessionStore::request_time_limit),
+    /// `session_redis_timeout` on Redis). Answered with 503.
+    #[error("the session's store work took longer than its limit of {0:?}")]
+    OutOfTime(std::time::Duration),
     /// Every freshly drawn id was already taken in the store, which only a broken store or
     /// random source can cause.
     #[error("no unused session id was found after {0} attempts")]
@@ -32,6 +37,7 @@ impl Error {
     pub fn status(&self) -> Status {
         match self {
             Error::Store(error) if error.is_unavailable() => Status::ServiceUnavailable,
+            Error::OutOfTime(_) => Status::ServiceUnavailable,
             _ => Status::InternalServerError,
         }
     }

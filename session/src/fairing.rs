@@ -132,24 +132,11 @@ const RETRY_AFTER_SECS: &str = "1";
 /// Saves within what the store's per-request time limit leaves after the load, so that a
 /// slow load followed by a slow save cannot hold a request for twice the limit.
 async fn save_in_time(state: &RequestState) -> Result<Option<Header<'static>>, Error> {
-    let Some(left) = state.save_time_left() else {
+    let Some((limit, left)) = state.save_time_left() else {
         return save(state).await;
     };
-    match rocket::tokio::time::timeout(left, save(state)).await {
-        Ok(result) => result,
-        Err(_) => {
-            Err(store::Error::Unavailable { store: "session", source: Box::new(OutOfTime(left)) }
-                .into())
-        }
-    }
+    rocket::tokio::time::timeout(left, save(state)).await.unwrap_or(Err(Error::OutOfTime(limit)))
 }
-
-/// The save did not finish within what the request's time limit left for it.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the save got {0:?}, what the request's store time limit left after the load, and needed more"
-)]
-struct OutOfTime(Duration);
 
 /// Saves what the request changed and says which `Set-Cookie`, if any, the response needs.
 async fn save(state: &RequestState) -> Result<Option<Header<'static>>, Error> {

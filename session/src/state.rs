@@ -165,10 +165,11 @@ impl RequestState {
         Ok(RequestState { sessions, inner: Mutex::new(inner), load_time: started.elapsed() })
     }
 
-    /// What the store's per-request time limit leaves for the save, if it has one.
-    pub(crate) fn save_time_left(&self) -> Option<Duration> {
+    /// The store's per-request time limit, if it has one, and what the load left of it for
+    /// the save.
+    pub(crate) fn save_time_left(&self) -> Option<(Duration, Duration)> {
         let limit = self.sessions.store().request_time_limit()?;
-        Some(limit.saturating_sub(self.load_time))
+        Some((limit, limit.saturating_sub(self.load_time)))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -103,7 +103,12 @@ async fn after_a_manual_promotion_sessions_follow_the_new_master() {
     cluster.promote(replica);
     let recovery = until_readable(&app, &cookie, "value").await;
     println!("recovered after {recovery:?}");
-    assert_eq!(cluster.master_of(&storage_key(&cookie)), replica);
+    let promoted = || cluster.find_master_of(&storage_key(&cookie)) == Some(replica);
+    let deadline = Instant::now() + RECOVERY_LIMIT;
+    while !promoted() {
+        assert!(Instant::now() < deadline, "the replica was never promoted");
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(app.get("/map/set/key/moved", Some(&cookie)).await.status, Status::Ok);
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "moved");
 }

@@ -38,9 +38,11 @@ async fn with_wait_replicas_a_write_waits_once_and_is_on_the_replica_when_acknow
 async fn with_wait_replicas_a_write_no_replica_acknowledges_in_time_is_a_503() {
     let primary = RedisServer::start();
     let replica = RedisServer::replica_of(&primary);
-    let keys = [("session_redis_wait_replicas", "1"), ("session_redis_timeout", "500ms")];
+    let keys = [("session_redis_wait_replicas", "1"), ("session_redis_timeout", "1s")];
     let app = app_on(&primary.url(), &keys).await;
-    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let first = app.get("/map/set/key/value", None).await;
+    let cookie =
+        first.session_cookie().unwrap_or_else(|| panic!("the first write failed: {first:?}"));
 
     replica.pause();
     let started = Instant::now();
@@ -49,7 +51,7 @@ async fn with_wait_replicas_a_write_no_replica_acknowledges_in_time_is_a_503() {
     replica.resume();
     assert_eq!(reply.status, Status::ServiceUnavailable);
     assert_eq!(reply.header("Retry-After"), Some("1"));
-    assert!(took < Duration::from_millis(500) + MARGIN, "took {took:?}");
+    assert!(took < Duration::from_secs(1) + MARGIN, "took {took:?}");
     assert_eq!(app.get("/map/set/key/again", Some(&cookie)).await.status, Status::Ok);
 }
 

@@ -16,6 +16,7 @@ mod support;
 mod app;
 mod faults;
 mod flood;
+mod logs;
 mod tally;
 mod user;
 
@@ -55,6 +56,8 @@ struct Report {
     /// Each fault, when it began, and how long until the last 503 it caused.
     recoveries: Vec<(Fault, Duration)>,
     elapsed: Duration,
+    /// Errors the apps logged during the run.
+    errors: Vec<String>,
     /// The process's resident set once a quarter of the run is over, and at its end.
     rss_kib: (u64, u64),
 }
@@ -77,6 +80,7 @@ fn soak(
         ("session_redis_wait_replicas", wait.as_str()),
     ];
     let instances = [Instance::launch(&keys), Instance::launch(&keys)];
+    logs::take_errors();
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
     let world = World {
@@ -101,6 +105,7 @@ fn soak(
         recoveries: recoveries(&events, &counts.unavailable_at),
         counts,
         elapsed: started.elapsed(),
+        errors: logs::take_errors(),
         rss_kib: (samples[samples.len() / 4], rss_kib()),
     }
 }
@@ -183,6 +188,10 @@ fn print(report: &Report) {
         println!("    {:<60} recovered {:>6.2} s after", fault.describe(), recovery.as_secs_f64());
     }
     println!("    slowest: {}", c.slowest);
+    println!("    {} errors logged by the apps", report.errors.len());
+    for error in report.errors.iter().take(3) {
+        println!("    log: {error}");
+    }
     for example in &c.examples {
         println!("    ! {example}");
     }
@@ -196,6 +205,8 @@ fn assert_invariants(report: &Report) {
     assert_eq!(c.unexpected, 0, "{name}: answers other than 200/503: {:?}", c.examples);
     assert_eq!(c.inconsistent, 0, "{name}: {:?}", c.examples);
     assert_eq!(PANICS.load(Ordering::Relaxed), 0, "{name}: something panicked");
+    let panics: Vec<&String> = report.errors.iter().filter(|e| e.contains("panic")).collect();
+    assert!(panics.is_empty(), "{name}: the apps logged panics: {panics:?}");
 }
 
 /// What holds when no acknowledged write may be lost: nothing lost, nothing ended is back.
@@ -208,6 +219,7 @@ fn assert_durable(report: &Report) {
 #[test]
 fn soak_on_a_replicated_cluster_with_and_without_faults() {
     count_panics();
+    logs::keep_errors();
     let scale = setting("SOAK_SCALE", 1);
     let gap = Duration::from_secs(2 * scale);
     let mut cluster = RedisCluster::start(3, 1);

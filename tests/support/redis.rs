@@ -54,6 +54,23 @@ impl RedisServer {
             },
             "the replica to be in sync",
         );
+        // Online is not yet acknowledging: wait until a write comes back acknowledged.
+        let mut connection = redis::Client::open(primary.url()).unwrap().get_connection().unwrap();
+        wait_until(
+            || {
+                let (_, acknowledged): ((), u32) = redis::pipe()
+                    .cmd("SET")
+                    .arg("replica-check")
+                    .arg(1)
+                    .cmd("WAIT")
+                    .arg(1)
+                    .arg(200)
+                    .query(&mut connection)
+                    .unwrap();
+                acknowledged == 1
+            },
+            "the replica to acknowledge a write",
+        );
         replica
     }
 
@@ -213,15 +230,25 @@ impl RedisCluster {
 
     /// The index of a replica of the master at `master`.
     pub fn replica_of(&self, master: usize) -> usize {
-        let nodes = self.ask_any("CLUSTER NODES\r\n");
-        let lines: Vec<NodeLine> = nodes.lines().map(NodeLine::parse).collect();
-        let id = &lines.iter().find(|n| n.port == self.nodes[master].port).expect("known").id;
-        let port = lines
-            .iter()
-            .find(|n| n.master_id == *id && !n.flags.contains("fail"))
-            .expect("the master has a live replica")
-            .port;
-        self.index_of(port)
+        let port = self.nodes[master].port;
+        let mut found = None;
+        // Gossip may not have told the asked node about the replica yet: ask until it has.
+        wait_until(
+            || {
+                let lines: Vec<NodeLine> =
+                    self.ask_any("CLUSTER NODES\r\n").lines().map(NodeLine::parse).collect();
+                let Some(id) = lines.iter().find(|n| n.port == port).map(|n| &n.id) else {
+                    return false;
+                };
+                found = lines
+                    .iter()
+                    .find(|n| n.master_id == *id && !n.flags.contains("fail"))
+                    .map(|n| n.port);
+                found.is_some()
+            },
+            "the master to have a live replica",
+        );
+        self.index_of(found.expect("found above"))
     }
 
     /// Promotes the replica at `replica` by hand (`CLUSTER FAILOVER`), as an operator would.

@@ -8,7 +8,7 @@ use deadpool_redis::redis::aio::ConnectionLike;
 use deadpool_redis::redis::cluster_async::ClusterConnection;
 use deadpool_redis::redis::{
     self, aio::MultiplexedConnection, AsyncConnectionConfig, ErrorKind, FromRedisValue, RedisError,
-    RedisFuture, Script, ScriptInvocation, ServerErrorKind,
+    RedisFuture, Script, ServerErrorKind,
 };
 use deadpool_redis::{cluster, Runtime};
 
@@ -140,7 +140,7 @@ impl RedisStore {
     /// Runs `op` within the timeout. A kept connection found broken (the server restarted,
     /// say) is replaced and `op` tried once more on a fresh one; the operations are
     /// conditional, so a second try never does twice what the first did.
-    async fn run<T: FromRedisValue>(&self, request: &Request<'_>) -> Result<T, Error> {
+    async fn run<T: FromRedisValue>(&self, request: &Request) -> Result<T, Error> {
         let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
         let attempts = async {
             let (mut connection, kept) = self.connection(slot).await?;
@@ -168,13 +168,12 @@ impl RedisStore {
 
     /// Runs a write; with `wait_replicas` set, `WAIT` follows it in the same pipeline and a
     /// write fewer replicas acknowledged in time fails as unavailable.
-    async fn write<T: FromRedisValue>(&self, request: Request<'_>) -> Result<T, Error> {
+    async fn write<T: FromRedisValue>(&self, write: Write) -> Result<T, Error> {
         if self.wait_replicas == 0 {
-            return self.run(&request).await;
+            return self.run(&Request::Write(write)).await;
         }
         let wait = Wait { replicas: self.wait_replicas, within: self.timeout / 2 };
-        let (value, acknowledged): (T, u32) =
-            self.run(&Request::Replicated(Box::new(request), wait)).await?;
+        let (value, acknowledged): (T, u32) = self.run(&Request::Replicated(write, wait)).await?;
         if acknowledged < wait.replicas {
             return Err(unavailable(NotReplicated { acknowledged, wait }));
         }
@@ -291,18 +290,25 @@ redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1
 ";
 
+/// A Lua script: its source, and the SHA-1 `EVALSHA` names it by.
+struct Lua {
+    source: &'static str,
+    sha: String,
+}
+
 struct Scripts {
-    create: Script,
-    update: Script,
-    regenerate: Script,
+    create: Lua,
+    update: Lua,
+    regenerate: Lua,
 }
 
 fn scripts() -> &'static Scripts {
     static SCRIPTS: std::sync::OnceLock<Scripts> = std::sync::OnceLock::new();
+    let lua = |source| Lua { source, sha: Script::new(source).get_hash().to_owned() };
     SCRIPTS.get_or_init(|| Scripts {
-        create: Script::new(CREATE),
-        update: Script::new(UPDATE),
-        regenerate: Script::new(REGENERATE),
+        create: lua(CREATE),
+        update: lua(UPDATE),
+        regenerate: lua(REGENERATE),
     })
 }
 
@@ -310,13 +316,57 @@ fn millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
+/// A call of one of the scripts with its keys and arguments.
+struct ScriptCall {
+    lua: &'static Lua,
+    keys: Vec<String>,
+    args: Vec<Vec<u8>>,
+}
+
+impl ScriptCall {
+    fn new(lua: &'static Lua, keys: &[&str], ttl: Duration) -> ScriptCall {
+        let keys = keys.iter().map(|key| (*key).to_owned()).collect();
+        ScriptCall { lua, keys, args: vec![millis(ttl).to_string().into_bytes()] }
+    }
+
+    fn arg(&mut self, arg: impl Into<Vec<u8>>) -> &mut Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// `EVALSHA`, or with `by_source` `EVAL` with the whole script: what a node that does not
+    /// know the script yet (first use, a restart, a failover) gets instead. Both route by
+    /// the same key, so the fallback reaches the node that refused, unlike a `SCRIPT LOAD`.
+    fn command(&self, by_source: bool) -> redis::Cmd {
+        let mut command = match by_source {
+            true => redis::cmd("EVAL").arg(self.lua.source).clone(),
+            false => redis::cmd("EVALSHA").arg(&self.lua.sha).clone(),
+        };
+        command.arg(self.keys.len()).arg(&self.keys).arg(&self.args);
+        command
+    }
+}
+
 /// One round trip to Redis, built before it is sent so that it can be sent again.
-enum Request<'a> {
-    Pipeline(redis::Pipeline),
-    Script(ScriptInvocation<'a>),
-    Command(redis::Cmd),
+enum Request {
+    Read(redis::Pipeline),
+    Write(Write),
     /// A write followed by `WAIT`; the reply is the write's and the replicas that acknowledged.
-    Replicated(Box<Request<'a>>, Wait),
+    Replicated(Write, Wait),
+}
+
+enum Write {
+    Script(ScriptCall),
+    Command(redis::Cmd),
+}
+
+impl Write {
+    fn command(&self, by_source: bool) -> redis::Cmd {
+        match self {
+            Write::Script(call) => call.command(by_source),
+            Write::Command(command) => command.clone(),
+        }
+    }
 }
 
 /// `WAIT replicas within`.
@@ -326,81 +376,63 @@ struct Wait {
     within: Duration,
 }
 
-impl Request<'_> {
+impl Request {
+    /// Sends the request; a script the node does not know is sent again by source.
     async fn send<T: FromRedisValue>(&self, connection: &mut Connection) -> Result<T, RedisError> {
-        match self {
-            Request::Pipeline(pipeline) => pipeline.query_async(connection).await,
-            Request::Script(invocation) => invocation.invoke_async(connection).await,
-            Request::Command(command) => command.query_async(connection).await,
-            Request::Replicated(write, wait) => write.send_replicated(*wait, connection).await,
-        }
-    }
-
-    /// Sends this write and `WAIT` as one pipeline. A script the server does not know yet
-    /// (first use, or after a restart or failover) is loaded and the pipeline sent again.
-    async fn send_replicated<T: FromRedisValue>(
-        &self,
-        wait: Wait,
-        connection: &mut Connection,
-    ) -> Result<T, RedisError> {
-        let mut pipeline = redis::pipe();
-        match self {
-            Request::Script(invocation) => pipeline.invoke_script(invocation),
-            Request::Command(command) => pipeline.add_command(command.clone()),
-            Request::Pipeline(_) | Request::Replicated(..) => {
-                unreachable!("only single writes are replicated")
-            }
-        };
-        pipeline.cmd("WAIT").arg(wait.replicas).arg(millis(wait.within));
-        match pipeline.query_async(connection).await {
+        match self.send_as(false, connection).await {
             Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                if let Request::Script(invocation) = self {
-                    invocation.load_async(connection).await?;
-                }
-                pipeline.query_async(connection).await
+                self.send_as(true, connection).await
             }
             result => result,
         }
     }
+
+    async fn send_as<T: FromRedisValue>(
+        &self,
+        by_source: bool,
+        connection: &mut Connection,
+    ) -> Result<T, RedisError> {
+        match self {
+            Request::Read(pipeline) => pipeline.query_async(connection).await,
+            Request::Write(write) => write.command(by_source).query_async(connection).await,
+            Request::Replicated(write, wait) => {
+                let mut pipeline = redis::pipe();
+                pipeline.add_command(write.command(by_source));
+                pipeline.cmd("WAIT").arg(wait.replicas).arg(millis(wait.within));
+                pipeline.query_async(connection).await
+            }
+        }
+    }
 }
 
-fn load_request(key: &str, touch: Option<Duration>) -> Request<'static> {
+fn load_request(key: &str, touch: Option<Duration>) -> Request {
     let mut pipeline = redis::pipe();
     pipeline.cmd("HGETALL").arg(key);
     if let Some(ttl) = touch {
         pipeline.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
     }
-    Request::Pipeline(pipeline)
+    Request::Read(pipeline)
 }
 
-fn create_request(key: &str, fields: &Record, ttl: Duration) -> Request<'static> {
-    let mut invocation = scripts().create.key(key);
-    invocation.arg(millis(ttl));
+fn create_request(key: &str, fields: &Record, ttl: Duration) -> Write {
+    let mut call = ScriptCall::new(&scripts().create, &[key], ttl);
     for (field, value) in fields {
-        invocation.arg(field).arg(value);
+        call.arg(field.as_str()).arg(value.as_slice());
     }
-    Request::Script(invocation)
+    Write::Script(call)
 }
 
 /// UPDATE on `keys[0]`, or REGENERATE from `keys[0]` to `keys[1]`: both take the changes.
-fn change_request(
-    script: &'static Script,
-    keys: &[&str],
-    changes: &Changes,
-    ttl: Duration,
-) -> Request<'static> {
-    let mut invocation = script.prepare_invoke();
-    for key in keys {
-        invocation.key(*key);
-    }
-    invocation.arg(millis(ttl)).arg(changes.set.len());
+fn change_request(lua: &'static Lua, keys: &[&str], changes: &Changes, ttl: Duration) -> Write {
+    let mut call = ScriptCall::new(lua, keys, ttl);
+    call.arg(changes.set.len().to_string());
     for (field, value) in &changes.set {
-        invocation.arg(field).arg(value);
+        call.arg(field.as_str()).arg(value.as_slice());
     }
     for field in &changes.remove {
-        invocation.arg(field);
+        call.arg(field.as_str());
     }
-    Request::Script(invocation)
+    Write::Script(call)
 }
 
 #[async_trait::async_trait]
@@ -424,7 +456,7 @@ impl SessionStore for RedisStore {
     async fn delete(&self, key: &str) -> Result<(), Error> {
         let mut command = redis::cmd("DEL");
         command.arg(key);
-        self.write(Request::Command(command)).await
+        self.write(Write::Command(command)).await
     }
 
     /// `session_redis_timeout` bounds a whole request's Redis work, not only each operation.
@@ -473,7 +505,7 @@ impl RedisStore {
         }
         let mut command = redis::cmd("DEL");
         command.arg(old);
-        if self.write::<i64>(Request::Command(command)).await? == 0 {
+        if self.write::<i64>(Write::Command(command)).await? == 0 {
             self.delete(new).await?;
             return Ok(Regenerated::SourceGone);
         }
