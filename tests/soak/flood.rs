@@ -44,6 +44,8 @@ async fn flood(port: u16, count: u64) -> u64 {
 
 #[rocket::async_test]
 async fn a_flood_of_anonymous_and_unknown_id_requests_leaves_the_memory_store_empty() {
+    // Whichever test runs first installs the process's logger, before any Rocket does.
+    crate::logs::keep_errors();
     let store = Arc::new(MemoryStore::with_capacity(64 << 20));
     let instance = Instance::launch_with(SessionFairing::with_store(store.clone()), &[]);
     let count = setting("SOAK_FLOOD", 20_000);

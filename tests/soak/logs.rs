@@ -22,7 +22,8 @@ impl log::Log for Keep {
     fn flush(&self) {}
 }
 
-/// Keeps every error the process logs from now on.
+/// Keeps every error the process logs from now on. Every test of the binary calls it
+/// before it launches an app: Rocket installs its own logger unless one is there.
 pub fn keep_errors() {
     if log::set_boxed_logger(Box::new(Keep)).is_ok() {
         log::set_max_level(log::LevelFilter::Error);
