@@ -33,6 +33,7 @@ impl Measured {
 struct User {
     stream: TcpStream,
     cookie: Option<String>,
+    request: Vec<u8>,
     buffer: Vec<u8>,
 }
 
@@ -41,14 +42,29 @@ impl User {
         let stream =
             TcpStream::connect(("127.0.0.1", port)).await.expect("the app accepts connections");
         stream.set_nodelay(true).unwrap();
-        User { stream, cookie: None, buffer: Vec::with_capacity(4096) }
+        User {
+            stream,
+            cookie: None,
+            request: Vec::with_capacity(256),
+            buffer: Vec::with_capacity(4096),
+        }
     }
 
-    /// Sends a GET and reads the whole response; keeps any cookie the response set.
+    /// Sends a GET and reads the whole response; keeps any cookie the response set. Parses
+    /// without allocating per header: the generator shares the machine with the app, so its
+    /// own cost would otherwise count against responses with more headers.
     async fn get(&mut self, path: &str) -> bool {
-        let cookie = self.cookie.as_deref().map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n{cookie}\r\n");
-        if self.stream.write_all(request.as_bytes()).await.is_err() {
+        self.request.clear();
+        self.request.extend_from_slice(b"GET ");
+        self.request.extend_from_slice(path.as_bytes());
+        self.request.extend_from_slice(b" HTTP/1.1\r\nHost: bench\r\n");
+        if let Some(cookie) = &self.cookie {
+            self.request.extend_from_slice(b"Cookie: ");
+            self.request.extend_from_slice(cookie.as_bytes());
+            self.request.extend_from_slice(b"\r\n");
+        }
+        self.request.extend_from_slice(b"\r\n");
+        if self.stream.write_all(&self.request).await.is_err() {
             return false;
         }
         self.buffer.clear();
@@ -62,16 +78,23 @@ impl User {
                 Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
             }
         };
-        let head = String::from_utf8_lossy(&self.buffer[..header_end]).into_owned();
+        let ok = self.buffer.starts_with(b"HTTP/1.1 200");
         let mut length = 0;
-        for line in head.lines() {
-            let lower = line.to_ascii_lowercase();
-            if let Some(value) = lower.strip_prefix("content-length:") {
-                length = value.trim().parse().unwrap_or(0);
-            } else if lower.starts_with("set-cookie:") {
-                let pair = line["set-cookie:".len()..].trim().split(';').next().unwrap_or("");
-                self.update_cookie(pair);
+        let mut set_cookies = Vec::new();
+        for line in self.buffer[..header_end].split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if let Some(value) = header_value(line, b"content-length:") {
+                length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+            } else if let Some(value) = header_value(line, b"set-cookie:") {
+                let pair = value.split(|&b| b == b';').next().unwrap_or_default();
+                // A refresh of the one cookie held changes nothing: skip it without copying.
+                if self.cookie.as_deref().map(str::as_bytes) != Some(pair) {
+                    set_cookies.push(String::from_utf8_lossy(pair).into_owned());
+                }
             }
+        }
+        for pair in set_cookies {
+            self.update_cookie(&pair);
         }
         while self.buffer.len() < header_end + length {
             match self.stream.read(&mut chunk).await {
@@ -79,25 +102,27 @@ impl User {
                 Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
             }
         }
-        head.starts_with("HTTP/1.1 200")
+        ok
     }
 
     /// Keeps one value per cookie name, as a browser would.
     fn update_cookie(&mut self, pair: &str) {
         let Some((name, _)) = pair.split_once('=') else { return };
-        let mut cookies: Vec<String> = self
+        let prefix = format!("{name}=");
+        let mut cookies: Vec<&str> = self
             .cookie
-            .take()
-            .map(|c| {
-                c.split("; ")
-                    .filter(|p| !p.starts_with(&format!("{name}=")))
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .as_deref()
+            .map(|c| c.split("; ").filter(|p| !p.starts_with(&prefix)).collect())
             .unwrap_or_default();
-        cookies.push(pair.to_owned());
+        cookies.push(pair);
         self.cookie = Some(cookies.join("; "));
     }
+}
+
+/// The value of a header line named `name` (lowercase, with its colon), trimmed.
+fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let head = line.get(..name.len())?;
+    head.eq_ignore_ascii_case(name).then(|| line[name.len()..].trim_ascii())
 }
 
 /// Opens `users` connections, primes each with `setup` (to get its cookie), warms up, then

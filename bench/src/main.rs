@@ -1,13 +1,16 @@
 //! Load benchmarks: `cargo run --release -p rocket_typed_session_bench -- [--quick]
-//! [--backend memory|redis|all] [--save]`. `--save` writes BENCHMARKS.md and
+//! [--backend memory|redis|all] [--only TEXT] [--save]`. `--save` writes BENCHMARKS.md and
 //! docs/benchmarks.svg at the workspace root.
 
 mod app;
 mod counting;
+mod cpu;
 mod load;
+mod peers;
 mod redis;
 mod report;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +19,7 @@ use rocket_typed_session::store::{MemoryStore, RedisOptions, RedisStore, Session
 use rocket_typed_session::SessionFairing;
 
 use counting::{Counters, Counting};
+use peers::{Peer, PeerApp};
 use report::Row;
 
 /// A fixed key for the private-cookie scenario: 32 bytes in hex. Only ever a benchmark's.
@@ -27,61 +31,86 @@ enum Backend {
     Redis,
 }
 
-struct Scenario {
-    name: &'static str,
-    setup: Option<&'static str>,
-    path: &'static str,
-    /// `None`: no session store in play.
-    backend: Option<Backend>,
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Memory => "memory",
+            Backend::Redis => "Redis",
+        }
+    }
 }
 
-const SCENARIOS: &[Scenario] = &[
-    Scenario { name: "no session (baseline)", setup: None, path: "/baseline/read", backend: None },
-    Scenario {
-        name: "private cookie, read",
-        setup: Some("/cookie/write"),
-        path: "/cookie/read",
-        backend: None,
-    },
-    Scenario {
-        name: "private cookie, write",
-        setup: Some("/cookie/write"),
-        path: "/cookie/write",
-        backend: None,
-    },
-    Scenario {
-        name: "ours on memory, read",
-        setup: Some("/session/write"),
-        path: "/session/read",
-        backend: Some(Backend::Memory),
-    },
-    Scenario {
-        name: "ours on memory, write",
-        setup: Some("/session/write"),
-        path: "/session/write",
-        backend: Some(Backend::Memory),
-    },
-    Scenario {
-        name: "ours on memory, 100 x 1 KB, one field changed",
-        setup: Some("/large/write"),
-        path: "/large/write",
-        backend: Some(Backend::Memory),
-    },
-    Scenario {
-        name: "ours on Redis, read",
-        setup: Some("/session/write"),
-        path: "/session/read",
-        backend: Some(Backend::Redis),
-    },
-    Scenario {
-        name: "ours on Redis, write",
-        setup: Some("/session/write"),
-        path: "/session/write",
-        backend: Some(Backend::Redis),
-    },
-];
+/// Whose sessions a scenario measures.
+#[derive(Clone, Copy, PartialEq)]
+enum Subject {
+    /// No session store in play (the baseline, private cookies).
+    Nobody,
+    Ours,
+    Peer(Peer),
+}
+
+impl Subject {
+    fn name(self) -> &'static str {
+        match self {
+            Subject::Nobody => "",
+            Subject::Ours => "ours",
+            Subject::Peer(Peer::Flex) => "rocket_flex_session 0.2.0",
+            Subject::Peer(Peer::Store) => "rocket-session-store 0.2.1",
+        }
+    }
+}
+
+struct Scenario {
+    name: String,
+    setup: Option<&'static str>,
+    path: String,
+    subject: Subject,
+    backend: Backend,
+}
+
+/// The baseline and private cookies, then for each store ours and each peer reading and
+/// writing the same payload, and ours with a large session.
+fn scenarios() -> Vec<Scenario> {
+    let plain = |name: &str, setup, path: &str| Scenario {
+        name: name.to_owned(),
+        setup,
+        path: path.to_owned(),
+        subject: Subject::Nobody,
+        backend: Backend::Memory,
+    };
+    let mut list = vec![
+        plain("no session (baseline)", None, "/baseline/read"),
+        plain("private cookie, read", Some("/cookie/write"), "/cookie/read"),
+        plain("private cookie, write", Some("/cookie/write"), "/cookie/write"),
+    ];
+    for backend in [Backend::Memory, Backend::Redis] {
+        for subject in [Subject::Ours, Subject::Peer(Peer::Flex), Subject::Peer(Peer::Store)] {
+            for op in ["read", "write"] {
+                list.push(Scenario {
+                    name: format!("{} on {}, {op}", subject.name(), backend.name()),
+                    setup: Some("/session/write"),
+                    path: format!("/session/{op}"),
+                    subject,
+                    backend,
+                });
+            }
+        }
+        if backend == Backend::Memory {
+            list.push(Scenario {
+                name: "ours on memory, 100 x 1 KB, one field changed".into(),
+                setup: Some("/large/write"),
+                path: "/large/write".into(),
+                subject: Subject::Ours,
+                backend,
+            });
+        }
+    }
+    list
+}
 
 struct Settings {
+    /// `--only TEXT`: just the baseline and the scenarios whose name contains TEXT.
+    only: Option<String>,
     quick: bool,
     backends: Vec<Backend>,
     save: bool,
@@ -100,7 +129,9 @@ fn settings() -> Settings {
         "all" => vec![Backend::Memory, Backend::Redis],
         other => panic!("--backend takes memory, redis or all, not {other}"),
     };
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     Settings {
+        only,
         quick: args.iter().any(|a| a == "--quick"),
         backends,
         save: args.iter().any(|a| a == "--save"),
@@ -131,9 +162,10 @@ impl Server {
             // The large-session scenario keeps 100 KB in one session.
             .merge(("session_max_size", 4 * app::LARGE_FIELDS * app::LARGE_FIELD_BYTES));
         let (sender, receiver) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
+        let thread = std::thread::Builder::new().name(cpu::APP_THREAD.into()).spawn(move || {
             let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
+                .thread_name(cpu::APP_THREAD)
                 .enable_all()
                 .build()
                 .unwrap();
@@ -144,6 +176,7 @@ impl Server {
                 let _ = rocket.launch().await;
             });
         });
+        let thread = thread.expect("the app's thread starts");
         let shutdown = receiver.recv().unwrap();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             std::thread::sleep(Duration::from_millis(20));
@@ -161,62 +194,132 @@ impl Drop for Server {
     }
 }
 
+/// What every scenario of a run shares.
+struct Run {
+    users: usize,
+    warmup: Duration,
+    duration: Duration,
+    redis: Option<redis::RedisServer>,
+    peers: Option<PathBuf>,
+    client: rocket::tokio::runtime::Runtime,
+}
+
+/// The app a scenario drives, ours in this process or a peer's in a child process; dropping
+/// it stops it.
+enum AppUnderTest {
+    Ours(Server),
+    Peer(PeerApp),
+}
+
+impl AppUnderTest {
+    fn port(&self) -> u16 {
+        match self {
+            AppUnderTest::Ours(server) => server.port,
+            AppUnderTest::Peer(peer) => peer.port,
+        }
+    }
+
+    /// The CPU time the app has used so far.
+    fn cpu(&self) -> Duration {
+        match self {
+            AppUnderTest::Ours(_) => cpu::app_threads(),
+            AppUnderTest::Peer(peer) => cpu::process(peer.pid()),
+        }
+    }
+}
+
+impl Run {
+    fn start(&self, scenario: &Scenario, counters: &Arc<Counters>) -> AppUnderTest {
+        let redis_url = match scenario.backend {
+            Backend::Redis => Some(self.redis.as_ref().expect("a Redis server").url()),
+            Backend::Memory => None,
+        };
+        if let Subject::Peer(peer) = scenario.subject {
+            let binary = self.peers.as_ref().expect("bench/peers is built");
+            let app = PeerApp::start(binary, peer, free_port(), redis_url.as_deref());
+            return AppUnderTest::Peer(app);
+        }
+        let inner: Arc<dyn SessionStore> = match redis_url {
+            Some(url) => Arc::new(RedisStore::open(&url, RedisOptions::default()).unwrap()),
+            None => Arc::new(MemoryStore::default()),
+        };
+        AppUnderTest::Ours(Server::start(Arc::new(Counting { inner, counters: counters.clone() })))
+    }
+
+    fn measure(&self, scenario: &Scenario) -> Row {
+        let counters = Arc::new(Counters::default());
+        let app = self.start(scenario, &counters);
+        let port = app.port();
+        let redis = self.redis.as_ref().filter(|_| scenario.backend == Backend::Redis);
+        let (measured, app_cpu) = self.client.block_on(async {
+            // Prime and warm up, then count only the measured window.
+            let run = load::run(
+                port,
+                self.users,
+                scenario.setup,
+                &scenario.path,
+                self.warmup,
+                self.duration,
+            );
+            let reset = async {
+                rocket::tokio::time::sleep(self.warmup).await;
+                counters.take();
+                if let Some(server) = redis {
+                    server.reset_stats();
+                }
+                app.cpu()
+            };
+            let (measured, cpu_before) = rocket::tokio::join!(run, reset);
+            (measured, app.cpu() - cpu_before)
+        });
+        drop(app);
+        let (calls, bytes) = counters.take();
+        let per_request = |n: u64| n as f64 / measured.requests.max(1) as f64;
+        let ours = scenario.subject == Subject::Ours;
+        Row {
+            scenario: scenario.name.clone(),
+            rps: measured.rps(),
+            p50_ms: measured.percentile(0.50),
+            p99_ms: measured.percentile(0.99),
+            errors: measured.errors,
+            app_cpu_us: app_cpu.as_secs_f64() * 1e6 / measured.requests.max(1) as f64,
+            store_calls: ours.then(|| per_request(calls)),
+            bytes_written: ours.then(|| per_request(bytes)),
+            redis_commands: redis.map(|server| per_request(server.traffic().0)),
+        }
+    }
+}
+
 fn main() {
     let settings = settings();
+    let scenarios: Vec<Scenario> = scenarios()
+        .into_iter()
+        .filter(|s| s.subject == Subject::Nobody || settings.backends.contains(&s.backend))
+        .filter(|s| {
+            let wanted = |text: &String| s.name.contains(text.as_str());
+            s.path.starts_with("/baseline") || settings.only.as_ref().is_none_or(wanted)
+        })
+        .collect();
     let (users, warmup, duration) = if settings.quick {
         (16, Duration::from_millis(500), Duration::from_secs(2))
     } else {
         (32, Duration::from_secs(2), Duration::from_secs(10))
     };
-    let redis = settings.backends.contains(&Backend::Redis).then(redis::RedisServer::start);
-    let client = rocket::tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let run = Run {
+        users,
+        warmup,
+        duration,
+        redis: settings.backends.contains(&Backend::Redis).then(redis::RedisServer::start),
+        peers: scenarios.iter().any(|s| matches!(s.subject, Subject::Peer(_))).then(peers::build),
+        client: rocket::tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap(),
+    };
     let mut rows = Vec::new();
-    for scenario in SCENARIOS {
-        if scenario.backend.is_some_and(|b| !settings.backends.contains(&b)) {
-            continue;
-        }
-        let counters = Arc::new(Counters::default());
-        let inner: Arc<dyn SessionStore> = match (scenario.backend, &redis) {
-            (Some(Backend::Redis), Some(server)) => {
-                Arc::new(RedisStore::open(&server.url(), RedisOptions::default()).unwrap())
-            }
-            _ => Arc::new(MemoryStore::default()),
-        };
-        let server = Server::start(Arc::new(Counting { inner, counters: counters.clone() }));
-        let measured = client.block_on(async {
-            // Prime and warm up, then count only the measured window.
-            let run =
-                load::run(server.port, users, scenario.setup, scenario.path, warmup, duration);
-            let reset = async {
-                rocket::tokio::time::sleep(warmup).await;
-                counters.take();
-                if let Some(server) = &redis {
-                    server.reset_stats();
-                }
-            };
-            let (measured, ()) = rocket::tokio::join!(run, reset);
-            measured
-        });
-        drop(server);
-        let (calls, bytes) = counters.take();
-        let per_request = |n: u64| n as f64 / measured.requests.max(1) as f64;
-        let ours = scenario.backend.is_some();
-        let redis_commands = (scenario.backend == Some(Backend::Redis))
-            .then(|| per_request(redis.as_ref().unwrap().traffic().0));
-        let row = Row {
-            scenario: scenario.name.to_owned(),
-            rps: measured.rps(),
-            p50_ms: measured.percentile(0.50),
-            p99_ms: measured.percentile(0.99),
-            errors: measured.errors,
-            store_calls: ours.then(|| per_request(calls)),
-            bytes_written: ours.then(|| per_request(bytes)),
-            redis_commands,
-        };
+    for scenario in &scenarios {
+        let row = run.measure(scenario);
         eprintln!("{}: {:.0} req/s", row.scenario, row.rps);
         rows.push(row);
     }

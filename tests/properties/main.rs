@@ -7,7 +7,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use rocket_typed_session::codec::{self, Format};
 use rocket_typed_session::data::Fields;
-use rocket_typed_session::store::{FilesystemStore, Record, SessionStore};
+use rocket_typed_session::store::{Changes, FilesystemStore, Record, SessionStore};
 use rocket_typed_session::{Session, SessionData, SessionId, SessionMap};
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +53,26 @@ fn format() -> impl Strategy<Value = Format> {
     prop_oneof![Just(Format::Msgpack), Just(Format::Json)]
 }
 
+/// Small records over a few keys, so that two of them share, change and drop fields.
+fn record() -> impl Strategy<Value = Record> {
+    prop::collection::btree_map("[a-e]", prop::collection::vec(any::<u8>(), 0..3), 0..6)
+}
+
 proptest! {
+    #[test]
+    fn the_changes_between_two_records_turn_the_first_into_the_second(
+        loaded in record(),
+        now in record(),
+    ) {
+        let changes = Changes::between(&loaded, &now);
+        let mut applied = loaded.clone();
+        changes.apply_to(&mut applied);
+        prop_assert_eq!(&applied, &now);
+        // Nothing unchanged is written, nothing kept is removed.
+        prop_assert!(changes.set.iter().all(|(key, value)| loaded.get(key) != Some(value)));
+        prop_assert!(changes.remove.iter().all(|key| !now.contains_key(key)));
+    }
+
     #[test]
     fn every_value_round_trips_in_both_codecs(value in value(), format in format()) {
         let bytes = codec::encode(format, &value).unwrap();

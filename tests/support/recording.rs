@@ -15,13 +15,17 @@ pub enum Call {
     Regenerate { old: String, new: String, changes: Changes },
 }
 
-/// A memory store whose calls are recorded; clones share the record and the switches.
+/// A memory store whose calls are recorded and which can be told to fail or to be slow;
+/// clones share the record and the switches.
 #[derive(Clone, Default)]
 pub struct RecordingStore {
     pub inner: MemoryStore,
     calls: Arc<Mutex<Vec<Call>>>,
     fail_loads: Arc<AtomicBool>,
     fail_writes: Arc<AtomicBool>,
+    /// How long every call waits before it runs.
+    delay: Arc<Mutex<Duration>>,
+    time_limit: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,12 +53,28 @@ impl RecordingStore {
         self.fail_writes.store(fail, Ordering::SeqCst);
     }
 
+    /// Makes every call wait `delay` first.
+    pub fn slow_down(&self, delay: Duration) {
+        *self.delay.lock().unwrap() = delay;
+    }
+
+    /// A store that reports `limit` as its per-request time limit.
+    pub fn with_time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit = Some(limit);
+        self
+    }
+
     pub async fn record(&self, key: &str) -> Option<Record> {
         self.inner.load(key, None).await.unwrap()
     }
 
-    fn log(&self, call: Call) {
+    /// Records the call, then waits the configured delay.
+    async fn log(&self, call: Call) {
         self.calls.lock().unwrap().push(call);
+        let delay = *self.delay.lock().unwrap();
+        if !delay.is_zero() {
+            rocket::tokio::time::sleep(delay).await;
+        }
     }
 
     fn check_writes(&self) -> Result<(), Error> {
@@ -68,7 +88,7 @@ impl RecordingStore {
 #[rocket_typed_session::async_trait]
 impl SessionStore for RecordingStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
-        self.log(Call::Load { key: key.into(), touch });
+        self.log(Call::Load { key: key.into(), touch }).await;
         if self.fail_loads.load(Ordering::SeqCst) {
             return Err(unavailable());
         }
@@ -76,19 +96,19 @@ impl SessionStore for RecordingStore {
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
-        self.log(Call::Create { key: key.into(), fields: fields.clone() });
+        self.log(Call::Create { key: key.into(), fields: fields.clone() }).await;
         self.check_writes()?;
         self.inner.create(key, fields, ttl).await
     }
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
-        self.log(Call::Update { key: key.into(), changes: changes.clone() });
+        self.log(Call::Update { key: key.into(), changes: changes.clone() }).await;
         self.check_writes()?;
         self.inner.update(key, changes, ttl).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.log(Call::Delete { key: key.into() });
+        self.log(Call::Delete { key: key.into() }).await;
         self.check_writes()?;
         self.inner.delete(key).await
     }
@@ -100,8 +120,13 @@ impl SessionStore for RecordingStore {
         changes: &Changes,
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
-        self.log(Call::Regenerate { old: old.into(), new: new.into(), changes: changes.clone() });
+        self.log(Call::Regenerate { old: old.into(), new: new.into(), changes: changes.clone() })
+            .await;
         self.check_writes()?;
         self.inner.regenerate(old, new, changes, ttl).await
+    }
+
+    fn request_time_limit(&self) -> Option<Duration> {
+        self.time_limit
     }
 }

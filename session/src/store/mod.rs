@@ -53,13 +53,22 @@ impl Changes {
     /// assert_eq!(changes.remove, ["cart.coupon"]);
     /// ```
     pub fn between(loaded: &Record, now: &Record) -> Changes {
-        let set = now
-            .iter()
-            .filter(|(key, value)| loaded.get(*key) != Some(*value))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect();
-        let remove = loaded.keys().filter(|key| !now.contains_key(*key)).cloned().collect();
-        Changes { set, remove }
+        // Both records are sorted: one walk over both, rather than a lookup per field.
+        let mut changes = Changes::default();
+        let mut before = loaded.iter().peekable();
+        for (key, value) in now {
+            while let Some((gone, _)) = before.next_if(|(old, _)| *old < key) {
+                changes.remove.push(gone.clone());
+            }
+            match before.next_if(|(old, _)| *old == key) {
+                Some((_, old)) if old == value => {}
+                _ => {
+                    changes.set.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        changes.remove.extend(before.map(|(gone, _)| gone.clone()));
+        changes
     }
 
     /// Whether this save changes nothing.

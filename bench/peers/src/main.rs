@@ -1,0 +1,155 @@
+//! The benchmark's `/session/read` and `/session/write` routes, with the same payload, on
+//! another Rocket session crate: `peers <flex|store> <memory|redis> <port> [redis-url]`.
+//! `flex` is rocket_flex_session 0.2.0, `store` is rocket-session-store 0.2.1, each with its
+//! default options.
+
+use std::time::Duration;
+
+use rocket::figment::Figment;
+use rocket::{get, routes, Build, Rocket};
+use serde::{Deserialize, Serialize};
+
+/// The benchmark's payload: about 100 bytes.
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct Profile {
+    name: String,
+    visits: u64,
+    tags: Vec<String>,
+}
+
+fn fresh_profile() -> Profile {
+    Profile {
+        name: "Ada Lovelace".into(),
+        visits: 0,
+        tags: vec!["analytical".into(), "engine".into(), "notes".into()],
+    }
+}
+
+fn shown(profile: Option<&Profile>) -> String {
+    profile.map(|p| format!("{} {}", p.name, p.visits)).unwrap_or_default()
+}
+
+mod flex {
+    use rocket_flex_session::storage::redis::{
+        RedisFormat, RedisFredStorage, RedisValue, SessionRedis,
+    };
+    use rocket_flex_session::{RocketFlexSession, Session, SessionIdentifier};
+
+    use super::*;
+
+    impl SessionIdentifier for Profile {
+        type Id = String;
+
+        fn identifier(&self) -> Option<String> {
+            None
+        }
+    }
+
+    impl SessionRedis for Profile {
+        const REDIS_FORMAT: RedisFormat = RedisFormat::String;
+        type Error = serde_json::Error;
+
+        fn into_redis(self) -> Result<RedisValue, Self::Error> {
+            Ok(RedisValue::String(serde_json::to_string(&self)?))
+        }
+
+        fn from_redis(value: RedisValue) -> Result<Self, Self::Error> {
+            let text = value.into_string().unwrap_or_default();
+            serde_json::from_str(&text)
+        }
+    }
+
+    #[get("/session/read")]
+    fn read(session: Session<'_, Profile>) -> String {
+        session.tap(shown)
+    }
+
+    #[get("/session/write")]
+    fn write(mut session: Session<'_, Profile>) -> String {
+        session.tap_mut(|data| {
+            let profile = data.get_or_insert_with(fresh_profile);
+            profile.visits += 1;
+            profile.visits.to_string()
+        })
+    }
+
+    pub async fn rocket(figment: Figment, redis: Option<&str>) -> Rocket<Build> {
+        let fairing = match redis {
+            None => RocketFlexSession::<Profile>::default(),
+            Some(url) => {
+                use fred::prelude::{Builder, ClientLike, Config};
+                let config = Config::from_url(url).expect("a Redis URL");
+                let pool = Builder::from_config(config).build_pool(4).expect("a Redis pool");
+                pool.init().await.expect("Redis answers");
+                let storage = RedisFredStorage::builder().pool(pool).build();
+                RocketFlexSession::<Profile>::builder().storage(storage).build()
+            }
+        };
+        rocket::custom(figment).attach(fairing).mount("/", routes![read, write])
+    }
+}
+
+mod store {
+    use rocket::http::private::cookie::CookieBuilder;
+    use rocket_session_store::{memory::MemoryStore, redis::RedisStore, Session, SessionStore};
+
+    use super::*;
+
+    #[get("/session/read")]
+    async fn read(session: Session<'_, Profile>) -> String {
+        shown(session.get().await.ok().flatten().as_ref())
+    }
+
+    #[get("/session/write")]
+    async fn write(session: Session<'_, Profile>) -> String {
+        let mut profile = session.get().await.ok().flatten().unwrap_or_else(fresh_profile);
+        profile.visits += 1;
+        let visits = profile.visits.to_string();
+        session.set(profile).await.expect("the store saves");
+        visits
+    }
+
+    pub fn rocket(figment: Figment, redis: Option<&str>) -> Rocket<Build> {
+        let store: Box<dyn rocket_session_store::Store<Value = Profile>> = match redis {
+            None => Box::new(MemoryStore::<Profile>::default()),
+            Some(url) => Box::new(RedisStore::new(redis::Client::open(url).expect("a Redis URL"))),
+        };
+        let sessions = SessionStore {
+            store,
+            name: "token".into(),
+            duration: Duration::from_secs(31 * 24 * 3600),
+            cookie_builder: CookieBuilder::new("", "").path("/"),
+        };
+        rocket::custom(figment).attach(sessions.fairing()).mount("/", routes![read, write])
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [krate, backend, port, rest @ ..] = &args[..] else {
+        panic!("usage: peers <flex|store> <memory|redis> <port> [redis-url]");
+    };
+    let redis = match backend.as_str() {
+        "memory" => None,
+        _ => Some(rest.first().expect("a Redis URL after the port").clone()),
+    };
+    let figment = Figment::from(rocket::Config::release_default())
+        .merge(("port", port.parse::<u16>().expect("a port")))
+        .merge(("address", "127.0.0.1"))
+        .merge(("log_level", "off"))
+        .merge(("secret_key", "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"));
+    // One worker, as the benchmark gives each of its own apps.
+    let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async move {
+        let rocket = match krate.as_str() {
+            "flex" => flex::rocket(figment, redis.as_deref()).await,
+            "store" => store::rocket(figment, redis.as_deref()),
+            other => panic!("unknown crate {other}: flex or store"),
+        };
+        let _ = rocket.launch().await;
+    });
+}
