@@ -117,16 +117,28 @@ pub fn svg(rows: &[Row]) -> String {
     out
 }
 
-/// What profiling found and changed; measured one request at a time through Rocket's local
-/// client in a release build, so without network or load generator.
+/// What profiling found and changed.
 const PROFILE_NOTES: &str = "## What profiling changed\n\n\
-One request at a time through Rocket's local client (release build): a route without a \
-session took 3 us, a rolling session read 10.5 us and a write 14 us. Turning rolling expiry off \
-brought them to 4.7 and 5.8 us: 4 us of a read went to the memory store's compute-and-put \
-that resets the entry's expiry, about 2 us to formatting the refreshed Set-Cookie. The store \
-now resets an expiry only when the last reset is older than a 64th of the lifetime (at most \
-a second): reads fell to 6.8 us and writes to 9 us. The refreshed cookie on every read is \
-what Flask-Session does too and is kept.\n\n";
+1. **The memory store's expiry reset.** One request at a time through Rocket's local client \
+(release build): a route without a session took 3 us, a rolling session read 10.5 us and a \
+write 14 us; 4 us of a read went to moka's compute-and-put that resets the entry's expiry. \
+The store now resets an expiry only when the last reset is older than a 64th of the lifetime \
+(at most a second): reads fell to 6.8 us and writes to 9 us.\n\
+2. **The load generator.** `perf` showed that in the session scenarios the generator, which \
+shares the two cores with the app, was the bottleneck: it lowercased and copied every header \
+line and rebuilt its cookie string on every refreshed `Set-Cookie`. It now parses in place and \
+skips a cookie that did not change; \"ours on memory, read\" went from 0.54x to 0.94x of the \
+baseline in the next run. The table now also gives the app's own CPU per request (from \
+/proc), which does not depend on the generator or on how the scheduler shares the cores.\n\
+3. **The diff.** A save compared every field with a map lookup: 3.6 us for 50 fields. It now \
+walks both sorted records once: 1.0 us (`cargo bench -p rocket_typed_session_bench`).\n\
+4. **What is left.** `perf record` of the app thread in the memory write scenario: about 40% \
+of its samples are the kernel's loopback TCP work, about 20% allocation and copying \
+(malloc, free, memmove), and our crate with moka, sha2, rmp and cookie together about 8% \
+(4 to 5 us per request); no single hotspot is left. The rest of the gap to the baseline is \
+per-request work the baseline does not do at all: a `Cookie` header parsed, a refreshed \
+`Set-Cookie`, `Vary` and `Cache-Control` written, the session decoded, re-encoded and copied \
+in and out of the store.\n\n";
 
 /// The issue's targets, each judged against this run's figures.
 pub fn targets(rows: &[Row]) -> String {
@@ -137,13 +149,22 @@ pub fn targets(rows: &[Row]) -> String {
     let mut check = |target: &str, figure: String, met: bool| {
         let _ = writeln!(out, "| {target} | {figure} | {} |", if met { "yes" } else { "**no**" });
     };
-    if let Some(row) = find("ours on memory, read") {
-        let ratio = row.rps / baseline;
-        check("memory read >= 0.9x baseline", format!("{ratio:.2}x"), ratio >= 0.9);
-    }
-    if let Some(row) = find("ours on memory, write") {
-        let ratio = row.rps / baseline;
-        check("memory write >= 0.85x baseline", format!("{ratio:.2}x"), ratio >= 0.85);
+    let baseline_cpu = rows.first().map_or(1.0, |row| row.app_cpu_us);
+    for (op, target) in [("read", 0.9), ("write", 0.85)] {
+        if let Some(row) = find(&format!("ours on memory, {op}")) {
+            // Throughput is what the target names; the app's CPU per request is the steadier
+            // figure on a shared machine. Both must reach it.
+            let by_rps = row.rps / baseline;
+            let by_cpu = baseline_cpu / row.app_cpu_us;
+            check(
+                &format!("memory {op} >= {target}x baseline"),
+                format!(
+                    "{by_rps:.2}x by req/s, {by_cpu:.2}x by app CPU ({baseline_cpu:.1} vs {:.1} us)",
+                    row.app_cpu_us
+                ),
+                by_rps >= target && by_cpu >= target,
+            );
+        }
     }
     if let Some(row) = find("ours on memory, 100 x 1 KB, one field changed") {
         let bytes = row.bytes_written.unwrap_or(0.0);
@@ -176,9 +197,9 @@ pub fn targets(rows: &[Row]) -> String {
         }
     }
     out.push_str(
-        "\nThe scenarios run one after another on a shared 2-core machine, so the baseline itself \
-         moves between runs (23,000 to 37,000 req/s were seen on the same day); compare ratios \
-         within one run. A request in flight at the edge of the window can lift a per-request \
+        "\nThe scenarios run one after another on a shared 2-core machine, so requests per second \
+         move between runs (the baseline was seen from 23,000 to 41,000 req/s on the same day); \
+         compare ratios within one run, and prefer the app's CPU per request, which moves less. A request in flight at the edge of the window can lift a per-request \
          count by a few hundredths. Every session scenario also carries a cookie both ways (the \
          rolling refresh re-sends it), which the baseline does not, and the load generator \
          shares the same two cores: part of the gap over HTTP is that traffic, not the store.\n\n\
