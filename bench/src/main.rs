@@ -62,6 +62,8 @@ impl Subject {
 
 struct Scenario {
     name: String,
+    /// `session_refresh_each_request` for our app (its default is on).
+    rolling: bool,
     setup: Option<&'static str>,
     path: String,
     subject: Subject,
@@ -73,6 +75,7 @@ struct Scenario {
 fn scenarios() -> Vec<Scenario> {
     let plain = |name: &str, setup, path: &str| Scenario {
         name: name.to_owned(),
+        rolling: true,
         setup,
         path: path.to_owned(),
         subject: Subject::Nobody,
@@ -88,6 +91,7 @@ fn scenarios() -> Vec<Scenario> {
             for op in ["read", "write"] {
                 list.push(Scenario {
                     name: format!("{} on {}, {op}", subject.name(), backend.name()),
+                    rolling: true,
                     setup: Some("/session/write"),
                     path: format!("/session/{op}"),
                     subject,
@@ -95,9 +99,23 @@ fn scenarios() -> Vec<Scenario> {
                 });
             }
         }
+        if backend == Backend::Redis {
+            // Like for like with rocket_flex_session, which refreshes nothing on a read.
+            for op in ["read", "write"] {
+                list.push(Scenario {
+                    name: format!("ours on Redis, {op}, no rolling refresh"),
+                    rolling: false,
+                    setup: Some("/session/write"),
+                    path: format!("/session/{op}"),
+                    subject: Subject::Ours,
+                    backend,
+                });
+            }
+        }
         if backend == Backend::Memory {
             list.push(Scenario {
                 name: "ours on memory, 100 x 1 KB, one field changed".into(),
+                rolling: true,
                 setup: Some("/large/write"),
                 path: "/large/write".into(),
                 subject: Subject::Ours,
@@ -150,7 +168,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(store: Arc<dyn SessionStore>) -> Server {
+    fn start(store: Arc<dyn SessionStore>, rolling: bool) -> Server {
         let port = free_port();
         let figment = Figment::from(rocket::Config::release_default())
             .merge(("port", port))
@@ -160,7 +178,8 @@ impl Server {
             // The load generator sends cookies over plain HTTP whatever their attributes.
             .merge(("session_cookie_secure", true))
             // The large-session scenario keeps 100 KB in one session.
-            .merge(("session_max_size", 4 * app::LARGE_FIELDS * app::LARGE_FIELD_BYTES));
+            .merge(("session_max_size", 4 * app::LARGE_FIELDS * app::LARGE_FIELD_BYTES))
+            .merge(("session_refresh_each_request", rolling));
         let (sender, receiver) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new().name(cpu::APP_THREAD.into()).spawn(move || {
             let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
@@ -243,7 +262,8 @@ impl Run {
             Some(url) => Arc::new(RedisStore::open(&url, RedisOptions::default()).unwrap()),
             None => Arc::new(MemoryStore::default()),
         };
-        AppUnderTest::Ours(Server::start(Arc::new(Counting { inner, counters: counters.clone() })))
+        let store = Arc::new(Counting { inner, counters: counters.clone() });
+        AppUnderTest::Ours(Server::start(store, scenario.rolling))
     }
 
     fn measure(&self, scenario: &Scenario) -> Row {

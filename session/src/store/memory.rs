@@ -1,6 +1,6 @@
 //! The embedded store: records in this process's memory, in a bounded concurrent cache.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use moka::ops::compute::{CompResult, Op};
@@ -28,17 +28,30 @@ pub struct MemoryStore {
     cache: Cache<String, Entry>,
 }
 
+/// A cached record. Its fields sit behind a lock so that an update changes them in place:
+/// putting an entry back into the cache costs several times more, and is only needed when
+/// the expiry must be reset or the size (the cache's weight) changed.
 #[derive(Clone)]
 struct Entry {
-    fields: Arc<Record>,
+    fields: Arc<Mutex<Record>>,
     ttl: Duration,
     /// When the expiry was last reset.
     touched: Instant,
 }
 
 impl Entry {
-    fn new(fields: Arc<Record>, ttl: Duration) -> Entry {
+    fn new(fields: Record, ttl: Duration) -> Entry {
+        Entry::sharing(Arc::new(Mutex::new(fields)), ttl)
+    }
+
+    /// A fresh expiry for the same fields.
+    fn sharing(fields: Arc<Mutex<Record>>, ttl: Duration) -> Entry {
         Entry { fields, ttl, touched: Instant::now() }
+    }
+
+    fn fields(&self) -> MutexGuard<'_, Record> {
+        // A panic while a record was being changed leaves a record, not a broken invariant.
+        self.fields.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether a rolling read should reset the expiry now. Resetting means a write into the
@@ -73,7 +86,7 @@ impl MemoryStore {
         let cache = Cache::builder()
             .max_capacity(bytes)
             .weigher(|key: &String, entry: &Entry| {
-                u32::try_from(key.len() + record_size(&entry.fields)).unwrap_or(u32::MAX)
+                u32::try_from(key.len() + record_size(&entry.fields())).unwrap_or(u32::MAX)
             })
             .expire_after(EntryExpiry)
             .build();
@@ -90,6 +103,21 @@ impl MemoryStore {
     /// Whether the store holds no live record.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Puts `entry` back with a fresh expiry of `ttl` (and a fresh weight), unless it left the
+    /// cache meanwhile: a logout racing this must not be undone. Returns the entry as stored.
+    fn reset_expiry(&self, key: &str, entry: &Entry, ttl: Duration) -> Option<Entry> {
+        let result = self.cache.entry_by_ref(key).and_compute_with(|existing| match existing {
+            Some(current) if Arc::ptr_eq(&current.value().fields, &entry.fields) => {
+                Op::Put(Entry::sharing(entry.fields.clone(), ttl))
+            }
+            _ => Op::Nop,
+        });
+        match result {
+            CompResult::ReplacedWith(entry) => Some(entry.into_value()),
+            _ => None,
+        }
     }
 
     fn insert_if_absent(&self, key: &str, entry: Entry) -> bool {
@@ -111,40 +139,33 @@ impl Default for MemoryStore {
 impl SessionStore for MemoryStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
         let entry = match (touch, self.cache.get(key)) {
-            (Some(ttl), Some(entry)) if entry.needs_touch(ttl) => {
-                // Re-putting inside the compute resets the expiry without racing a delete.
-                let touched = self.cache.entry_by_ref(key).and_compute_with(|existing| {
-                    existing.map_or(Op::Nop, |e| Op::Put(Entry::new(e.into_value().fields, ttl)))
-                });
-                match touched {
-                    CompResult::ReplacedWith(entry) => Some(entry.into_value()),
-                    _ => None,
-                }
-            }
+            (Some(ttl), Some(entry)) if entry.needs_touch(ttl) => self.reset_expiry(key, &entry, ttl),
             (_, entry) => entry,
         };
-        Ok(entry.map(|entry| Record::clone(&entry.fields)))
+        Ok(entry.map(|entry| entry.fields().clone()))
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
-        Ok(self.insert_if_absent(key, Entry::new(Arc::new(fields.clone()), ttl)))
+        Ok(self.insert_if_absent(key, Entry::new(fields.clone(), ttl)))
     }
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
-        let result = self.cache.entry_by_ref(key).and_compute_with(|existing| match existing {
-            None => Op::Nop,
-            Some(entry) => {
-                let mut fields = Record::clone(&entry.value().fields);
-                changes.apply_to(&mut fields);
-                // As in Redis, a record without fields no longer exists.
-                if fields.is_empty() {
-                    Op::Remove
-                } else {
-                    Op::Put(Entry::new(Arc::new(fields), ttl))
-                }
-            }
-        });
-        Ok(matches!(result, CompResult::ReplacedWith(_) | CompResult::Removed(_)))
+        let Some(entry) = self.cache.get(key) else {
+            return Ok(false);
+        };
+        let (emptied, resized) = {
+            let mut fields = entry.fields();
+            let before = record_size(&fields);
+            changes.apply_to(&mut fields);
+            (fields.is_empty(), record_size(&fields) != before)
+        };
+        if emptied {
+            // As in Redis, a record without fields no longer exists.
+            self.cache.invalidate(key);
+        } else if resized || entry.needs_touch(ttl) {
+            self.reset_expiry(key, &entry, ttl);
+        }
+        Ok(true)
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {
@@ -165,9 +186,9 @@ impl SessionStore for MemoryStore {
         let Some(entry) = self.cache.remove(old) else {
             return Ok(Regenerated::SourceGone);
         };
-        let mut fields = Record::clone(&entry.fields);
+        let mut fields = entry.fields().clone();
         changes.apply_to(&mut fields);
-        if self.insert_if_absent(new, Entry::new(Arc::new(fields), ttl)) {
+        if self.insert_if_absent(new, Entry::new(fields, ttl)) {
             return Ok(Regenerated::Moved);
         }
         // The new key was taken between the check and the insert: put the old record back.
@@ -206,6 +227,39 @@ mod tests {
         let ttl = Duration::from_millis(640);
         assert!(!entry(ttl, Duration::from_millis(5)).needs_touch(ttl));
         assert!(entry(ttl, Duration::from_millis(15)).needs_touch(ttl));
+    }
+
+    /// Runs a store future that never waits on anything, as every memory store call is.
+    fn now<T>(future: impl std::future::Future<Output = T>) -> T {
+        rocket::tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
+    }
+
+    #[test]
+    fn an_update_in_place_that_grows_a_record_is_weighed_again() {
+        let store = MemoryStore::default();
+        let ttl = Duration::from_secs(3600);
+        let small = Record::from([("a.x".to_owned(), vec![1])]);
+        assert!(now(store.create("key", &small, ttl)).unwrap());
+        let grown = Changes { set: [("a.x".to_owned(), vec![1; 4096])].into(), remove: vec![] };
+
+        assert!(now(store.update("key", &grown, ttl)).unwrap());
+
+        store.cache.run_pending_tasks();
+        assert!(store.cache.weighted_size() >= 4096, "{}", store.cache.weighted_size());
+        assert_eq!(now(store.load("key", None)).unwrap().unwrap()["a.x"].len(), 4096);
+    }
+
+    #[test]
+    fn an_update_of_an_entry_a_logout_removed_meanwhile_does_not_bring_it_back() {
+        let store = MemoryStore::default();
+        let ttl = Duration::from_secs(3600);
+        let record = Record::from([("a.x".to_owned(), vec![1])]);
+        now(store.create("key", &record, ttl)).unwrap();
+        let stale = store.cache.get("key").unwrap();
+        now(store.delete("key")).unwrap();
+
+        assert!(store.reset_expiry("key", &stale, ttl).is_none());
+        assert!(now(store.load("key", None)).unwrap().is_none());
     }
 
     #[test]
