@@ -139,7 +139,9 @@ impl Default for MemoryStore {
 impl SessionStore for MemoryStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
         let entry = match (touch, self.cache.get(key)) {
-            (Some(ttl), Some(entry)) if entry.needs_touch(ttl) => self.reset_expiry(key, &entry, ttl),
+            (Some(ttl), Some(entry)) if entry.needs_touch(ttl) => {
+                self.reset_expiry(key, &entry, ttl)
+            }
             (_, entry) => entry,
         };
         Ok(entry.map(|entry| entry.fields().clone()))
