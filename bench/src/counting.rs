@@ -69,4 +69,8 @@ impl SessionStore for Counting {
     async fn cleanup(&self) -> Result<(), Error> {
         self.inner.cleanup().await
     }
+
+    fn request_time_limit(&self) -> Option<Duration> {
+        self.inner.request_time_limit()
+    }
 }

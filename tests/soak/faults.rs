@@ -3,7 +3,7 @@
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::support::redis::RedisCluster;
+use crate::support::redis::{wait_until, RedisCluster};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Fault {
@@ -44,7 +44,8 @@ pub fn inject(
     sleep(timeout * 2);
     cluster.nodes[victim].stop();
     cluster.nodes[heir].resume();
-    wait_for(|| cluster.find_master_of(&masters[0].0).is_some_and(|m| m != victim));
+    let taken_over = || cluster.find_master_of(&masters[0].0).is_some_and(|m| m != victim);
+    wait_until(taken_over, "a replica to take over the killed master's slots");
     cluster.restart(victim);
     sleep(gap);
 
@@ -58,7 +59,8 @@ pub fn inject(
     events.push((Fault::PromoteReplica, Instant::now()));
     let replica = cluster.replica_of(masters[2].1);
     cluster.promote(replica);
-    wait_for(|| cluster.find_master_of(&masters[2].0) == Some(replica));
+    let promoted = || cluster.find_master_of(&masters[2].0) == Some(replica);
+    wait_until(promoted, "the replica to be promoted");
     cluster.wait_healthy();
     sleep(gap);
     events
@@ -77,12 +79,4 @@ fn distinct_masters(cluster: &RedisCluster) -> Vec<(String, usize)> {
         }
     }
     unreachable!("the key space is endless")
-}
-
-fn wait_for(mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "the cluster did not settle within 30 s");
-        sleep(Duration::from_millis(100));
-    }
 }

@@ -383,7 +383,8 @@ fn cluster_ok(port: u16) -> bool {
     ask(port, "CLUSTER INFO\r\n").is_some_and(|reply| reply.contains("cluster_state:ok"))
 }
 
-fn wait_until(mut ready: impl FnMut() -> bool, what: &str) {
+/// Polls `ready` until it holds; fails the test after 20 seconds, naming `what`.
+pub fn wait_until(mut ready: impl FnMut() -> bool, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !ready() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -54,9 +54,10 @@ impl Entry {
         self.fields.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Whether a rolling read should reset the expiry now. Resetting means a write into the
-    /// cache, several times the cost of the read itself; within 1/64 of the lifetime (at
-    /// most a second) of the last reset the difference cannot matter.
+    /// Whether a rolling read or an update should reset the expiry now. Resetting means a
+    /// write into the cache, several times the cost of the read or the in-place update
+    /// itself; within 1/64 of the lifetime (at most a second) of the last reset the
+    /// difference cannot matter.
     fn needs_touch(&self, ttl: Duration) -> bool {
         ttl != self.ttl || self.touched.elapsed() >= (ttl / 64).min(Duration::from_secs(1))
     }
@@ -252,7 +253,7 @@ mod tests {
     }
 
     #[test]
-    fn an_update_of_an_entry_a_logout_removed_meanwhile_does_not_bring_it_back() {
+    fn resetting_the_expiry_of_an_entry_a_logout_removed_does_not_bring_it_back() {
         let store = MemoryStore::default();
         let ttl = Duration::from_secs(3600);
         let record = Record::from([("a.x".to_owned(), vec![1])]);

@@ -422,6 +422,13 @@ fn create_request(key: &str, fields: &Record, ttl: Duration) -> Write {
     Write::Script(call)
 }
 
+/// `DEL key`; its reply is how many keys it deleted.
+fn delete_request(key: &str) -> Write {
+    let mut command = redis::cmd("DEL");
+    command.arg(key);
+    Write::Command(command)
+}
+
 /// UPDATE on `keys[0]`, or REGENERATE from `keys[0]` to `keys[1]`: both take the changes.
 fn change_request(lua: &'static Lua, keys: &[&str], changes: &Changes, ttl: Duration) -> Write {
     let mut call = ScriptCall::new(lua, keys, ttl);
@@ -454,9 +461,7 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {
-        let mut command = redis::cmd("DEL");
-        command.arg(key);
-        self.write(Write::Command(command)).await
+        self.write(delete_request(key)).await
     }
 
     /// `session_redis_timeout` bounds a whole request's Redis work, not only each operation.
@@ -503,9 +508,7 @@ impl RedisStore {
         if !record.is_empty() && !self.create(new, &record, ttl).await? {
             return Ok(Regenerated::TargetTaken);
         }
-        let mut command = redis::cmd("DEL");
-        command.arg(old);
-        if self.write::<i64>(Write::Command(command)).await? == 0 {
+        if self.write::<i64>(delete_request(old)).await? == 0 {
             self.delete(new).await?;
             return Ok(Regenerated::SourceGone);
         }
