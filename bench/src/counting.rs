@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rocket_typed_session::async_trait;
-use rocket_typed_session::store::{record_size, Changes, Error, Record, Regenerated, SessionStore};
+use rocket_typed_session::store::{
+    record_size, Changes, Error, Loaded, Record, Regenerated, SessionStore,
+};
 
 #[derive(Default)]
 pub struct Counters {
@@ -35,7 +37,7 @@ fn change_bytes(changes: &Changes) -> usize {
 
 #[async_trait]
 impl SessionStore for Counting {
-    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         self.counters.count(0);
         self.inner.load(key, touch).await
     }

@@ -40,6 +40,9 @@ impl Backend {
     }
 }
 
+/// The baseline's route with a session cookie sent along and never read.
+const COOKIE_ONLY: &str = "no session, a session cookie sent";
+
 /// Whose sessions a scenario measures.
 #[derive(Clone, Copy, PartialEq)]
 enum Subject {
@@ -83,6 +86,8 @@ fn scenarios() -> Vec<Scenario> {
     };
     let mut list = vec![
         plain("no session (baseline)", None, "/baseline/read"),
+        // The floor under every session scenario: the same route, the cookie sent along.
+        plain(COOKIE_ONLY, Some("/session/write"), "/baseline/read"),
         plain("private cookie, read", Some("/cookie/write"), "/cookie/read"),
         plain("private cookie, write", Some("/cookie/write"), "/cookie/write"),
     ];
@@ -127,7 +132,7 @@ fn scenarios() -> Vec<Scenario> {
 }
 
 struct Settings {
-    /// `--only TEXT`: just the baseline and the scenarios whose name contains TEXT.
+    /// `--only TEXT`: just the two baselines and the scenarios whose name contains TEXT.
     only: Option<String>,
     quick: bool,
     backends: Vec<Backend>,

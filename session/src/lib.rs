@@ -111,7 +111,7 @@
 //! use std::sync::Mutex;
 //! use std::time::Duration;
 //! use rocket_typed_session::async_trait;
-//! use rocket_typed_session::store::{Changes, Error, Record, Regenerated, SessionStore};
+//! use rocket_typed_session::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
 //! use rocket_typed_session::SessionFairing;
 //!
 //! /// Records in a map, without expiry: for illustration only.
@@ -120,8 +120,10 @@
 //!
 //! #[async_trait]
 //! impl SessionStore for MapStore {
-//!     async fn load(&self, key: &str, _touch: Option<Duration>) -> Result<Option<Record>, Error> {
-//!         Ok(self.0.lock().unwrap().get(key).cloned())
+//!     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
+//!         let record = self.0.lock().unwrap().get(key).cloned();
+//!         // Without an expiry of its own, it reports every touch as a reset.
+//!         Ok(record.map(|record| Loaded { record, expiry_reset: touch.is_some() }))
 //!     }
 //!     async fn create(&self, key: &str, fields: &Record, _ttl: Duration) -> Result<bool, Error> {
 //!         let mut map = self.0.lock().unwrap();

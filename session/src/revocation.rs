@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::id::push_sha256_hex;
 use crate::sessions::Sessions;
-use crate::store::{Changes, Error, Record};
+use crate::store::{Changes, Error, Loaded, Record};
 
 /// Reserved record key holding the user a session is bound to.
 pub(crate) const USER_KEY: &str = "__user";
@@ -48,7 +48,7 @@ pub(crate) async fn bind(
     let mut changes = Changes::default();
     changes.set.insert(session_key.to_owned(), now.to_le_bytes().to_vec());
     changes.remove.extend(replaced.map(str::to_owned));
-    let existing = store.load(&key, None).await?;
+    let existing = store.load(&key, None).await?.map(|loaded| loaded.record);
     if let Some(index) = &existing {
         changes.remove.extend(ended_members(sessions, index, session_key).await?);
         if store.update(&key, &changes, ttl).await? {
@@ -84,7 +84,7 @@ async fn ended_members(
 pub(crate) async fn revoke(sessions: &Sessions, user: &str) -> Result<usize, Error> {
     let store = sessions.store();
     let key = index_key(sessions, user);
-    let Some(index) = store.load(&key, None).await? else { return Ok(0) };
+    let Some(Loaded { record: index, .. }) = store.load(&key, None).await? else { return Ok(0) };
     for member in index.keys() {
         store.delete(member).await?;
     }

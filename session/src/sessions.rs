@@ -49,12 +49,13 @@ impl Sessions {
     }
 
     /// The id a cookie value carries, if it has the exact shape (and, when signing, a valid
-    /// signature); anything else is no id, decided without a store call.
-    pub(crate) fn id_from_cookie(&self, value: &str) -> Option<SessionId> {
+    /// signature); anything else is no id, decided without a store call. The flag says the
+    /// value was signed with a fallback key, so the client should get it signed anew.
+    pub(crate) fn id_from_cookie(&self, value: &str) -> Option<(SessionId, bool)> {
         let length = self.inner.config.id_length;
         match &self.inner.signer {
             Some(signer) => signer.verify(value, length),
-            None => SessionId::parse(value, length),
+            None => SessionId::parse(value, length).map(|id| (id, false)),
         }
     }
 

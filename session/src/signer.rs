@@ -86,18 +86,19 @@ impl Signer {
     }
 
     /// The id in a signed cookie value, if the signature verifies under any key (compared in
-    /// constant time); `None` for anything else.
-    pub(crate) fn verify(&self, value: &str, id_bytes: usize) -> Option<SessionId> {
+    /// constant time), and whether that was a fallback key; `None` for anything else.
+    pub(crate) fn verify(&self, value: &str, id_bytes: usize) -> Option<(SessionId, bool)> {
         if value.len() != encoded_len(id_bytes) + 1 + SIGNATURE_LEN {
             return None;
         }
         let (id, signature) = value.split_once('.')?;
         let id = SessionId::parse(id, id_bytes)?;
         let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-        self.keys
+        let signer = self
+            .keys
             .iter()
-            .any(|key| mac(key, id.expose()).verify_slice(&signature).is_ok())
-            .then_some(id)
+            .position(|key| mac(key, id.expose()).verify_slice(&signature).is_ok())?;
+        Some((id, signer > 0))
     }
 }
 
@@ -126,7 +127,7 @@ mod tests {
     fn a_signed_id_verifies() {
         let signer = Signer::new(&secret(1), &[]);
         let id = SessionId::generate(32);
-        assert_eq!(signer.verify(&signer.sign(&id), 32), Some(id));
+        assert_eq!(signer.verify(&signer.sign(&id), 32), Some((id, false)));
     }
 
     #[test]
@@ -160,8 +161,8 @@ mod tests {
         let id = SessionId::generate(32);
         let old = Signer::new(&secret(1), &[]).sign(&id);
         let rotated = Signer::new(&secret(2), &[secret(1)]);
-        assert_eq!(rotated.verify(&old, 32), Some(id.clone()));
-        assert_eq!(Signer::new(&secret(2), &[]).verify(&rotated.sign(&id), 32), Some(id));
+        assert_eq!(rotated.verify(&old, 32), Some((id.clone(), true)));
+        assert_eq!(Signer::new(&secret(2), &[]).verify(&rotated.sign(&id), 32), Some((id, false)));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::id::SessionId;
 use crate::revocation::USER_KEY;
 use crate::sessions::Sessions;
-use crate::store::{record_size, Changes, Record};
+use crate::store::{record_size, Changes, Loaded, Record};
 
 /// Reserved record key holding a permanence chosen with `set_permanent`.
 const PERMANENT_KEY: &str = "__permanent";
@@ -47,6 +47,10 @@ struct Inner {
     /// The record as guards left it; `None` while it equals `loaded`.
     working: Option<Record>,
     permanent: bool,
+    /// The load reset the record's expiry: a rolling cookie's `Max-Age` restarts with it.
+    expiry_reset: bool,
+    /// The cookie was signed with a fallback key: the client gets it signed anew.
+    resign: bool,
     regenerate: bool,
     /// The id of a record `destroy` ended, to be deleted.
     destroyed: Option<SessionId>,
@@ -139,30 +143,34 @@ impl RequestState {
     }
 
     async fn load(req: &Request<'_>, sessions: Sessions) -> Result<RequestState, Error> {
-        let started = Instant::now();
+        // Only a store with a time limit needs to know how long the load took.
+        let started = sessions.store().request_time_limit().map(|_| Instant::now());
         let config = sessions.config();
         let cookie = req.cookies().get(&config.cookie_name);
         let mut inner = Inner::new(None, Record::new(), config.permanent);
-        if let Some(id) = cookie.and_then(|c| sessions.id_from_cookie(c.value())) {
+        if let Some((id, resign)) = cookie.and_then(|c| sessions.id_from_cookie(c.value())) {
             let touch = config.refresh_each_request.then_some(config.lifetime);
             let key = id.storage_key(&config.key_prefix);
             let loaded = sessions.store().load(&key, touch).await.map_err(store_failure)?;
             let loaded = match loaded {
                 // Past the absolute timeout: the session ends here, whatever its activity.
-                Some(record) if sessions.remaining(&record).is_zero() => {
+                Some(loaded) if sessions.remaining(&loaded.record).is_zero() => {
                     sessions.store().delete(&key).await.map_err(store_failure)?;
                     None
                 }
                 loaded => loaded,
             };
-            if let Some(record) = loaded {
+            if let Some(Loaded { record, expiry_reset }) = loaded {
                 let permanent = Fields::new(&record, config.format)
                     .value(PERMANENT_KEY)
                     .unwrap_or(config.permanent);
                 inner = Inner::new(Some(id), record, permanent);
+                inner.expiry_reset = expiry_reset;
+                inner.resign = resign;
             }
         }
-        Ok(RequestState { sessions, inner: Mutex::new(inner), load_time: started.elapsed() })
+        let load_time = started.map_or(Duration::ZERO, |started| started.elapsed());
+        Ok(RequestState { sessions, inner: Mutex::new(inner), load_time })
     }
 
     /// The store's per-request time limit, if it has one, and what the load left of it for
@@ -315,19 +323,17 @@ impl RequestState {
             (None, Some(id)) => Write::Nothing(Some(id)),
         };
         let permanence_changed = inner.view().get(PERMANENT_KEY) != inner.loaded.get(PERMANENT_KEY);
+        // A rolling cookie restarts its Max-Age whenever the record's expiry restarts: at an
+        // update, and at a load that reset it (not one within the touch interval).
+        let rolling = inner.permanent && config.refresh_each_request;
+        let expiry_restarted = inner.expiry_reset || matches!(write, Write::Update { .. });
+        let refresh_cookie = inner.resign || permanence_changed || (rolling && expiry_restarted);
         // The index must follow a bound session to a new id, or learn of a new binding.
         let moves = matches!(write, Write::Regenerate { .. } | Write::Replace { .. });
         let index_user = (inner.bound || moves)
             .then(|| Fields::new(inner.view(), self.format()).value::<String>(USER_KEY))
             .flatten();
-        Ok(Plan {
-            write,
-            index_user,
-            ttl,
-            permanent: inner.permanent,
-            refresh_cookie: (inner.permanent && config.refresh_each_request) || permanence_changed,
-            size,
-        })
+        Ok(Plan { write, index_user, ttl, permanent: inner.permanent, refresh_cookie, size })
     }
 
     /// The record a new session is stored with: what guards wrote, and its creation time.
@@ -352,6 +358,8 @@ impl Inner {
             loaded,
             working: None,
             permanent,
+            expiry_reset: false,
+            resign: false,
             regenerate: false,
             destroyed: None,
             generation: 0,

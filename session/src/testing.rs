@@ -99,10 +99,10 @@ impl<'c> TestSessions<'c> {
     /// # Errors
     /// The store fails.
     pub async fn read<T: SessionData>(&self, cookie_value: &str) -> Result<Option<T>, Error> {
-        let Some(id) = self.sessions.id_from_cookie(cookie_value) else { return Ok(None) };
+        let Some((id, _)) = self.sessions.id_from_cookie(cookie_value) else { return Ok(None) };
         let key = id.storage_key(&self.sessions.config().key_prefix);
-        let Some(record) = self.sessions.store().load(&key, None).await? else { return Ok(None) };
-        Ok(Some(T::decode(&Fields::new(&record, self.sessions.config().format))))
+        let Some(loaded) = self.sessions.store().load(&key, None).await? else { return Ok(None) };
+        Ok(Some(T::decode(&Fields::new(&loaded.record, self.sessions.config().format))))
     }
 
     /// The session cookie value a response set, if it set one (a removal yields `None`).

@@ -20,7 +20,7 @@ fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 async fn store_traffic_stays_within_the_round_trip_budget() {
     let server = RedisServer::start();
     let app = app_on(&server.url(), &[]).await;
-    // Warm up: a connection exists and both write scripts are loaded before counting.
+    // Warm up: a connection exists and the read and write scripts are loaded before counting.
     let cookie = app.get("/map/set/key/first", None).await.session_cookie().unwrap();
     app.get("/map/set/key/value", Some(&cookie)).await;
 
@@ -28,17 +28,41 @@ async fn store_traffic_stays_within_the_round_trip_budget() {
     assert_eq!(app.get("/map/get/key", None).await.body, "not set");
     assert_eq!(session_commands(&server).await, counts(&[]), "anonymous read");
 
+    // One EVALSHA; Redis also counts the commands the script runs inside it. The TTL was
+    // set by the write just before, within the touch interval: no PEXPIRE.
     server.reset_stats().await;
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
-    assert_eq!(session_commands(&server).await, counts(&[("hgetall", 1), ("pexpire", 1)]), "read");
+    let read = counts(&[("evalsha", 1), ("hgetall", 1), ("pttl", 1)]);
+    assert_eq!(session_commands(&server).await, read, "read");
 
     server.reset_stats().await;
     app.get("/map/set/key/changed", Some(&cookie)).await;
-    // Two round trips: the load pipeline, then one EVALSHA. Redis also counts the commands
-    // the script runs inside that call (EXISTS, HSET, PEXPIRE).
-    let write =
-        counts(&[("hgetall", 1), ("pexpire", 2), ("evalsha", 1), ("exists", 1), ("hset", 1)]);
+    // Two round trips: the load, then the update (EXISTS, HSET, PEXPIRE).
+    let write = counts(&[
+        ("evalsha", 2),
+        ("hgetall", 1),
+        ("pttl", 1),
+        ("exists", 1),
+        ("hset", 1),
+        ("pexpire", 1),
+    ]);
     assert_eq!(session_commands(&server).await, write, "write");
+}
+
+#[rocket::async_test]
+async fn a_rolling_read_resets_the_ttl_once_the_touch_interval_has_passed() {
+    let server = RedisServer::start();
+    // A 64th of 2 s is about 31 ms.
+    let app = app_on(&server.url(), &[("session_lifetime", "2s")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    // Loads the read script, so that only the read measured below is counted.
+    app.get("/map/get/key", Some(&cookie)).await;
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    server.reset_stats().await;
+    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    assert_eq!(reply.session_cookie().as_deref(), Some(cookie.as_str()), "the cookie is refreshed");
+    let read = counts(&[("evalsha", 1), ("hgetall", 1), ("pttl", 1), ("pexpire", 1)]);
+    assert_eq!(session_commands(&server).await, read);
 }
 
 #[rocket::async_test]

@@ -1,19 +1,11 @@
 use std::time::Duration;
 
 use rocket::http::Status;
-use rocket_typed_session::SessionFairing;
 
-use crate::support::app::with_fairing;
-use crate::support::clocked::{ClockedStore, ManualClock};
-use crate::support::App;
+use crate::support::app::launch_clocked as app;
+use crate::support::clocked::ManualClock;
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-async fn app(clock: &ManualClock, keys: &[(&str, &str)]) -> (App, ClockedStore) {
-    let store = ClockedStore::new(clock);
-    let fairing = SessionFairing::with_store(store.clone()).with_clock(clock.clone());
-    (App::launch(with_fairing(fairing, keys)).await, store)
-}
 
 #[rocket::async_test]
 async fn an_idle_session_expires_after_the_lifetime() {

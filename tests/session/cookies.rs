@@ -1,4 +1,7 @@
-use crate::support::app::{launch, launch_with};
+use std::time::Duration;
+
+use crate::support::app::{launch, launch_clocked, launch_with};
+use crate::support::clocked::ManualClock;
 
 #[rocket::async_test]
 async fn the_first_write_sets_a_secure_by_default_cookie() {
@@ -37,10 +40,32 @@ async fn configured_cookie_attributes_are_applied() {
 }
 
 #[rocket::async_test]
-async fn a_rolling_permanent_session_refreshes_its_cookie_on_read() {
+async fn a_rolling_read_refreshes_the_cookie_when_the_store_resets_the_expiry() {
+    let clock = ManualClock::new();
+    let (app, _) = launch_clocked(&clock, &[]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    clock.advance(Duration::from_secs(2));
+    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    assert_eq!(reply.session_cookie().as_deref(), Some(cookie.as_str()));
+    assert!(reply.set_cookies[0].contains("Max-Age=2678400"));
+}
+
+#[rocket::async_test]
+async fn a_rolling_read_within_the_touch_interval_sends_no_cookie() {
+    let clock = ManualClock::new();
+    let (app, _) = launch_clocked(&clock, &[]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    clock.advance(Duration::from_millis(500));
+    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    assert_eq!(reply.body, "value");
+    assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
+}
+
+#[rocket::async_test]
+async fn a_rolling_write_refreshes_the_cookie_even_within_the_touch_interval() {
     let (app, _) = launch().await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
-    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    let reply = app.get("/map/set/key/changed", Some(&cookie)).await;
     assert_eq!(reply.session_cookie().as_deref(), Some(cookie.as_str()));
     assert!(reply.set_cookies[0].contains("Max-Age=2678400"));
 }

@@ -6,6 +6,7 @@ use rocket_typed_session::{ExistingSession, Session, SessionFairing, SessionMap}
 
 use rocket_typed_session::store::SessionStore;
 
+use crate::support::clocked::{ClockedStore, ManualClock};
 use crate::support::{figment, App, RecordingStore};
 
 #[derive(Session, Default, Debug)]
@@ -232,6 +233,14 @@ pub async fn launch() -> (App, RecordingStore) {
 pub async fn launch_with(keys: &[(&str, &str)]) -> (App, RecordingStore) {
     let store = RecordingStore::default();
     (App::launch(rocket(store.clone(), keys)).await, store)
+}
+
+/// The test app on a store whose expiry follows `clock`, which also judges the absolute
+/// lifetime.
+pub async fn launch_clocked(clock: &ManualClock, keys: &[(&str, &str)]) -> (App, ClockedStore) {
+    let store = ClockedStore::new(clock);
+    let fairing = SessionFairing::with_store(store.clone()).with_clock(clock.clone());
+    (App::launch(with_fairing(fairing, keys)).await, store)
 }
 
 /// Starts a session holding a cart with `items`; returns its cookie value.

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use rocket_typed_session::clock::Clock;
-use rocket_typed_session::store::{Changes, Error, Record, Regenerated, SessionStore};
+use rocket_typed_session::store::{
+    touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore,
+};
 
 #[derive(Clone)]
 pub struct ManualClock(Arc<Mutex<SystemTime>>);
@@ -55,14 +57,17 @@ impl ClockedStore {
 
 #[rocket_typed_session::async_trait]
 impl SessionStore for ClockedStore {
-    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let now = self.clock.now();
         Ok(self.with_live(key, |entry| {
             entry.map(|(record, expiry)| {
-                if let Some(ttl) = touch {
+                let left = expiry.duration_since(now).unwrap_or_default();
+                let due = |ttl: Duration| left > ttl || left < ttl - touch_interval(ttl);
+                let reset = touch.filter(|ttl| due(*ttl));
+                if let Some(ttl) = reset {
                     *expiry = now + ttl;
                 }
-                record.clone()
+                Loaded { record: record.clone(), expiry_reset: reset.is_some() }
             })
         }))
     }

@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rocket_typed_session::store::{Changes, Error, MemoryStore, Record, Regenerated, SessionStore};
+use rocket_typed_session::store::{
+    Changes, Error, Loaded, MemoryStore, Record, Regenerated, SessionStore,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Call {
@@ -65,7 +67,7 @@ impl RecordingStore {
     }
 
     pub async fn record(&self, key: &str) -> Option<Record> {
-        self.inner.load(key, None).await.unwrap()
+        self.inner.load(key, None).await.unwrap().map(|loaded| loaded.record)
     }
 
     /// Records the call, then waits the configured delay.
@@ -87,7 +89,7 @@ impl RecordingStore {
 
 #[rocket_typed_session::async_trait]
 impl SessionStore for RecordingStore {
-    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         self.log(Call::Load { key: key.into(), touch }).await;
         if self.fail_loads.load(Ordering::SeqCst) {
             return Err(unavailable());

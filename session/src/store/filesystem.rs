@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use super::{Changes, Error, Record, Regenerated, SessionStore};
+use super::{touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore};
 
 const STORE: &str = "filesystem";
 const MAGIC: &[u8; 5] = b"RTSF1";
@@ -120,16 +120,26 @@ impl FilesystemStore {
 
 #[async_trait::async_trait]
 impl SessionStore for FilesystemStore {
-    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let key = key.to_owned();
         self.blocking(move |inner| {
             let path = inner.path(&key);
             let _guard = inner.lock(&path);
-            let Some((file, stored)) = inner.read(&path)? else { return Ok(None) };
-            if touch.is_some() {
-                file.set_modified(SystemTime::now())?;
-            }
-            Ok(Some(stored.record))
+            let Some((file, mut stored)) = inner.read(&path)? else { return Ok(None) };
+            let expiry_reset = match touch {
+                // The lifetime lives in the file: a new one means writing it anew.
+                Some(ttl) if ttl != stored.ttl => {
+                    stored.ttl = ttl;
+                    inner.replace(&path, &stored)?;
+                    true
+                }
+                Some(ttl) if touch_due(&file, ttl)? => {
+                    file.set_modified(SystemTime::now())?;
+                    true
+                }
+                _ => false,
+            };
+            Ok(Some(Loaded { record: stored.record, expiry_reset }))
         })
         .await
     }
@@ -323,6 +333,13 @@ impl Inner {
         self.files.store(live.len() - excess, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// Whether the file's expiry (its modification time) was last reset longer ago than the
+/// [`touch_interval`].
+fn touch_due(file: &File, ttl: Duration) -> io::Result<bool> {
+    let age = file.metadata()?.modified()?.elapsed().unwrap_or_default();
+    Ok(age >= touch_interval(ttl))
 }
 
 fn expired(modified: SystemTime, ttl: Duration) -> bool {

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use moka::ops::compute::{CompResult, Op};
 use moka::sync::Cache;
 
-use super::{record_size, Changes, Error, Record, Regenerated, SessionStore};
+use super::{
+    record_size, touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore,
+};
 
 /// The default capacity: 64 MiB of keys and values.
 pub const DEFAULT_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
@@ -54,12 +56,11 @@ impl Entry {
         self.fields.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Whether a rolling read or an update should reset the expiry now. Resetting means a
-    /// write into the cache, several times the cost of the read or the in-place update
-    /// itself; within 1/64 of the lifetime (at most a second) of the last reset the
-    /// difference cannot matter.
+    /// Whether a rolling read or an update should reset the expiry now: a write into the
+    /// cache, several times the cost of the read or the in-place update itself, skipped
+    /// within the [`touch_interval`] of the last reset.
     fn needs_touch(&self, ttl: Duration) -> bool {
-        ttl != self.ttl || self.touched.elapsed() >= (ttl / 64).min(Duration::from_secs(1))
+        ttl != self.ttl || self.touched.elapsed() >= touch_interval(ttl)
     }
 }
 
@@ -138,14 +139,14 @@ impl Default for MemoryStore {
 
 #[async_trait::async_trait]
 impl SessionStore for MemoryStore {
-    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
-        let entry = match (touch, self.cache.get(key)) {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
+        let (entry, expiry_reset) = match (touch, self.cache.get(key)) {
             (Some(ttl), Some(entry)) if entry.needs_touch(ttl) => {
-                self.reset_expiry(key, &entry, ttl)
+                (self.reset_expiry(key, &entry, ttl), true)
             }
-            (_, entry) => entry,
+            (_, entry) => (entry, false),
         };
-        Ok(entry.map(|entry| entry.fields().clone()))
+        Ok(entry.map(|entry| Loaded { record: entry.fields().clone(), expiry_reset }))
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
@@ -249,7 +250,7 @@ mod tests {
 
         store.cache.run_pending_tasks();
         assert!(store.cache.weighted_size() >= 4096, "{}", store.cache.weighted_size());
-        assert_eq!(now(store.load("key", None)).unwrap().unwrap()["a.x"].len(), 4096);
+        assert_eq!(now(store.load("key", None)).unwrap().unwrap().record["a.x"].len(), 4096);
     }
 
     #[test]

@@ -91,6 +91,33 @@ pub fn record_size(record: &Record) -> usize {
     record.iter().map(|(key, value)| key.len() + value.len()).sum()
 }
 
+/// A record as [`SessionStore::load`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The stored fields.
+    pub record: Record,
+    /// Whether this load reset the record's expiry. A rolling session's cookie is re-sent
+    /// only then, so that its `Max-Age` restarts together with the record's expiry.
+    pub expiry_reset: bool,
+}
+
+/// How soon after one expiry reset a touching load may skip the next: a 64th of the
+/// lifetime, and never more than a second. Resetting is a write (in Redis one that replicas
+/// and the append-only file see) and re-sends the cookie, on requests that otherwise only
+/// read; within this interval skipping it changes when the session ends by less than a
+/// second. The built-in stores skip within it; a store may also reset on every load.
+///
+/// ```
+/// use std::time::Duration;
+/// use rocket_typed_session::store::touch_interval;
+///
+/// assert_eq!(touch_interval(Duration::from_secs(31 * 24 * 3600)), Duration::from_secs(1));
+/// assert_eq!(touch_interval(Duration::from_secs(32)), Duration::from_millis(500));
+/// ```
+pub fn touch_interval(ttl: Duration) -> Duration {
+    (ttl / 64).min(Duration::from_secs(1))
+}
+
 /// What [`SessionStore::regenerate`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Regenerated {
@@ -160,11 +187,14 @@ impl Error {
 #[async_trait::async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// Loads the record under `key`, or `None` if it does not exist or has expired. When
-    /// `touch` is set, the record's expiry is reset to that duration in the same round trip.
+    /// `touch` is set, the record's expiry is reset to that duration in the same round
+    /// trip, unless the last reset to it was less than [`touch_interval`] ago;
+    /// [`Loaded::expiry_reset`] says which. A store that resets on every touch, or keeps no
+    /// expiry at all, reports `true` whenever `touch` is set.
     ///
     /// # Errors
     /// Backend failures; a missing key is not an error.
-    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error>;
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error>;
 
     /// Stores `fields` under `key` with expiry `ttl` if and only if `key` does not exist.
     /// Returns whether it was created. `fields` is never empty: a record without fields does
@@ -220,7 +250,7 @@ pub trait SessionStore: Send + Sync + 'static {
 /// A shared store is a store: the same `Arc` can serve the fairing and, say, an admin task.
 #[async_trait::async_trait]
 impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
-    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         (**self).load(key, touch).await
     }
 

@@ -12,7 +12,7 @@ use deadpool_redis::redis::{
 };
 use deadpool_redis::{cluster, Runtime};
 
-use super::{Changes, Error, Record, Regenerated, SessionStore};
+use super::{touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore};
 
 const STORE: &str = "redis";
 
@@ -39,9 +39,11 @@ impl Default for RedisOptions {
 /// Sessions in Redis (`session_type = "redis"`) or Redis Cluster (`"redis_cluster"`).
 ///
 /// Each session is one hash under its storage key, one hash field per stored value, with the
-/// session's idle timeout as the key's TTL. A load is one pipelined `HGETALL` (plus `PEXPIRE`
-/// for rolling expiry); every write is one Lua script that creates only if absent or updates
-/// only if present, so a session deleted by a logout or by expiry is never brought back.
+/// session's idle timeout as the key's TTL. A load is one `HGETALL`, or for rolling expiry one
+/// Lua script that also resets the TTL when it is due (see
+/// [`touch_interval`](super::touch_interval)); every write is one Lua script that creates only
+/// if absent or updates only if present, so a session deleted by a logout or by expiry is
+/// never brought back.
 /// Every command touches one key, so nothing is cross-slot in a cluster; there `regenerate`
 /// takes three steps (read the old record, create the new key, delete the old), elsewhere one.
 ///
@@ -168,9 +170,9 @@ impl RedisStore {
 
     /// Runs a write; with `wait_replicas` set, `WAIT` follows it in the same pipeline and a
     /// write fewer replicas acknowledged in time fails as unavailable.
-    async fn write<T: FromRedisValue>(&self, write: Write) -> Result<T, Error> {
+    async fn write<T: FromRedisValue>(&self, write: Call) -> Result<T, Error> {
         if self.wait_replicas == 0 {
-            return self.run(&Request::Write(write)).await;
+            return self.run(&Request::One(write)).await;
         }
         let wait = Wait { replicas: self.wait_replicas, within: self.timeout / 2 };
         let (value, acknowledged): (T, u32) = self.run(&Request::Replicated(write, wait)).await?;
@@ -259,6 +261,19 @@ impl ConnectionLike for Connection {
     }
 }
 
+/// KEYS[1] = key; ARGV[1] = ttl in ms, ARGV[2] = the touch interval in ms. 1 and the fields
+/// if the TTL was reset, 0 and the fields if it was left alone: when it was set to this ttl
+/// within the interval, or when there is no record (no fields).
+const READ_TOUCHING: &str = r"
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return {0, fields} end
+local ttl = tonumber(ARGV[1])
+local left = redis.call('PTTL', KEYS[1])
+if left <= ttl and left >= ttl - tonumber(ARGV[2]) then return {0, fields} end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {1, fields}
+";
+
 /// KEYS[1] = key; ARGV[1] = ttl in ms, then field, value pairs. 1 if created, 0 if it existed.
 const CREATE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -297,6 +312,7 @@ struct Lua {
 }
 
 struct Scripts {
+    read_touching: Lua,
     create: Lua,
     update: Lua,
     regenerate: Lua,
@@ -306,6 +322,7 @@ fn scripts() -> &'static Scripts {
     static SCRIPTS: std::sync::OnceLock<Scripts> = std::sync::OnceLock::new();
     let lua = |source| Lua { source, sha: Script::new(source).get_hash().to_owned() };
     SCRIPTS.get_or_init(|| Scripts {
+        read_touching: lua(READ_TOUCHING),
         create: lua(CREATE),
         update: lua(UPDATE),
         regenerate: lua(REGENERATE),
@@ -349,22 +366,22 @@ impl ScriptCall {
 
 /// One round trip to Redis, built before it is sent so that it can be sent again.
 enum Request {
-    Read(redis::Pipeline),
-    Write(Write),
+    One(Call),
     /// A write followed by `WAIT`; the reply is the write's and the replicas that acknowledged.
-    Replicated(Write, Wait),
+    Replicated(Call, Wait),
 }
 
-enum Write {
+/// A command, or a call of one of the scripts.
+enum Call {
     Script(ScriptCall),
     Command(redis::Cmd),
 }
 
-impl Write {
+impl Call {
     fn command(&self, by_source: bool) -> redis::Cmd {
         match self {
-            Write::Script(call) => call.command(by_source),
-            Write::Command(command) => command.clone(),
+            Call::Script(call) => call.command(by_source),
+            Call::Command(command) => command.clone(),
         }
     }
 }
@@ -393,8 +410,7 @@ impl Request {
         connection: &mut Connection,
     ) -> Result<T, RedisError> {
         match self {
-            Request::Read(pipeline) => pipeline.query_async(connection).await,
-            Request::Write(write) => write.command(by_source).query_async(connection).await,
+            Request::One(call) => call.command(by_source).query_async(connection).await,
             Request::Replicated(write, wait) => {
                 let mut pipeline = redis::pipe();
                 pipeline.add_command(write.command(by_source));
@@ -405,32 +421,37 @@ impl Request {
     }
 }
 
-fn load_request(key: &str, touch: Option<Duration>) -> Request {
-    let mut pipeline = redis::pipe();
-    pipeline.cmd("HGETALL").arg(key);
-    if let Some(ttl) = touch {
-        pipeline.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
-    }
-    Request::Read(pipeline)
+/// `HGETALL key`.
+fn read_request(key: &str) -> Request {
+    let mut command = redis::cmd("HGETALL");
+    command.arg(key);
+    Request::One(Call::Command(command))
 }
 
-fn create_request(key: &str, fields: &Record, ttl: Duration) -> Write {
+/// READ_TOUCHING on `key`.
+fn read_touching_request(key: &str, ttl: Duration) -> Request {
+    let mut call = ScriptCall::new(&scripts().read_touching, &[key], ttl);
+    call.arg(millis(touch_interval(ttl)).to_string());
+    Request::One(Call::Script(call))
+}
+
+fn create_request(key: &str, fields: &Record, ttl: Duration) -> Call {
     let mut call = ScriptCall::new(&scripts().create, &[key], ttl);
     for (field, value) in fields {
         call.arg(field.as_str()).arg(value.as_slice());
     }
-    Write::Script(call)
+    Call::Script(call)
 }
 
 /// `DEL key`; its reply is how many keys it deleted.
-fn delete_request(key: &str) -> Write {
+fn delete_request(key: &str) -> Call {
     let mut command = redis::cmd("DEL");
     command.arg(key);
-    Write::Command(command)
+    Call::Command(command)
 }
 
 /// UPDATE on `keys[0]`, or REGENERATE from `keys[0]` to `keys[1]`: both take the changes.
-fn change_request(lua: &'static Lua, keys: &[&str], changes: &Changes, ttl: Duration) -> Write {
+fn change_request(lua: &'static Lua, keys: &[&str], changes: &Changes, ttl: Duration) -> Call {
     let mut call = ScriptCall::new(lua, keys, ttl);
     call.arg(changes.set.len().to_string());
     for (field, value) in &changes.set {
@@ -439,14 +460,17 @@ fn change_request(lua: &'static Lua, keys: &[&str], changes: &Changes, ttl: Dura
     for field in &changes.remove {
         call.arg(field.as_str());
     }
-    Write::Script(call)
+    Call::Script(call)
 }
 
 #[async_trait::async_trait]
 impl SessionStore for RedisStore {
-    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Record>, Error> {
-        let (record,): (Record,) = self.run(&load_request(key, touch)).await?;
-        Ok((!record.is_empty()).then_some(record))
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
+        let (reset, record): (i64, Record) = match touch {
+            Some(ttl) => self.run(&read_touching_request(key, ttl)).await?,
+            None => (0, self.run(&read_request(key)).await?),
+        };
+        Ok((!record.is_empty()).then_some(Loaded { record, expiry_reset: reset == 1 }))
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
@@ -501,7 +525,7 @@ impl RedisStore {
         changes: &Changes,
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
-        let Some(mut record) = self.load(old, None).await? else {
+        let Some(Loaded { mut record, .. }) = self.load(old, None).await? else {
             return Ok(Regenerated::SourceGone);
         };
         changes.apply_to(&mut record);
