@@ -44,12 +44,11 @@ impl SessionId {
     ///
     /// [`generate`]: SessionId::generate
     pub fn parse(value: &str, bytes: usize) -> Option<Self> {
-        if value.len() != encoded_len(bytes) || !value.bytes().all(is_base64url) {
-            return None;
-        }
-        // The decoder rejects non-zero trailing bits, so each id has exactly one spelling.
-        let decoded = URL_SAFE_NO_PAD.decode(value).ok()?;
-        (decoded.len() == bytes).then(|| SessionId { encoded: value.to_owned() })
+        // Checked without decoding: this runs on every request that carries a cookie.
+        let canonical = value.len() == encoded_len(bytes)
+            && value.bytes().all(is_base64url)
+            && value.bytes().last().is_some_and(|last| unused_bits_are_zero(last, bytes));
+        canonical.then(|| SessionId { encoded: value.to_owned() })
     }
 
     /// The id as it appears in the cookie. Treat it as a secret: never log it.
@@ -91,6 +90,20 @@ pub(crate) fn push_sha256_hex(out: &mut String, text: &str) {
 
 fn is_base64url(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+}
+
+/// Whether the bits the last character of `bytes` bytes' encoding carries beyond the data are
+/// zero, as an encoder writes them: otherwise several spellings would name one id.
+fn unused_bits_are_zero(last: u8, bytes: usize) -> bool {
+    let unused = encoded_len(bytes) * 6 - bytes * 8;
+    let value = match last {
+        b'A'..=b'Z' => last - b'A',
+        b'a'..=b'z' => last - b'a' + 26,
+        b'0'..=b'9' => last - b'0' + 52,
+        b'-' => 62,
+        _ => 63,
+    };
+    value.trailing_zeros() as usize >= unused
 }
 
 #[cfg(test)]
@@ -141,6 +154,21 @@ mod tests {
         forged.push('B');
         assert!(SessionId::parse(&canonical, 32).is_some());
         assert_eq!(SessionId::parse(&forged, 32), None);
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        #[test]
+        fn parse_accepts_exactly_what_decodes_to_the_configured_length(
+            (bytes, text) in proptest::prop_oneof![
+                "[A-Za-z0-9_-]{43}".prop_map(|text| (32, text)),
+                "[A-Za-z0-9_-]{22}".prop_map(|text| (16, text)),
+            ]
+        ) {
+            let decodes = URL_SAFE_NO_PAD.decode(&text).is_ok_and(|raw| raw.len() == bytes);
+            proptest::prop_assert_eq!(SessionId::parse(&text, bytes).is_some(), decodes);
+        }
     }
 
     #[test]
