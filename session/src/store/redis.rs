@@ -1,5 +1,6 @@
 //! Redis and Redis Cluster: one hash per session, native expiry, one round trip per operation.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -333,34 +334,38 @@ fn millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
-/// A call of one of the scripts with its keys and arguments.
+/// A call of one of the scripts: `EVALSHA` with its keys and arguments, encoded once, as it
+/// is sent.
 struct ScriptCall {
     lua: &'static Lua,
-    keys: Vec<String>,
-    args: Vec<Vec<u8>>,
+    evalsha: redis::Cmd,
 }
 
 impl ScriptCall {
     fn new(lua: &'static Lua, keys: &[&str], ttl: Duration) -> ScriptCall {
-        let keys = keys.iter().map(|key| (*key).to_owned()).collect();
-        ScriptCall { lua, keys, args: vec![millis(ttl).to_string().into_bytes()] }
+        let mut evalsha = redis::cmd("EVALSHA");
+        evalsha.arg(&lua.sha).arg(keys.len()).arg(keys).arg(millis(ttl));
+        ScriptCall { lua, evalsha }
     }
 
-    fn arg(&mut self, arg: impl Into<Vec<u8>>) -> &mut Self {
-        self.args.push(arg.into());
+    fn arg(&mut self, arg: impl redis::ToRedisArgs) -> &mut Self {
+        self.evalsha.arg(arg);
         self
     }
 
-    /// `EVALSHA`, or with `by_source` `EVAL` with the whole script: what a node that does not
-    /// know the script yet (first use, a restart, a failover) gets instead. Both route by
-    /// the same key, so the fallback reaches the node that refused, unlike a `SCRIPT LOAD`.
-    fn command(&self, by_source: bool) -> redis::Cmd {
-        let mut command = match by_source {
-            true => redis::cmd("EVAL").arg(self.lua.source).clone(),
-            false => redis::cmd("EVALSHA").arg(&self.lua.sha).clone(),
-        };
-        command.arg(self.keys.len()).arg(&self.keys).arg(&self.args);
-        command
+    /// The same call as `EVAL` with the whole script: what a node that does not know the
+    /// script yet (first use, a restart, a failover) gets instead. Both route by the same
+    /// key, so the fallback reaches the node that refused, unlike a `SCRIPT LOAD`.
+    fn by_source(&self) -> redis::Cmd {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(self.lua.source);
+        // Past `EVALSHA` and the digest, the arguments are the same.
+        for arg in self.evalsha.args_iter().skip(2) {
+            if let redis::Arg::Simple(bytes) = arg {
+                eval.arg(bytes);
+            }
+        }
+        eval
     }
 }
 
@@ -378,10 +383,13 @@ enum Call {
 }
 
 impl Call {
-    fn command(&self, by_source: bool) -> redis::Cmd {
+    /// The command to send; with `by_source`, a script call as `EVAL` (see
+    /// [`ScriptCall::by_source`]).
+    fn command(&self, by_source: bool) -> Cow<'_, redis::Cmd> {
         match self {
-            Call::Script(call) => call.command(by_source),
-            Call::Command(command) => command.clone(),
+            Call::Script(call) if by_source => Cow::Owned(call.by_source()),
+            Call::Script(call) => Cow::Borrowed(&call.evalsha),
+            Call::Command(command) => Cow::Borrowed(command),
         }
     }
 }
@@ -413,7 +421,7 @@ impl Request {
             Request::One(call) => call.command(by_source).query_async(connection).await,
             Request::Replicated(write, wait) => {
                 let mut pipeline = redis::pipe();
-                pipeline.add_command(write.command(by_source));
+                pipeline.add_command(write.command(by_source).into_owned());
                 pipeline.cmd("WAIT").arg(wait.replicas).arg(millis(wait.within));
                 pipeline.query_async(connection).await
             }
@@ -431,7 +439,7 @@ fn read_request(key: &str) -> Request {
 /// READ_TOUCHING on `key`.
 fn read_touching_request(key: &str, ttl: Duration) -> Request {
     let mut call = ScriptCall::new(&scripts().read_touching, &[key], ttl);
-    call.arg(millis(touch_interval(ttl)).to_string());
+    call.arg(millis(touch_interval(ttl)));
     Request::One(Call::Script(call))
 }
 
@@ -453,7 +461,7 @@ fn delete_request(key: &str) -> Call {
 /// UPDATE on `keys[0]`, or REGENERATE from `keys[0]` to `keys[1]`: both take the changes.
 fn change_request(lua: &'static Lua, keys: &[&str], changes: &Changes, ttl: Duration) -> Call {
     let mut call = ScriptCall::new(lua, keys, ttl);
-    call.arg(changes.set.len().to_string());
+    call.arg(changes.set.len());
     for (field, value) in &changes.set {
         call.arg(field.as_str()).arg(value.as_slice());
     }
