@@ -1,6 +1,6 @@
 //! Load benchmarks: `cargo run --release -p rocket_typed_session_bench -- [--quick]
-//! [--backend memory|redis|all] [--only TEXT] [--save]`. `--save` writes BENCHMARKS.md and
-//! docs/benchmarks.svg at the workspace root.
+//! [--backend memory|redis|all] [--only TEXT] [--rounds N] [--save]`. `--save` writes
+//! BENCHMARKS.md and docs/benchmarks.svg at the workspace root.
 
 mod app;
 mod counting;
@@ -135,27 +135,30 @@ struct Settings {
     /// `--only TEXT`: just the two baselines and the scenarios whose name contains TEXT.
     only: Option<String>,
     quick: bool,
+    /// `--rounds N`: how many times the whole list runs; each scenario reports its median
+    /// round. Three by default, one with `--quick`.
+    rounds: usize,
     backends: Vec<Backend>,
     save: bool,
 }
 
 fn settings() -> Settings {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let backend = args
-        .iter()
-        .position(|a| a == "--backend")
-        .and_then(|i| args.get(i + 1))
-        .map_or("all", String::as_str);
-    let backends = match backend {
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1));
+    let backends = match value("--backend").map_or("all", String::as_str) {
         "memory" => vec![Backend::Memory],
         "redis" => vec![Backend::Redis],
         "all" => vec![Backend::Memory, Backend::Redis],
         other => panic!("--backend takes memory, redis or all, not {other}"),
     };
-    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let quick = args.iter().any(|a| a == "--quick");
+    let rounds = value("--rounds").map_or(if quick { 1 } else { 3 }, |n| {
+        n.parse().ok().filter(|n| *n > 0).expect("--rounds takes a positive number")
+    });
     Settings {
-        only,
-        quick: args.iter().any(|a| a == "--quick"),
+        only: value("--only").cloned(),
+        quick,
+        rounds,
         backends,
         save: args.iter().any(|a| a == "--save"),
     }
@@ -311,6 +314,8 @@ impl Run {
             store_calls: ours.then(|| per_request(calls)),
             bytes_written: ours.then(|| per_request(bytes)),
             redis_commands: redis.map(|server| per_request(server.traffic().0)),
+            vs_baseline: 1.0,
+            cpu_vs_baseline: 1.0,
         }
     }
 }
@@ -328,7 +333,7 @@ fn main() {
     let (users, warmup, duration) = if settings.quick {
         (16, Duration::from_millis(500), Duration::from_secs(2))
     } else {
-        (32, Duration::from_secs(2), Duration::from_secs(10))
+        (32, Duration::from_secs(2), Duration::from_secs(6))
     };
     let run = Run {
         users,
@@ -342,14 +347,21 @@ fn main() {
             .build()
             .unwrap(),
     };
-    let mut rows = Vec::new();
-    for scenario in &scenarios {
-        let row = run.measure(scenario);
-        eprintln!("{}: {:.0} req/s", row.scenario, row.rps);
-        rows.push(row);
+    // Rounds of the whole list, rather than one long measurement per scenario: a stretch in
+    // which the shared machine is busy then slows one round of every scenario, not a few
+    // scenarios of the only round.
+    let mut rounds: Vec<Vec<Row>> = scenarios.iter().map(|_| Vec::new()).collect();
+    for round in 1..=settings.rounds {
+        for (scenario, measured) in scenarios.iter().zip(&mut rounds) {
+            let row = run.measure(scenario);
+            eprintln!("round {round}/{}: {}: {:.0} req/s", settings.rounds, row.scenario, row.rps);
+            measured.push(row);
+        }
     }
+    let rows = report::summarize(&rounds);
+    let targets = report::targets(&rows, &rounds);
     let table = report::table(&rows);
-    println!("{table}\n{}", report::targets(&rows));
+    println!("{table}\n{targets}");
     if settings.save {
         let command = format!(
             "cargo run --release -p rocket_typed_session_bench -- {}",
@@ -358,7 +370,7 @@ fn main() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         std::fs::write(
             format!("{root}/BENCHMARKS.md"),
-            report::markdown(&rows, &command, &report::targets(&rows)),
+            report::markdown(&rows, settings.rounds, &command, &targets),
         )
         .unwrap();
         std::fs::write(format!("{root}/docs/benchmarks.svg"), report::svg(&rows)).unwrap();
