@@ -31,7 +31,8 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 ///   serialized within the process; create-if-absent uses a hard link, which fails if the
 ///   file appeared meanwhile even from another process.
 /// - The idle expiry runs from the file's modification time, which a rolling read refreshes
-///   without rewriting the file. An expired file is deleted when read, and by
+///   without rewriting the file, at most once per [`touch_interval`](super::touch_interval)
+///   (a changed lifetime is written into the file). An expired file is deleted when read, and by
 ///   [`cleanup`](SessionStore::cleanup), which the fairing runs in the background every
 ///   `session_cleanup_n_requests` requests.
 /// - Past `threshold` files, expired files go first, then the least recently used: **live
