@@ -23,7 +23,7 @@ use crate::store::SessionStore;
 ///
 /// ```toml
 /// [default]
-/// session_type = "memory"            # "memory", "redis", "redis_cluster" or "filesystem"
+/// session_type = "memory"            # "memory", "redis", "redis_cluster", "redis_sentinel" or "filesystem"
 /// session_lifetime = "7d"            # seconds, or "30m", "12h", "7d", "1d12h"
 /// session_cookie_secure = true
 /// ```
@@ -116,6 +116,14 @@ pub struct SessionConfig {
     /// `["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]`. Default none (required then).
     #[serde(rename = "session_redis_cluster_urls")]
     pub redis_cluster_urls: Vec<String>,
+    /// `session_redis_sentinel_urls`: the Sentinels for `session_type = "redis_sentinel"`, e.g.
+    /// `["redis://10.0.0.1:26379", "redis://10.0.0.2:26379"]`. Default none (required then).
+    #[serde(rename = "session_redis_sentinel_urls")]
+    pub redis_sentinel_urls: Vec<String>,
+    /// `session_redis_sentinel_master`: the master set the Sentinels watch (the name in their
+    /// `sentinel monitor` line). Default none (required for `"redis_sentinel"`).
+    #[serde(rename = "session_redis_sentinel_master")]
+    pub redis_sentinel_master: Option<String>,
     /// `session_redis_pool_size`: multiplexed connections requests are spread over. Default 4.
     #[serde(rename = "session_redis_pool_size")]
     pub redis_pool_size: usize,
@@ -156,6 +164,8 @@ pub enum StoreType {
     Redis,
     /// A Redis Cluster, through `RedisStore` (feature `redis`).
     RedisCluster,
+    /// The master a set of Redis Sentinels names, through `RedisStore` (feature `redis`).
+    RedisSentinel,
     /// A directory of files, through `FilesystemStore` (feature `filesystem`).
     Filesystem,
 }
@@ -233,6 +243,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "session_memory_capacity",
     "session_redis_url",
     "session_redis_cluster_urls",
+    "session_redis_sentinel_urls",
+    "session_redis_sentinel_master",
     "session_redis_pool_size",
     "session_redis_timeout",
     "session_redis_wait_replicas",
@@ -265,6 +277,8 @@ impl Default for SessionConfig {
             memory_capacity: 64 * 1024 * 1024,
             redis_url: "redis://127.0.0.1:6379".into(),
             redis_cluster_urls: Vec::new(),
+            redis_sentinel_urls: Vec::new(),
+            redis_sentinel_master: None,
             redis_pool_size: 4,
             redis_timeout: Duration::from_secs(1),
             redis_wait_replicas: 0,
@@ -351,6 +365,12 @@ impl SessionConfig {
         if self.store == StoreType::RedisCluster && self.redis_cluster_urls.is_empty() {
             return invalid("session_redis_cluster_urls", "must list at least one node when session_type is \"redis_cluster\", e.g. [\"redis://127.0.0.1:7000\"]");
         }
+        if self.store == StoreType::RedisSentinel && self.redis_sentinel_urls.is_empty() {
+            return invalid("session_redis_sentinel_urls", "must list at least one Sentinel when session_type is \"redis_sentinel\", e.g. [\"redis://127.0.0.1:26379\"]");
+        }
+        if self.store == StoreType::RedisSentinel && self.redis_sentinel_master.is_none() {
+            return invalid("session_redis_sentinel_master", "must name the master set the Sentinels monitor when session_type is \"redis_sentinel\", e.g. \"mymaster\"");
+        }
         self.validate_cookie()
     }
 
@@ -428,6 +448,17 @@ impl SessionConfig {
                         message: e.to_string(),
                     })
             }
+            #[cfg(feature = "redis")]
+            StoreType::RedisSentinel => crate::store::RedisStore::open_sentinel(
+                &self.redis_sentinel_urls,
+                self.redis_sentinel_master.as_deref().unwrap_or_default(),
+                self.redis_options(),
+            )
+            .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+            .map_err(|e| ConfigError::Invalid {
+                key: "session_redis_sentinel_urls",
+                message: e.to_string(),
+            }),
             #[cfg(feature = "filesystem")]
             StoreType::Filesystem => {
                 crate::store::FilesystemStore::open(&self.filesystem_dir, self.filesystem_threshold)

@@ -11,6 +11,7 @@ mod layout;
 mod outage;
 mod races;
 mod replication;
+mod sentinel;
 
 use support::app::configured;
 use support::App;

@@ -66,6 +66,14 @@ async fn every_configuration_error_aborts_launch_with_a_message_naming_the_key()
         (&[("session_permanent", "sometimes")], &["session_permanent"]),
         (&[("session_lifetme", "1d")], &["session_lifetme", "did you mean `session_lifetime`"]),
         (&[("session_type", "redis_cluster")], &["session_redis_cluster_urls", "at least one"]),
+        (&[("session_type", "redis_sentinel")], &["session_redis_sentinel_urls", "at least one"]),
+        (
+            &[
+                ("session_type", "redis_sentinel"),
+                ("session_redis_sentinel_urls", "[\"redis://127.0.0.1:26379\"]"),
+            ],
+            &["session_redis_sentinel_master", "master set"],
+        ),
         (
             &[("session_type", "redis"), ("session_redis_url", "http://example.com")],
             &["session_redis_url"],

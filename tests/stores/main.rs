@@ -32,6 +32,18 @@ mod redis_cluster {
     });
 }
 
+#[cfg(feature = "redis")]
+mod redis_sentinel {
+    use rocket_typed_session::store::{RedisOptions, RedisStore};
+
+    use crate::support::redis::{shared_sentinel, SENTINEL_MASTER};
+
+    crate::conformance_suite!(async {
+        let urls = shared_sentinel().urls();
+        RedisStore::open_sentinel(&urls, SENTINEL_MASTER, RedisOptions::default()).unwrap()
+    });
+}
+
 #[cfg(feature = "filesystem")]
 mod filesystem {
     use std::path::PathBuf;

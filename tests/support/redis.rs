@@ -79,15 +79,17 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
+        let mut arguments = vec!["--port".to_owned(), self.port.to_string(), "--bind".into()];
+        arguments.extend([HOST, "--save", "", "--appendonly", "no", "--dir"].map(String::from));
+        arguments.push(self.dir.display().to_string());
+        arguments.extend(self.extra.iter().cloned());
+        self.spawn_with(&arguments);
+    }
+
+    /// Starts `redis-server` with `arguments` and waits until it answers.
+    fn spawn_with(&mut self, arguments: &[impl AsRef<std::ffi::OsStr>]) {
         let mut command = Command::new("redis-server");
-        command
-            .args(["--port", &self.port.to_string(), "--bind", HOST])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .args(&self.extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        command.args(arguments).stdout(Stdio::null()).stderr(Stdio::null());
         let child = command.spawn().unwrap_or_else(|error| {
             panic!(
                 "cannot start redis-server ({error}); install it with `apt-get install -y redis-server` \
@@ -390,4 +392,81 @@ pub fn wait_until(mut ready: impl FnMut() -> bool, what: &str) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The master set every Sentinel deployment of the tests monitors.
+pub const SENTINEL_MASTER: &str = "rts";
+
+/// A master, one replica and one Sentinel watching them, each on free loopback ports.
+pub struct RedisSentinel {
+    pub master: RedisServer,
+    pub replica: RedisServer,
+    sentinel: RedisServer,
+}
+
+impl RedisSentinel {
+    pub fn start() -> RedisSentinel {
+        let master = RedisServer::start();
+        let replica = RedisServer::replica_of(&master);
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("rts-sentinel-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        // Sentinel rewrites its configuration file, so each gets its own.
+        let config = dir.join("sentinel.conf");
+        let monitor = format!(
+            "port {port}\nbind {HOST}\ndir {dir}\n\
+             sentinel monitor {SENTINEL_MASTER} {HOST} {master} 1\n\
+             sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n\
+             sentinel failover-timeout {SENTINEL_MASTER} 5000\n",
+            dir = dir.display(),
+            master = master.port,
+        );
+        std::fs::write(&config, monitor).expect("the Sentinel configuration");
+        let mut sentinel = RedisServer { port, dir, extra: Vec::new(), child: None };
+        sentinel.spawn_with(&[config.to_str().unwrap(), "--sentinel"]);
+        let deployment = RedisSentinel { master, replica, sentinel };
+        wait_until(|| deployment.knows_replica(), "the Sentinel to discover the replica");
+        deployment
+    }
+
+    pub fn urls(&self) -> Vec<String> {
+        vec![self.sentinel.url()]
+    }
+
+    /// Promotes the replica through the Sentinel and waits until it is the master the
+    /// Sentinel names and accepts writes.
+    pub fn fail_over(&self) {
+        // Until the Sentinel has heard from the replica it has none it deems fit to promote.
+        wait_until(
+            || {
+                ask(self.sentinel.port, &format!("SENTINEL FAILOVER {SENTINEL_MASTER}\r\n"))
+                    .is_some_and(|reply| reply.starts_with("+OK"))
+            },
+            "the Sentinel to start a failover",
+        );
+        let promoted = self.replica.port.to_string();
+        wait_until(
+            || {
+                let named = ask(
+                    self.sentinel.port,
+                    &format!("SENTINEL GET-MASTER-ADDR-BY-NAME {SENTINEL_MASTER}\r\n"),
+                );
+                named.is_some_and(|r| r.contains(&promoted))
+                    && ask(self.replica.port, "INFO replication\r\n")
+                        .is_some_and(|r| r.contains("role:master"))
+            },
+            "the replica to be promoted",
+        );
+    }
+
+    fn knows_replica(&self) -> bool {
+        let replicas = ask(self.sentinel.port, &format!("SENTINEL REPLICAS {SENTINEL_MASTER}\r\n"));
+        replicas.is_some_and(|r| r.contains(&self.replica.port.to_string()))
+    }
+}
+
+/// One Sentinel deployment shared by every test of a binary; killed when the binary exits.
+pub fn shared_sentinel() -> &'static RedisSentinel {
+    static SENTINEL: OnceLock<RedisSentinel> = OnceLock::new();
+    SENTINEL.get_or_init(RedisSentinel::start)
 }

@@ -11,7 +11,7 @@ use deadpool_redis::redis::{
     self, aio::MultiplexedConnection, AsyncConnectionConfig, ErrorKind, FromRedisValue, RedisError,
     RedisFuture, Script, ServerErrorKind,
 };
-use deadpool_redis::{cluster, Runtime};
+use deadpool_redis::{cluster, sentinel, Runtime};
 
 use super::{touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore};
 
@@ -37,7 +37,8 @@ impl Default for RedisOptions {
     }
 }
 
-/// Sessions in Redis (`session_type = "redis"`) or Redis Cluster (`"redis_cluster"`).
+/// Sessions in Redis (`session_type = "redis"`), Redis Cluster (`"redis_cluster"`) or the
+/// master Redis Sentinels name (`"redis_sentinel"`).
 ///
 /// Each session is one hash under its storage key, one hash field per stored value, with the
 /// session's idle timeout as the key's TTL. A load is one `HGETALL`, or for rolling expiry one
@@ -76,6 +77,8 @@ pub struct RedisStore {
 enum Source {
     Single(deadpool_redis::Pool),
     Cluster(cluster::Pool),
+    /// The master the Sentinels name, asked again whenever a connection is replaced.
+    Sentinel(sentinel::Pool),
 }
 
 #[derive(Clone)]
@@ -119,6 +122,28 @@ impl RedisStore {
         Ok(RedisStore::from_source(Source::Cluster(pool), options))
     }
 
+    /// Connects lazily to the master that the Sentinels at `urls` name for the set `master`,
+    /// with default connection settings (no password, no TLS, database 0). After a failover
+    /// an operation that meets the old master (gone, or now a read-only replica) drops the
+    /// connections and is tried once more on a fresh one, which asks the Sentinels again.
+    ///
+    /// # Errors
+    /// A URL cannot be parsed.
+    pub fn open_sentinel(
+        urls: &[String],
+        master: &str,
+        options: RedisOptions,
+    ) -> Result<Self, RedisError> {
+        let manager = sentinel::Manager::new(
+            urls.to_vec(),
+            master.to_owned(),
+            None,
+            sentinel::SentinelServerType::Master,
+        )?;
+        let pool = pooled(sentinel::Pool::builder(manager), options);
+        Ok(RedisStore::from_source(Source::Sentinel(pool), options))
+    }
+
     /// Bounds every operation by `timeout` instead of the default second.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -148,7 +173,9 @@ impl RedisStore {
         let attempts = async {
             let (mut connection, kept) = self.connection(slot).await?;
             match request.send(&mut connection).await {
-                Err(error) if kept && is_broken_connection(&error) => {
+                // A master demoted by a failover refuses writes; a fresh connection may reach
+                // the new one. Nothing was written, so trying again is safe.
+                Err(error) if kept && (is_broken_connection(&error) || is_read_only(&error)) => {
                     self.forget_connections();
                     let (mut connection, _) = self.connection(slot).await?;
                     request.send(&mut connection).await.map_err(classify)
@@ -204,6 +231,9 @@ impl RedisStore {
                 pool.get().await.map_err(pool_error)?,
             )),
             Source::Cluster(pool) => Connection::Cluster(cluster::Connection::take(
+                pool.get().await.map_err(pool_error)?,
+            )),
+            Source::Sentinel(pool) => Connection::Single(sentinel::Connection::take(
                 pool.get().await.map_err(pool_error)?,
             )),
         };
@@ -574,6 +604,10 @@ fn pool_error(error: deadpool_redis::PoolError) -> Error {
         deadpool_redis::PoolError::Backend(error) => classify(error),
         other => unavailable(other),
     }
+}
+
+fn is_read_only(error: &RedisError) -> bool {
+    error.code() == Some("READONLY") || error.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly)
 }
 
 fn is_broken_connection(error: &RedisError) -> bool {

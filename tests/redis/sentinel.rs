@@ -1,0 +1,68 @@
+//! Redis Sentinel: the store follows the master the Sentinels name, through a failover,
+//! without a restart of the app.
+
+use std::time::{Duration, Instant};
+
+use rocket::http::Status;
+
+use crate::support::app::configured;
+use crate::support::redis::{RedisSentinel, SENTINEL_MASTER};
+use crate::support::App;
+
+async fn app_on(deployment: &RedisSentinel) -> App {
+    let urls = format!("{:?}", deployment.urls());
+    App::launch(configured(&[
+        ("session_type", "redis_sentinel"),
+        ("session_redis_sentinel_urls", &urls),
+        ("session_redis_sentinel_master", SENTINEL_MASTER),
+        // Acknowledged writes are on the replica, so the failover cannot lose them.
+        ("session_redis_wait_replicas", "1"),
+    ]))
+    .await
+}
+
+#[rocket::async_test]
+async fn sessions_live_on_the_master_the_sentinels_name() {
+    let deployment = RedisSentinel::start();
+    let app = app_on(&deployment).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+    let mut master = deployment.master.connection().await;
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg("session:*").query_async(&mut master).await.unwrap();
+    assert_eq!(keys.len(), 1, "the session is stored on the master");
+}
+
+#[rocket::async_test]
+async fn after_a_failover_sessions_read_back_and_writes_reach_the_new_master() {
+    let deployment = RedisSentinel::start();
+    let app = app_on(&deployment).await;
+    let cookie = app.get("/map/set/key/before", None).await.session_cookie().unwrap();
+
+    deployment.fail_over();
+
+    assert_eq!(until_ok(&app, "/map/get/key", &cookie).await, "before", "the session survived");
+    // Writes are answered 503 until the old master follows the new one as a replica
+    // (`session_redis_wait_replicas`).
+    until_ok(&app, "/map/set/key/after", &cookie).await;
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "after");
+    let mut promoted = deployment.replica.connection().await;
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg("session:*").query_async(&mut promoted).await.unwrap();
+    assert_eq!(keys.len(), 1, "the session is on the promoted replica");
+}
+
+/// Asks for `path` until it is answered 200, at most 20 seconds; on the way only 503 may
+/// answer. Returns the body.
+async fn until_ok(app: &App, path: &str, cookie: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = app.get(path, Some(cookie)).await;
+        if reply.status == Status::Ok {
+            return reply.body;
+        }
+        assert_eq!(reply.status, Status::ServiceUnavailable, "{path}");
+        assert!(Instant::now() < deadline, "{path} still answers 503");
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
