@@ -83,9 +83,7 @@ fn today() -> String {
 pub fn summarize(rounds: &[Vec<Row>]) -> Vec<Row> {
     let baseline = &rounds[0];
     let summary = |measured: &Vec<Row>| {
-        let within = |ratio: fn(&Row, &Row) -> f64| {
-            median_of(measured.iter().zip(baseline).map(|(row, base)| ratio(row, base)).collect())
-        };
+        let within = |ratio: fn(&Row, &Row) -> f64| median_of(per_round(measured, baseline, ratio));
         let mut by_rps: Vec<&Row> = measured.iter().collect();
         by_rps.sort_by(|a, b| a.rps.total_cmp(&b.rps));
         Row {
@@ -95,6 +93,11 @@ pub fn summarize(rounds: &[Vec<Row>]) -> Vec<Row> {
         }
     };
     rounds.iter().map(summary).collect()
+}
+
+/// `ratio` of each round of `measured` to the same round of `reference`.
+fn per_round(measured: &[Row], reference: &[Row], ratio: fn(&Row, &Row) -> f64) -> Vec<f64> {
+    measured.iter().zip(reference).map(|(row, base)| ratio(row, base)).collect()
 }
 
 fn median_of(mut values: Vec<f64>) -> f64 {
@@ -202,9 +205,8 @@ pub fn targets(rows: &[Row], rounds: &[Vec<Row>]) -> String {
         index.map_or(&[][..], |i| rounds[i].as_slice())
     };
     // Each round's throughput of `scenario` over `reference`'s in the same round.
-    let ratios = |scenario: &str, reference: &str| -> Vec<f64> {
-        let pairs = rounds_of(scenario).iter().zip(rounds_of(reference));
-        pairs.map(|(row, base)| row.rps / base.rps).collect()
+    let ratios = |scenario: &str, reference: &str| {
+        per_round(rounds_of(scenario), rounds_of(reference), |row, base| row.rps / base.rps)
     };
     let spread = |ratios: &[f64]| {
         let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
@@ -282,8 +284,8 @@ pub fn targets(rows: &[Row], rounds: &[Vec<Row>]) -> String {
         "\nThe scenarios run one after another on a shared 2-core machine, so requests per second \
          move between runs (the baseline was seen from 23,000 to 41,000 req/s on the same day); \
          compare ratios within one run, and prefer the app's CPU per request, which moves less. A request in flight at the edge of the window can lift a per-request \
-         count by a few hundredths. Every session scenario also carries a cookie both ways (the \
-         rolling refresh re-sends it), which the baseline does not, and the load generator \
+         count by a few hundredths. Every session scenario also sends a cookie (and a write gets \
+         it back refreshed), which the baseline does not, and the load generator \
          shares the same two cores: part of the gap over HTTP is that traffic, not the store.\n\n\
          The peers run with their own defaults, as their users get them: rocket_flex_session \
          without rolling expiry, one JSON string per session in Redis through fred; \

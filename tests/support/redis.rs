@@ -2,6 +2,7 @@
 //! machine's own Redis, stopped when dropped (and killed at exit if a static holds them).
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -31,11 +32,9 @@ impl RedisServer {
 
     /// A server on `port` with extra `redis-server` arguments.
     pub fn start_with(port: u16, extra: &[&str]) -> RedisServer {
-        let dir = std::env::temp_dir().join(format!("rts-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
         let mut server = RedisServer {
             port,
-            dir,
+            dir: scratch_dir("redis", port),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             child: None,
         };
@@ -79,15 +78,18 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let mut arguments = vec!["--port".to_owned(), self.port.to_string(), "--bind".into()];
-        arguments.extend([HOST, "--save", "", "--appendonly", "no", "--dir"].map(String::from));
-        arguments.push(self.dir.display().to_string());
-        arguments.extend(self.extra.iter().cloned());
+        let port = self.port.to_string();
+        let mut arguments: Vec<OsString> =
+            ["--port", &port, "--bind", HOST, "--save", "", "--appendonly", "no", "--dir"]
+                .map(OsString::from)
+                .into();
+        arguments.push(self.dir.clone().into());
+        arguments.extend(self.extra.iter().map(OsString::from));
         self.spawn_with(&arguments);
     }
 
     /// Starts `redis-server` with `arguments` and waits until it answers.
-    fn spawn_with(&mut self, arguments: &[impl AsRef<std::ffi::OsStr>]) {
+    fn spawn_with(&mut self, arguments: &[impl AsRef<OsStr>]) {
         let mut command = Command::new("redis-server");
         command.args(arguments).stdout(Stdio::null()).stderr(Stdio::null());
         let child = command.spawn().unwrap_or_else(|error| {
@@ -341,6 +343,13 @@ pub fn shared_server() -> &'static RedisServer {
     SERVER.get_or_init(RedisServer::start)
 }
 
+/// A directory of this test process for the server of `kind` on `port`.
+fn scratch_dir(kind: &str, port: u16) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rts-{kind}-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind((HOST, 0)).unwrap().local_addr().unwrap().port()
 }
@@ -409,8 +418,7 @@ impl RedisSentinel {
         let master = RedisServer::start();
         let replica = RedisServer::replica_of(&master);
         let port = free_port();
-        let dir = std::env::temp_dir().join(format!("rts-sentinel-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let dir = scratch_dir("sentinel", port);
         // Sentinel rewrites its configuration file, so each gets its own.
         let config = dir.join("sentinel.conf");
         let monitor = format!(
