@@ -3,6 +3,7 @@
 
 pub use crate::codec::Error as CodecError;
 pub use crate::data::{FieldSink, Fields, SessionData};
+pub use rocket::async_test;
 pub use serde;
 pub use std::default::Default;
 pub use std::result::Result;

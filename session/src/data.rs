@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::codec::{self, Format};
+use crate::store::lock::lock;
 use crate::store::Record;
 
 /// A typed view of one namespace of a session, taken as [`Session<T>`](struct@crate::Session).
@@ -136,7 +137,7 @@ fn first_failure_of(key: &str) -> bool {
     // Bounded, so that keys of a user-controlled map cannot grow it without limit.
     const MAX_REMEMBERED: usize = 1024;
     static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let mut seen = SEEN.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut seen = lock(SEEN.get_or_init(Default::default));
     if seen.contains(key) {
         return false;
     }

@@ -1,9 +1,9 @@
-//! [`SessionFairing`]: configuration and store at ignition; the one save per request in
-//! `on_response`.
+//! [`SessionFairing`]: configuration and store at ignition; then HTTP only: after each
+//! response it has [`save`](crate::save) store what the request changed, and writes
+//! `Set-Cookie`, `Vary`, `Cache-Control`, and the 503 with `Retry-After` when the store failed.
 
 use std::io::Cursor;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::{ContentType, Header, Status};
@@ -13,14 +13,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::SessionConfig;
 use crate::cookie;
 use crate::error::Error;
-use crate::id::SessionId;
-use crate::revocation;
+use crate::save::{save, CookieChange};
 use crate::sessions::Sessions;
-use crate::state::{Plan, RequestState, Slot, Write};
-use crate::store::{self, Regenerated, SessionStore};
-
-/// How many fresh ids a save draws before giving up on finding a free one.
-const ID_ATTEMPTS: usize = 3;
+use crate::state::RequestState;
+use crate::store::SessionStore;
 
 /// Sessions for a Rocket app: attach it once.
 ///
@@ -45,13 +41,6 @@ impl Default for SessionFairing {
     fn default() -> Self {
         SessionFairing { store: None, clock: Arc::new(SystemClock) }
     }
-}
-
-/// What a save does to the cookie.
-enum CookieChange {
-    Keep,
-    Set(SessionId),
-    Remove,
 }
 
 impl SessionFairing {
@@ -102,14 +91,17 @@ impl Fairing for SessionFairing {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        let Some(state) = req.local_cache(Slot::default).state() else {
+        let Some(state) = RequestState::used_by(req) else {
             return;
         };
         match state {
             Ok(state) => {
-                match save_in_time(state).await {
-                    Ok(Some(cookie)) => set_cookie(res, cookie),
-                    Ok(None) => {}
+                match save(state).await {
+                    Ok(change) => {
+                        if let Some(cookie) = cookie_header(state.sessions(), change) {
+                            set_cookie(res, cookie);
+                        }
+                    }
                     Err(error) => fail(res, &error),
                 }
                 state.sessions().count_request();
@@ -129,108 +121,15 @@ impl Fairing for SessionFairing {
 /// Seconds a client is asked to wait after a 503 caused by the store.
 const RETRY_AFTER_SECS: &str = "1";
 
-/// Saves within what the store's per-request time limit leaves after the load, so that a
-/// slow load followed by a slow save cannot hold a request for twice the limit.
-async fn save_in_time(state: &RequestState) -> Result<Option<Header<'static>>, Error> {
-    let Some((limit, left)) = state.save_time_left() else {
-        return save(state).await;
-    };
-    rocket::tokio::time::timeout(left, save(state)).await.unwrap_or(Err(Error::OutOfTime(limit)))
-}
-
-/// Saves what the request changed and says which `Set-Cookie`, if any, the response needs.
-async fn save(state: &RequestState) -> Result<Option<Header<'static>>, Error> {
-    let plan = state.plan()?;
-    let max_age = plan.permanent.then_some(plan.ttl);
-    let sessions = state.sessions();
-    let key = |id: &SessionId| id.storage_key(&sessions.config().key_prefix);
-    let index = plan
-        .index_user
-        .clone()
-        .map(|user| (user, plan.write.kept_id().map(key), plan.write.replaced_id().map(key)));
-    let change = write(sessions, plan).await?;
-    if let Some((user, kept, replaced)) = index {
-        let session_key = match &change {
-            CookieChange::Set(id) => Some(key(id)),
-            _ => kept,
-        };
-        if let Some(session_key) = session_key {
-            revocation::bind(sessions, &user, &session_key, replaced.as_deref()).await?;
-        }
-    }
-    Ok(match change {
+/// The `Set-Cookie` header a cookie change needs, if any.
+fn cookie_header(sessions: &Sessions, change: CookieChange) -> Option<Header<'static>> {
+    match change {
         CookieChange::Keep => None,
-        CookieChange::Set(id) => {
+        CookieChange::Set { id, max_age } => {
             Some(cookie::set(sessions.config(), sessions.cookie_value(&id), max_age))
         }
         CookieChange::Remove => Some(cookie::remove(sessions.config())),
-    })
-}
-
-/// Carries out the plan's single store write (two for a destroy followed by new data).
-async fn write(sessions: &Sessions, plan: Plan) -> Result<CookieChange, Error> {
-    let config = sessions.config();
-    let store = sessions.store();
-    let ttl = plan.ttl;
-    let key = |id: &SessionId| id.storage_key(&config.key_prefix);
-    let (size_after, size_before) = plan.size;
-    let stores_data = !matches!(plan.write, Write::Nothing(_) | Write::Delete { .. });
-    if stores_data && size_after > config.max_size && size_after > size_before {
-        return Err(store::Error::TooLarge { size: size_after, limit: config.max_size }.into());
     }
-    Ok(match plan.write {
-        Write::Nothing(Some(id)) if plan.refresh_cookie => CookieChange::Set(id),
-        Write::Nothing(_) => CookieChange::Keep,
-        Write::Create { id, fields } => {
-            CookieChange::Set(create(sessions, id, &fields, ttl).await?)
-        }
-        Write::Update { id, changes } => {
-            if !store.update(&key(&id), &changes, ttl).await? {
-                // Logged out or expired meanwhile: the write must not bring it back.
-                CookieChange::Remove
-            } else if plan.refresh_cookie {
-                CookieChange::Set(id)
-            } else {
-                CookieChange::Keep
-            }
-        }
-        Write::Regenerate { old, mut new, changes } => {
-            for _ in 0..ID_ATTEMPTS {
-                match store.regenerate(&key(&old), &key(&new), &changes, ttl).await? {
-                    Regenerated::Moved => return Ok(CookieChange::Set(new)),
-                    Regenerated::SourceGone => return Ok(CookieChange::Remove),
-                    Regenerated::TargetTaken => new = SessionId::generate(config.id_length),
-                }
-            }
-            return Err(Error::NoFreeId(ID_ATTEMPTS));
-        }
-        Write::Delete { old } => {
-            store.delete(&key(&old)).await?;
-            CookieChange::Remove
-        }
-        Write::Replace { old, new, fields } => {
-            store.delete(&key(&old)).await?;
-            CookieChange::Set(create(sessions, new, &fields, ttl).await?)
-        }
-    })
-}
-
-/// Stores a new session under `id`, or under a fresh id if `id` is taken: a client never
-/// ends up sharing another client's record.
-async fn create(
-    sessions: &Sessions,
-    mut id: SessionId,
-    fields: &store::Record,
-    ttl: Duration,
-) -> Result<SessionId, Error> {
-    let config = sessions.config();
-    for _ in 0..ID_ATTEMPTS {
-        if sessions.store().create(&id.storage_key(&config.key_prefix), fields, ttl).await? {
-            return Ok(id);
-        }
-        id = SessionId::generate(config.id_length);
-    }
-    Err(Error::NoFreeId(ID_ATTEMPTS))
 }
 
 fn set_cookie(res: &mut Response<'_>, cookie: Header<'static>) {

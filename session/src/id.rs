@@ -8,7 +8,8 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use sha2::{Digest, Sha256};
+
+use crate::store::digest::push_sha256_hex;
 
 /// The smallest accepted id length in bytes of entropy (128 bits).
 pub const MIN_ID_BYTES: usize = 16;
@@ -66,6 +67,21 @@ impl SessionId {
     }
 }
 
+/// An id with its storage key, computed once per request and carried along, so that no
+/// step of a request digests the same id again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyedId {
+    pub(crate) id: SessionId,
+    pub(crate) key: String,
+}
+
+impl KeyedId {
+    pub(crate) fn new(id: SessionId, prefix: &str) -> KeyedId {
+        let key = id.storage_key(prefix);
+        KeyedId { id, key }
+    }
+}
+
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionId(<redacted>)")
@@ -75,17 +91,6 @@ impl fmt::Debug for SessionId {
 /// The length of the unpadded base64 text for `bytes` bytes.
 pub(crate) const fn encoded_len(bytes: usize) -> usize {
     (bytes * 4).div_ceil(3)
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Appends the SHA-256 of `text` in lowercase hex (64 characters): how ids, users and store
-/// keys become names that reveal nothing and that no input can shape.
-pub(crate) fn push_sha256_hex(out: &mut String, text: &str) {
-    for byte in Sha256::digest(text.as_bytes()) {
-        out.push(HEX[usize::from(byte >> 4)] as char);
-        out.push(HEX[usize::from(byte & 0x0f)] as char);
-    }
 }
 
 fn is_base64url(byte: u8) -> bool {

@@ -157,6 +157,8 @@
 //! let rocket = rocket::build().attach(SessionFairing::with_store(MapStore::default()));
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cookie;
 mod error;
@@ -164,10 +166,13 @@ mod fairing;
 mod guard;
 mod map;
 mod outage;
-mod revocation;
+mod plan;
+mod reserved;
+mod save;
 mod sessions;
 mod signer;
 mod state;
+mod users;
 
 pub mod clock;
 pub mod codec;

@@ -4,6 +4,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::store::lock::lock;
+
 /// How long after one logged failure further failures are only counted.
 const WINDOW: Duration = Duration::from_secs(10);
 
@@ -11,7 +13,7 @@ const WINDOW: Duration = Duration::from_secs(10);
 /// the count reported with the next line. Messages never contain a session id.
 pub(crate) fn log_failure(message: std::fmt::Arguments<'_>) {
     static BURST: Mutex<Burst> = Mutex::new(Burst { last: None, suppressed: 0 });
-    let decision = BURST.lock().unwrap_or_else(|e| e.into_inner()).record(Instant::now());
+    let decision = lock(&BURST).record(Instant::now());
     match decision {
         Some(0) => log::error!("sessions: {message}"),
         Some(suppressed) => {

@@ -2,33 +2,39 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::clock::Clock;
 use crate::codec;
 use crate::config::SessionConfig;
-use crate::id::SessionId;
-use crate::signer::{Secret, Signer};
+use crate::id::{KeyedId, SessionId};
+use crate::reserved;
+use crate::signer::Signer;
 use crate::store::{Record, SessionStore};
-
-/// Reserved record key holding the creation time (Unix seconds), for the absolute timeout.
-pub(crate) const CREATED_KEY: &str = "__created";
+use crate::users::UserIndex;
 
 /// The configured store and settings, managed by [`SessionFairing`](crate::SessionFairing)
 /// and available to any code that holds the Rocket instance (`rocket.state::<Sessions>()`)
 /// or as a `&State<Sessions>` guard.
 #[derive(Clone)]
 pub struct Sessions {
-    inner: Arc<Inner>,
+    shared: Arc<Shared>,
 }
 
-struct Inner {
+struct Shared {
     store: Arc<dyn SessionStore>,
     config: SessionConfig,
     signer: Option<Signer>,
     clock: Arc<dyn Clock>,
+    users: UserIndex,
     requests: AtomicU64,
+}
+
+/// The id a session cookie carries.
+pub(crate) struct CookieId {
+    pub(crate) id: SessionId,
+    /// It was signed with a fallback key: the client should get it signed anew.
+    pub(crate) resign: bool,
 }
 
 impl Sessions {
@@ -37,71 +43,76 @@ impl Sessions {
         config: SessionConfig,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let signer = config.use_signer.then(|| {
-            let secret = config.secret_key.clone().unwrap_or_else(|| {
-                log::warn!("sessions: no session_secret_key or secret_key; signing with a random key, so signed cookies end with this process");
-                Secret::random()
-            });
-            Signer::new(&secret, &config.secret_key_fallbacks)
-        });
-        let inner = Inner { store, config, signer, clock, requests: AtomicU64::new(0) };
-        Sessions { inner: Arc::new(inner) }
+        let signer =
+            config.signing_key().map(|secret| Signer::new(&secret, &config.secret_key_fallbacks));
+        let users = UserIndex::new(store.clone(), &config, clock.clone());
+        let shared = Shared { store, config, signer, clock, users, requests: AtomicU64::new(0) };
+        Sessions { shared: Arc::new(shared) }
     }
 
     /// The id a cookie value carries, if it has the exact shape (and, when signing, a valid
-    /// signature); anything else is no id, decided without a store call. The flag says the
-    /// value was signed with a fallback key, so the client should get it signed anew.
-    pub(crate) fn id_from_cookie(&self, value: &str) -> Option<(SessionId, bool)> {
-        let length = self.inner.config.id_length;
-        match &self.inner.signer {
-            Some(signer) => signer.verify(value, length),
-            None => SessionId::parse(value, length).map(|id| (id, false)),
+    /// signature); anything else is no id, decided without a store call.
+    pub(crate) fn id_from_cookie(&self, value: &str) -> Option<CookieId> {
+        let length = self.shared.config.id_length;
+        match &self.shared.signer {
+            Some(signer) => {
+                signer.verify(value, length).map(|(id, resign)| CookieId { id, resign })
+            }
+            None => SessionId::parse(value, length).map(|id| CookieId { id, resign: false }),
         }
     }
 
     /// The cookie value that carries `id`.
     pub(crate) fn cookie_value(&self, id: &SessionId) -> String {
-        match &self.inner.signer {
+        match &self.shared.signer {
             Some(signer) => signer.sign(id),
             None => id.expose().to_owned(),
         }
     }
 
+    /// `id` with the key the store files it under: the one place a request digests an id.
+    pub(crate) fn keyed(&self, id: SessionId) -> KeyedId {
+        KeyedId::new(id, &self.shared.config.key_prefix)
+    }
+
+    /// A new random id, with its storage key.
+    pub(crate) fn fresh_id(&self) -> KeyedId {
+        self.keyed(SessionId::generate(self.shared.config.id_length))
+    }
+
     /// The creation time to store in a new record, when an absolute timeout is configured.
     pub(crate) fn created_field(&self) -> Option<(String, Vec<u8>)> {
-        self.inner.config.absolute_lifetime?;
+        self.shared.config.absolute_lifetime?;
         let now = self.now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let bytes =
-            codec::encode(self.inner.config.format, &now).expect("an integer always encodes");
-        Some((CREATED_KEY.to_owned(), bytes))
+            codec::encode(self.shared.config.format, &now).expect("an integer always encodes");
+        Some((reserved::CREATED.to_owned(), bytes))
     }
 
     /// How long `record` may still live: the idle lifetime, capped by what is left of the
     /// absolute lifetime. Zero once the absolute lifetime has passed.
     pub(crate) fn remaining(&self, record: &Record) -> Duration {
-        let lifetime = self.inner.config.lifetime;
-        let Some(absolute) = self.inner.config.absolute_lifetime else { return lifetime };
-        let Some(created) = record.get(CREATED_KEY).and_then(|b| codec::decode::<u64>(b).ok())
-        else {
-            return lifetime;
-        };
+        let lifetime = self.shared.config.lifetime;
+        let Some(absolute) = self.shared.config.absolute_lifetime else { return lifetime };
+        let created = record.get(reserved::CREATED).and_then(|b| codec::decode::<u64>(b).ok());
+        let Some(created) = created else { return lifetime };
         let created = UNIX_EPOCH + Duration::from_secs(created);
         let age = self.now().duration_since(created).unwrap_or_default();
         lifetime.min(absolute.saturating_sub(age))
     }
 
     fn now(&self) -> SystemTime {
-        self.inner.clock.now()
+        self.shared.clock.now()
     }
 
     /// Counts a request that used a session; every `session_cleanup_n_requests` of them,
     /// starts the store's expiry sweep in the background, off every request's path.
     pub(crate) fn count_request(&self) {
-        let seen = self.inner.requests.fetch_add(1, Ordering::Relaxed) + 1;
-        if seen % self.inner.config.cleanup_n_requests != 0 {
+        let seen = self.shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        if seen % self.shared.config.cleanup_n_requests != 0 {
             return;
         }
-        let store = self.inner.store.clone();
+        let store = self.shared.store.clone();
         rocket::tokio::spawn(async move {
             if let Err(error) = store.cleanup().await {
                 log::warn!("sessions: the store's expiry sweep failed: {error}");
@@ -109,14 +120,18 @@ impl Sessions {
         });
     }
 
+    pub(crate) fn users(&self) -> &UserIndex {
+        &self.shared.users
+    }
+
     /// The store sessions live in.
     pub fn store(&self) -> &Arc<dyn SessionStore> {
-        &self.inner.store
+        &self.shared.store
     }
 
     /// The configuration in force.
     pub fn config(&self) -> &SessionConfig {
-        &self.inner.config
+        &self.shared.config
     }
 
     /// Ends every session bound to `user` with
@@ -145,6 +160,6 @@ impl Sessions {
     /// The store failed; sessions already deleted stay deleted, and calling again finishes
     /// the job.
     pub async fn revoke_user(&self, user: &str) -> Result<usize, crate::store::Error> {
-        crate::revocation::revoke(self, user).await
+        self.shared.users.revoke(user).await
     }
 }

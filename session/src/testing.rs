@@ -40,7 +40,6 @@ use rocket::local::asynchronous::{Client, LocalResponse};
 use crate::codec;
 use crate::data::{FieldSink, Fields, SessionData};
 use crate::error::Error;
-use crate::id::SessionId;
 use crate::sessions::Sessions;
 use crate::store::Record;
 
@@ -85,12 +84,11 @@ impl<'c> TestSessions<'c> {
         let mut session = NewSession { record: Record::new(), format: config.format };
         fill(&mut session)?;
         session.record.extend(self.sessions.created_field());
-        let id = SessionId::generate(config.id_length);
-        let key = id.storage_key(&config.key_prefix);
-        if !self.sessions.store().create(&key, &session.record, config.lifetime).await? {
+        let new = self.sessions.fresh_id();
+        if !self.sessions.store().create(&new.key, &session.record, config.lifetime).await? {
             return Err(Error::NoFreeId(1));
         }
-        Ok(Cookie::new(config.cookie_name.clone(), self.sessions.cookie_value(&id)))
+        Ok(Cookie::new(config.cookie_name.clone(), self.sessions.cookie_value(&new.id)))
     }
 
     /// Namespace `T` of the session the cookie value carries; `None` when the value is no
@@ -99,9 +97,10 @@ impl<'c> TestSessions<'c> {
     /// # Errors
     /// The store fails.
     pub async fn read<T: SessionData>(&self, cookie_value: &str) -> Result<Option<T>, Error> {
-        let Some((id, _)) = self.sessions.id_from_cookie(cookie_value) else { return Ok(None) };
-        let key = id.storage_key(&self.sessions.config().key_prefix);
-        let Some(loaded) = self.sessions.store().load(&key, None).await? else { return Ok(None) };
+        let Some(cookie) = self.sessions.id_from_cookie(cookie_value) else { return Ok(None) };
+        let session = self.sessions.keyed(cookie.id);
+        let store = self.sessions.store();
+        let Some(loaded) = store.load(&session.key, None).await? else { return Ok(None) };
         Ok(Some(T::decode(&Fields::new(&loaded.record, self.sessions.config().format))))
     }
 

@@ -1,6 +1,6 @@
 use rocket::figment::providers::Env;
 use rocket::{get, routes};
-use rocket_typed_session::config::{ConfigError, SameSite};
+use rocket_typed_session::config::{Error as ConfigError, SameSite};
 use rocket_typed_session::{Session, SessionConfig, SessionFairing, SessionMap};
 
 use crate::support::figment;

@@ -1,13 +1,16 @@
-//! The store conformance suite, run against every built-in store.
+//! The store conformance suite, run against every built-in store, and against a store
+//! defined here the way a user would define one.
 
 #[path = "../support/mod.rs"]
 mod support;
+
+mod custom;
 
 #[cfg(feature = "memory")]
 mod memory {
     use rocket_typed_session::store::MemoryStore;
 
-    crate::conformance_suite!(async { MemoryStore::default() });
+    rocket_typed_session::conformance_suite!(async { MemoryStore::default() });
 }
 
 #[cfg(feature = "redis")]
@@ -16,7 +19,7 @@ mod redis {
 
     use crate::support::redis::shared_server;
 
-    crate::conformance_suite!(async {
+    rocket_typed_session::conformance_suite!(async {
         RedisStore::open(&shared_server().url(), RedisOptions::default()).unwrap()
     });
 }
@@ -27,7 +30,7 @@ mod redis_cluster {
 
     use crate::support::redis::shared_cluster;
 
-    crate::conformance_suite!(async {
+    rocket_typed_session::conformance_suite!(async {
         RedisStore::open_cluster(&shared_cluster().urls(), RedisOptions::default()).unwrap()
     });
 }
@@ -38,7 +41,7 @@ mod redis_sentinel {
 
     use crate::support::redis::{shared_sentinel, SENTINEL_MASTER};
 
-    crate::conformance_suite!(async {
+    rocket_typed_session::conformance_suite!(async {
         let urls = shared_sentinel().urls();
         RedisStore::open_sentinel(&urls, SENTINEL_MASTER, RedisOptions::default()).unwrap()
     });
@@ -62,5 +65,5 @@ mod filesystem {
         FilesystemStore::open(dir, 100_000).unwrap()
     }
 
-    crate::conformance_suite!(async { store() });
+    rocket_typed_session::conformance_suite!(async { store() });
 }

@@ -4,7 +4,7 @@
 
 pub mod app;
 pub mod clocked;
-pub mod conformance;
+
 pub mod exit;
 pub mod http;
 pub mod recording;
@@ -18,6 +18,8 @@ use rocket::{Build, Rocket};
 use rocket_typed_session::SessionId;
 
 pub use recording::{Call, RecordingStore};
+#[cfg(feature = "conformance")]
+pub use rocket_typed_session::store::conformance;
 
 /// A Rocket on test defaults, untouched by the environment, with `keys` merged in; each value
 /// is read as an environment variable's would be (`"8"` a number, `"true"` a boolean).

@@ -6,12 +6,11 @@ use std::time::{Duration, Instant};
 use moka::ops::compute::{CompResult, Op};
 use moka::sync::Cache;
 
+use super::defaults::MEMORY_CAPACITY_BYTES;
+use super::lock::lock;
 use super::{
     record_size, touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore,
 };
-
-/// The default capacity: 64 MiB of keys and values.
-pub const DEFAULT_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Sessions kept in this process's memory (`session_type = "memory"`, the default).
 ///
@@ -52,8 +51,7 @@ impl Entry {
     }
 
     fn fields(&self) -> MutexGuard<'_, Record> {
-        // A panic while a record was being changed leaves a record, not a broken invariant.
-        self.fields.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.fields)
     }
 
     /// Whether a rolling read or an update should reset the expiry now: a write into the
@@ -131,9 +129,10 @@ impl MemoryStore {
     }
 }
 
+/// A store of the default capacity, 64 MiB.
 impl Default for MemoryStore {
     fn default() -> Self {
-        MemoryStore::with_capacity(DEFAULT_CAPACITY_BYTES)
+        MemoryStore::with_capacity(MEMORY_CAPACITY_BYTES)
     }
 }
 

@@ -13,18 +13,29 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-#[cfg(feature = "memory")]
-mod memory;
-#[cfg(feature = "memory")]
-pub use memory::MemoryStore;
+pub(crate) mod defaults;
+pub(crate) mod digest;
+pub(crate) mod lock;
+
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 #[cfg(feature = "filesystem")]
 mod filesystem;
-#[cfg(feature = "filesystem")]
-pub use filesystem::FilesystemStore;
+#[cfg(feature = "memory")]
+mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisOptions, RedisStore};
+#[cfg(feature = "filesystem")]
+#[cfg_attr(docsrs, doc(cfg(feature = "filesystem")))]
+pub use filesystem::FilesystemStore;
+#[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
+pub use memory::MemoryStore;
 
 /// A session's stored values: `namespace.field` → tagged bytes (see [`crate::codec`]).
 /// Keys starting with `__` are reserved for the library.
@@ -282,5 +293,29 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
 
     fn request_time_limit(&self) -> Option<Duration> {
         (**self).request_time_limit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(entries: &[(&str, u8)]) -> Record {
+        entries.iter().map(|(k, v)| (k.to_string(), vec![*v])).collect()
+    }
+
+    #[test]
+    fn diff_keeps_only_changed_new_and_vanished_fields() {
+        let loaded = record(&[("a.same", 1), ("a.changed", 2), ("a.gone", 3)]);
+        let now = record(&[("a.same", 1), ("a.changed", 9), ("a.new", 4)]);
+        let changes = Changes::between(&loaded, &now);
+        assert_eq!(changes.set, record(&[("a.changed", 9), ("a.new", 4)]));
+        assert_eq!(changes.remove, vec!["a.gone".to_string()]);
+    }
+
+    #[test]
+    fn diff_of_equal_records_is_empty() {
+        let loaded = record(&[("a.x", 1)]);
+        assert!(Changes::between(&loaded, &loaded.clone()).is_empty());
     }
 }

@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use sha2::{Digest, Sha256};
-
+use super::digest::push_sha256_hex;
+use super::lock::lock;
 use super::{touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore};
+use format::{decode, encode, Stored};
+
+mod format;
 
 const STORE: &str = "filesystem";
-const MAGIC: &[u8; 5] = b"RTSF1";
-const CHECKSUM_LEN: usize = 32;
 const LOCK_SHARDS: usize = 64;
 const TEMP_PREFIX: &str = ".tmp-";
 /// A temporary file older than this was left by a crash mid-write.
@@ -50,21 +51,16 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 /// ```
 #[derive(Clone)]
 pub struct FilesystemStore {
-    inner: Arc<Inner>,
+    dir: Arc<Dir>,
 }
 
-struct Inner {
-    dir: PathBuf,
+/// The directory and what the process knows of it.
+struct Dir {
+    root: PathBuf,
     threshold: usize,
     locks: Vec<Mutex<()>>,
     files: AtomicUsize,
     sweeping: AtomicBool,
-}
-
-/// A parsed session file.
-struct Stored {
-    ttl: Duration,
-    record: Record,
 }
 
 impl FilesystemStore {
@@ -82,23 +78,23 @@ impl FilesystemStore {
         fs::remove_file(probe)?;
         let files = session_files(&dir)?.count();
         let locks = (0..LOCK_SHARDS).map(|_| Mutex::new(())).collect();
-        let inner = Inner {
-            dir,
+        let shared = Dir {
+            root: dir,
             threshold: threshold.max(1),
             locks,
             files: AtomicUsize::new(files),
             sweeping: AtomicBool::new(false),
         };
-        Ok(FilesystemStore { inner: Arc::new(inner) })
+        Ok(FilesystemStore { dir: Arc::new(shared) })
     }
 
     /// Runs `op` on a blocking thread: file I/O must not stall the async executor.
     async fn blocking<T: Send + 'static>(
         &self,
-        op: impl FnOnce(&Inner) -> io::Result<T> + Send + 'static,
+        op: impl FnOnce(&Dir) -> io::Result<T> + Send + 'static,
     ) -> Result<T, Error> {
-        let inner = self.inner.clone();
-        match tokio::task::spawn_blocking(move || op(&inner)).await {
+        let dir = self.dir.clone();
+        match tokio::task::spawn_blocking(move || op(&dir)).await {
             Ok(result) => result.map_err(unavailable),
             Err(join) => Err(Error::Backend { store: STORE, source: Box::new(join) }),
         }
@@ -106,15 +102,15 @@ impl FilesystemStore {
 
     /// Starts a sweep in the background unless one is running.
     fn sweep_in_background(&self) {
-        if self.inner.sweeping.swap(true, Ordering::AcqRel) {
+        if self.dir.sweeping.swap(true, Ordering::AcqRel) {
             return;
         }
-        let inner = self.inner.clone();
+        let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || {
-            if let Err(error) = inner.sweep() {
+            if let Err(error) = dir.sweep() {
                 log::warn!("sessions: the filesystem sweep failed: {error}");
             }
-            inner.sweeping.store(false, Ordering::Release);
+            dir.sweeping.store(false, Ordering::Release);
         });
     }
 }
@@ -123,15 +119,15 @@ impl FilesystemStore {
 impl SessionStore for FilesystemStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let key = key.to_owned();
-        self.blocking(move |inner| {
-            let path = inner.path(&key);
-            let _guard = inner.lock(&path);
-            let Some((file, mut stored)) = inner.read(&path)? else { return Ok(None) };
+        self.blocking(move |dir| {
+            let path = dir.path(&key);
+            let _guard = dir.lock(&path);
+            let Some((file, mut stored)) = dir.read(&path)? else { return Ok(None) };
             let expiry_reset = match touch {
                 // The lifetime lives in the file: a new one means writing it anew.
                 Some(ttl) if ttl != stored.ttl => {
                     stored.ttl = ttl;
-                    inner.replace(&path, &stored)?;
+                    dir.replace(&path, &stored)?;
                     true
                 }
                 Some(ttl) if touch_due(&file, ttl)? => {
@@ -148,13 +144,13 @@ impl SessionStore for FilesystemStore {
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
         let (key, fields) = (key.to_owned(), fields.clone());
         let created = self
-            .blocking(move |inner| {
-                let path = inner.path(&key);
-                let _guard = inner.lock(&path);
-                inner.create(&path, &Stored { ttl, record: fields })
+            .blocking(move |dir| {
+                let path = dir.path(&key);
+                let _guard = dir.lock(&path);
+                dir.create(&path, &Stored { ttl, record: fields })
             })
             .await?;
-        if created && self.inner.files.load(Ordering::Relaxed) > self.inner.threshold {
+        if created && self.dir.files.load(Ordering::Relaxed) > self.dir.threshold {
             self.sweep_in_background();
         }
         Ok(created)
@@ -162,13 +158,13 @@ impl SessionStore for FilesystemStore {
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
         let (key, changes) = (key.to_owned(), changes.clone());
-        self.blocking(move |inner| {
-            let path = inner.path(&key);
-            let _guard = inner.lock(&path);
-            let Some((_, mut stored)) = inner.read(&path)? else { return Ok(false) };
+        self.blocking(move |dir| {
+            let path = dir.path(&key);
+            let _guard = dir.lock(&path);
+            let Some((_, mut stored)) = dir.read(&path)? else { return Ok(false) };
             changes.apply_to(&mut stored.record);
             stored.ttl = ttl;
-            inner.replace(&path, &stored)?;
+            dir.replace(&path, &stored)?;
             Ok(true)
         })
         .await
@@ -176,10 +172,10 @@ impl SessionStore for FilesystemStore {
 
     async fn delete(&self, key: &str) -> Result<(), Error> {
         let key = key.to_owned();
-        self.blocking(move |inner| {
-            let path = inner.path(&key);
-            let _guard = inner.lock(&path);
-            inner.remove(&path)
+        self.blocking(move |dir| {
+            let path = dir.path(&key);
+            let _guard = dir.lock(&path);
+            dir.remove(&path)
         })
         .await
     }
@@ -192,37 +188,37 @@ impl SessionStore for FilesystemStore {
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
         let (old, new, changes) = (old.to_owned(), new.to_owned(), changes.clone());
-        self.blocking(move |inner| {
-            let (old, new) = (inner.path(&old), inner.path(&new));
-            let _guards = inner.lock_two(&old, &new);
-            if inner.read(&new)?.is_some() {
+        self.blocking(move |dir| {
+            let (old, new) = (dir.path(&old), dir.path(&new));
+            let _guards = dir.lock_two(&old, &new);
+            if dir.read(&new)?.is_some() {
                 return Ok(Regenerated::TargetTaken);
             }
-            let Some((_, mut stored)) = inner.read(&old)? else {
+            let Some((_, mut stored)) = dir.read(&old)? else {
                 return Ok(Regenerated::SourceGone);
             };
             changes.apply_to(&mut stored.record);
             stored.ttl = ttl;
-            if !stored.record.is_empty() && !inner.create(&new, &stored)? {
+            if !stored.record.is_empty() && !dir.create(&new, &stored)? {
                 return Ok(Regenerated::TargetTaken);
             }
-            inner.remove(&old)?;
+            dir.remove(&old)?;
             Ok(Regenerated::Moved)
         })
         .await
     }
 
     async fn cleanup(&self) -> Result<(), Error> {
-        self.blocking(|inner| inner.sweep()).await
+        self.blocking(|dir| dir.sweep()).await
     }
 }
 
-impl Inner {
+impl Dir {
     /// The file of `key`: its digest, so neither the key nor any id shapes the path.
     fn path(&self, key: &str) -> PathBuf {
         let mut name = String::with_capacity(64);
-        crate::id::push_sha256_hex(&mut name, key);
-        self.dir.join(name)
+        push_sha256_hex(&mut name, key);
+        self.root.join(name)
     }
 
     fn shard(&self, path: &Path) -> usize {
@@ -232,15 +228,14 @@ impl Inner {
     }
 
     fn lock(&self, path: &Path) -> MutexGuard<'_, ()> {
-        self.locks[self.shard(path)].lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.locks[self.shard(path)])
     }
 
     /// Both files' locks, taken in shard order so that two regenerations cannot deadlock.
     fn lock_two(&self, a: &Path, b: &Path) -> (MutexGuard<'_, ()>, Option<MutexGuard<'_, ()>>) {
         let (first, second) = (self.shard(a).min(self.shard(b)), self.shard(a).max(self.shard(b)));
-        let lock = |shard: usize| self.locks[shard].lock().unwrap_or_else(|e| e.into_inner());
-        let first_guard = lock(first);
-        (first_guard, (first != second).then(|| lock(second)))
+        let first_guard = lock(&self.locks[first]);
+        (first_guard, (first != second).then(|| lock(&self.locks[second])))
     }
 
     /// The live session in `path`, with its open file. An expired, truncated or garbage file
@@ -273,13 +268,13 @@ impl Inner {
         if self.read(path)?.is_some() {
             return Ok(false);
         }
-        let temp = write_temp(&self.dir, &encode(stored))?;
+        let temp = write_temp(&self.root, &encode(stored))?;
         let linked = fs::hard_link(&temp, path);
         fs::remove_file(&temp)?;
         match linked {
             Ok(()) => {
                 self.files.fetch_add(1, Ordering::Relaxed);
-                sync_dir(&self.dir)?;
+                sync_dir(&self.root)?;
                 Ok(true)
             }
             Err(error) if error.kind() == ErrorKind::AlreadyExists => Ok(false),
@@ -292,12 +287,12 @@ impl Inner {
         if stored.record.is_empty() {
             return self.remove(path);
         }
-        let temp = write_temp(&self.dir, &encode(stored))?;
+        let temp = write_temp(&self.root, &encode(stored))?;
         if let Err(error) = fs::rename(&temp, path) {
             let _ = fs::remove_file(&temp);
             return Err(error);
         }
-        sync_dir(&self.dir)
+        sync_dir(&self.root)
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
@@ -316,9 +311,9 @@ impl Inner {
     /// Removes expired files and stale temporary files, then the least recently used files
     /// beyond the threshold.
     fn sweep(&self) -> io::Result<()> {
-        remove_stale_temps(&self.dir)?;
+        remove_stale_temps(&self.root)?;
         let mut live = Vec::new();
-        for path in session_files(&self.dir)? {
+        for path in session_files(&self.root)? {
             let _guard = self.lock(&path);
             let Ok(modified) = fs::metadata(&path).and_then(|m| m.modified()) else { continue };
             if self.read(&path)?.is_some() {
@@ -369,7 +364,7 @@ fn remove_stale_temps(dir: &Path) -> io::Result<()> {
 
 /// Writes `bytes` to a new private temporary file in `dir`, synced to disk.
 fn write_temp(dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
-    let path = dir.join(format!("{TEMP_PREFIX}{}", crate::SessionId::generate(12).expose()));
+    let path = dir.join(format!("{TEMP_PREFIX}{:016x}", random_u64()));
     let written = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).and_then(
         |mut file| {
             file.write_all(bytes)?;
@@ -383,106 +378,19 @@ fn write_temp(dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
     Ok(path)
 }
 
+/// A random number for a temporary file's name: unique enough that `create_new` rarely
+/// refuses one, which is then an error and not a clash.
+fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    u64::from_le_bytes(bytes)
+}
+
 /// Makes a rename or link durable: it lives in the directory's own data.
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// `MAGIC`, ttl in ms (u64), field count (u32), then per field its key and value, each
-/// prefixed with a u32 length; then the SHA-256 of all of it. All integers little-endian.
-fn encode(stored: &Stored) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + super::record_size(&stored.record));
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&u64::try_from(stored.ttl.as_millis()).unwrap_or(u64::MAX).to_le_bytes());
-    out.extend_from_slice(&len32(stored.record.len()).to_le_bytes());
-    for (key, value) in &stored.record {
-        for part in [key.as_bytes(), value.as_slice()] {
-            out.extend_from_slice(&len32(part.len()).to_le_bytes());
-            out.extend_from_slice(part);
-        }
-    }
-    let checksum = Sha256::digest(&out);
-    out.extend_from_slice(&checksum);
-    out
-}
-
-fn len32(len: usize) -> u32 {
-    u32::try_from(len).unwrap_or(u32::MAX)
-}
-
-/// Parses what [`encode`] wrote; `None` for anything else, whatever the bytes.
-fn decode(bytes: &[u8]) -> Option<Stored> {
-    let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
-    let (body, checksum) = bytes.split_at(body_len);
-    if Sha256::digest(body).as_slice() != checksum {
-        return None;
-    }
-    let mut reader = Reader(body.strip_prefix(MAGIC.as_slice())?);
-    let ttl = Duration::from_millis(u64::from_le_bytes(reader.take(8)?.try_into().ok()?));
-    let count = u32::from_le_bytes(reader.take(4)?.try_into().ok()?);
-    let mut record = Record::new();
-    for _ in 0..count {
-        let key = String::from_utf8(reader.part()?.to_vec()).ok()?;
-        record.insert(key, reader.part()?.to_vec());
-    }
-    reader.0.is_empty().then_some(Stored { ttl, record })
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn part(&mut self) -> Option<&'a [u8]> {
-        let len = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
-        self.take(usize::try_from(len).ok()?)
-    }
-}
-
 fn unavailable(error: io::Error) -> Error {
     Error::Unavailable { store: STORE, source: Box::new(error) }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn stored() -> Stored {
-        let record = [("a.x".to_owned(), vec![1, 2, 3]), ("b.y".to_owned(), vec![])].into();
-        Stored { ttl: Duration::from_secs(60), record }
-    }
-
-    #[test]
-    fn files_round_trip() {
-        let back = decode(&encode(&stored())).unwrap();
-        assert_eq!((back.ttl, back.record), (stored().ttl, stored().record));
-    }
-
-    #[test]
-    fn every_truncation_is_rejected() {
-        let bytes = encode(&stored());
-        for len in 0..bytes.len() {
-            assert!(decode(&bytes[..len]).is_none(), "accepted {len} bytes");
-        }
-    }
-
-    #[test]
-    fn a_flipped_byte_is_rejected() {
-        let mut bytes = encode(&stored());
-        bytes[10] ^= 0x40;
-        assert!(decode(&bytes).is_none());
-    }
-
-    #[test]
-    fn garbage_is_rejected() {
-        assert!(decode(b"").is_none());
-        assert!(decode(&[0xff; 100]).is_none());
-    }
 }

@@ -1,0 +1,75 @@
+//! Building the store `session_type` names.
+
+use std::sync::Arc;
+
+// Without a store feature, only the arm that names the missing feature is left.
+#[cfg_attr(
+    not(any(feature = "memory", feature = "redis", feature = "filesystem")),
+    allow(unused_imports)
+)]
+use super::StoreType;
+use super::{Error, SessionConfig};
+use crate::store::SessionStore;
+
+impl SessionConfig {
+    /// Builds the store `session_type` names. Stores connect lazily: a server that is down
+    /// at launch does not stop the launch.
+    ///
+    /// # Errors
+    /// The store's cargo feature is off, or its address cannot be parsed.
+    pub fn build_store(&self) -> Result<Arc<dyn SessionStore>, Error> {
+        match self.store {
+            #[cfg(feature = "memory")]
+            StoreType::Memory => {
+                Ok(Arc::new(crate::store::MemoryStore::with_capacity(self.memory_capacity)))
+            }
+            #[cfg(feature = "redis")]
+            StoreType::Redis => crate::store::RedisStore::open(&self.redis_url, self.redis_options())
+                .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+                .map_err(|e| Error::Invalid { key: "session_redis_url", message: e.to_string() }),
+            #[cfg(feature = "redis")]
+            StoreType::RedisCluster => {
+                crate::store::RedisStore::open_cluster(&self.redis_cluster_urls, self.redis_options())
+                    .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+                    .map_err(|e| Error::Invalid {
+                        key: "session_redis_cluster_urls",
+                        message: e.to_string(),
+                    })
+            }
+            #[cfg(feature = "redis")]
+            StoreType::RedisSentinel => crate::store::RedisStore::open_sentinel(
+                &self.redis_sentinel_urls,
+                self.redis_sentinel_master.as_deref().unwrap_or_default(),
+                self.redis_options(),
+            )
+            .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+            .map_err(|e| Error::Invalid {
+                key: "session_redis_sentinel_urls",
+                message: e.to_string(),
+            }),
+            #[cfg(feature = "filesystem")]
+            StoreType::Filesystem => {
+                crate::store::FilesystemStore::open(&self.filesystem_dir, self.filesystem_threshold)
+                    .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+                    .map_err(|e| Error::Invalid {
+                        key: "session_filesystem_dir",
+                        message: format!("{} cannot be created or written: {e}", self.filesystem_dir.display()),
+                    })
+            }
+            #[allow(unreachable_patterns)]
+            missing => Err(Error::Invalid {
+                key: "session_type",
+                message: format!("{missing:?} needs a cargo feature of rocket_typed_session that is off in this build (`memory`, `redis` or `filesystem`)"),
+            }),
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    fn redis_options(&self) -> crate::store::RedisOptions {
+        crate::store::RedisOptions {
+            connections: self.redis_pool_size,
+            timeout: self.redis_timeout,
+            wait_replicas: self.redis_wait_replicas,
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The `session_*` configuration keys: [`SessionConfig`] with every key and its default, read
+//! from Rocket's figment.
+//!
+//! - `keys.rs`: the list of keys, and the nearest one to a typo;
+//! - `duration.rs`: `"31d"`-style durations;
+//! - `validate.rs`: what stops a launch, and the signing key each profile falls back to;
+//! - `build.rs`: the store `session_type` names;
+//! - `error.rs`: [`Error`], naming the key to change.
+
+mod build;
+mod duration;
+mod error;
+mod keys;
+mod validate;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rocket::figment::value::Dict;
+use rocket::figment::Figment;
+use serde::Deserialize;
+
+use crate::codec::Format;
+pub use crate::signer::Secret;
+use crate::store::defaults::{MEMORY_CAPACITY_BYTES, NETWORK_TIMEOUT, REDIS_CONNECTIONS};
+use duration::{duration, optional_duration};
+pub use error::Error;
+pub use keys::KNOWN_KEYS;
+
+/// The session configuration, read from the `session_*` keys of Rocket's configuration
+/// (Rocket.toml, or `ROCKET_SESSION_*` environment variables).
+///
+/// Every key is optional; the defaults are secure for HTTPS-less development except
+/// `session_cookie_secure`, which production deployments should turn on.
+///
+/// ```toml
+/// [default]
+/// session_type = "memory"            # "memory", "redis", "redis_cluster", "redis_sentinel" or "filesystem"
+/// session_lifetime = "7d"            # seconds, or "30m", "12h", "7d", "1d12h"
+/// session_cookie_secure = true
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// `session_type`: the store. Default `"memory"`.
+    #[serde(rename = "session_type")]
+    pub store: StoreType,
+    /// `session_permanent`: whether the cookie carries `Max-Age` (true) or lasts only for the
+    /// browser session (false). Default `true`.
+    #[serde(rename = "session_permanent")]
+    pub permanent: bool,
+    /// `session_lifetime`: idle expiry in the store, and the cookie's `Max-Age`. Seconds, or a
+    /// string such as `"31d"`, `"12h"`, `"1d12h"`. Default 31 days (2678400 s).
+    #[serde(rename = "session_lifetime", deserialize_with = "duration")]
+    pub lifetime: Duration,
+    /// `session_absolute_lifetime`: a hard cap on a session's age since it was created,
+    /// whatever its activity (OWASP's absolute timeout). Seconds or `"12h"`-style. Default
+    /// none.
+    #[serde(rename = "session_absolute_lifetime", deserialize_with = "optional_duration")]
+    pub absolute_lifetime: Option<Duration>,
+    /// `session_refresh_each_request`: rolling expiry. A request that reads the session
+    /// resets its idle expiry (in the same store round trip) and, when permanent, re-sends the
+    /// cookie, unless both were reset within the
+    /// [`touch_interval`](crate::store::touch_interval) (at most a second); a write always
+    /// re-sends it. Default `true`.
+    #[serde(rename = "session_refresh_each_request")]
+    pub refresh_each_request: bool,
+    /// `session_key_prefix`: prepended to every store key. Default `"session:"`.
+    #[serde(rename = "session_key_prefix")]
+    pub key_prefix: String,
+    /// `session_id_length`: bytes of entropy in an id, 16 to 128. Default 32 (a 43-character
+    /// cookie value).
+    #[serde(rename = "session_id_length")]
+    pub id_length: usize,
+    /// `session_serialization_format`: `"msgpack"` or `"json"`, for values written from now
+    /// on; both are always readable. Default `"msgpack"`.
+    #[serde(rename = "session_serialization_format")]
+    pub format: Format,
+    /// `session_max_size`: the largest record, in bytes of keys and values, that a save may
+    /// leave behind; a larger one is refused and the stored record kept. Default 65536.
+    #[serde(rename = "session_max_size")]
+    pub max_size: usize,
+    /// `session_use_signer`: the cookie carries the id and an HMAC-SHA256 of it; a forged or
+    /// unsigned cookie is refused without a store call. Default `false`.
+    #[serde(rename = "session_use_signer")]
+    pub use_signer: bool,
+    /// `session_secret_key`: the signing key, base64 or hex of at least 32 bytes. Default:
+    /// Rocket's `secret_key`; with neither, the debug profile draws a random key per launch
+    /// (signed cookies then end with the process) and the release profile refuses to launch.
+    #[serde(rename = "session_secret_key")]
+    pub secret_key: Option<Secret>,
+    /// `session_secret_key_fallbacks`: former signing keys still accepted, for a key
+    /// rotation; new cookies are signed with `session_secret_key`. Default none.
+    #[serde(rename = "session_secret_key_fallbacks")]
+    pub secret_key_fallbacks: Vec<Secret>,
+    /// `session_cookie_name`. Default `"session"`. A `__Host-` name requires
+    /// `session_cookie_secure`, path `/` and no domain; a `__Secure-` name requires
+    /// `session_cookie_secure`.
+    #[serde(rename = "session_cookie_name")]
+    pub cookie_name: String,
+    /// `session_cookie_domain`. Default none: the cookie goes to the exact host only.
+    #[serde(rename = "session_cookie_domain")]
+    pub cookie_domain: Option<String>,
+    /// `session_cookie_path`. Default `"/"`.
+    #[serde(rename = "session_cookie_path")]
+    pub cookie_path: String,
+    /// `session_cookie_httponly`: hide the cookie from scripts. Default `true`.
+    #[serde(rename = "session_cookie_httponly")]
+    pub cookie_http_only: bool,
+    /// `session_cookie_secure`: send the cookie over HTTPS only. Default `false`; turn it on
+    /// in production.
+    #[serde(rename = "session_cookie_secure")]
+    pub cookie_secure: bool,
+    /// `session_cookie_samesite`: `"Strict"`, `"Lax"` or `"None"` (which requires
+    /// `session_cookie_secure`). Default `"Lax"`.
+    #[serde(rename = "session_cookie_samesite")]
+    pub cookie_same_site: SameSite,
+    /// `session_memory_capacity`: bytes of keys and values the memory store holds before it
+    /// evicts sessions. Default 67108864 (64 MiB).
+    #[serde(rename = "session_memory_capacity")]
+    pub memory_capacity: u64,
+    /// `session_redis_url`: the Redis server for `session_type = "redis"`. Default
+    /// `"redis://127.0.0.1:6379"`.
+    #[serde(rename = "session_redis_url")]
+    pub redis_url: String,
+    /// `session_redis_cluster_urls`: seed nodes for `session_type = "redis_cluster"`, e.g.
+    /// `["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]`. Default none (required then).
+    #[serde(rename = "session_redis_cluster_urls")]
+    pub redis_cluster_urls: Vec<String>,
+    /// `session_redis_sentinel_urls`: the Sentinels for `session_type = "redis_sentinel"`, e.g.
+    /// `["redis://10.0.0.1:26379", "redis://10.0.0.2:26379"]`. Default none (required then).
+    #[serde(rename = "session_redis_sentinel_urls")]
+    pub redis_sentinel_urls: Vec<String>,
+    /// `session_redis_sentinel_master`: the master set the Sentinels watch (the name in their
+    /// `sentinel monitor` line). Default none (required for `"redis_sentinel"`).
+    #[serde(rename = "session_redis_sentinel_master")]
+    pub redis_sentinel_master: Option<String>,
+    /// `session_redis_pool_size`: multiplexed connections requests are spread over. Default 4.
+    #[serde(rename = "session_redis_pool_size")]
+    pub redis_pool_size: usize,
+    /// `session_redis_timeout`: the most a request's Redis work (loading and saving its
+    /// session together, connecting included) may take before the request gets a 503.
+    /// Seconds or `"500ms"`, `"2s"`. Default 1 second.
+    #[serde(rename = "session_redis_timeout", deserialize_with = "duration")]
+    pub redis_timeout: Duration,
+    /// `session_redis_wait_replicas`: after every write, wait (Redis `WAIT`, in the same round
+    /// trip) until this many replicas hold it, so that a write the client was told about
+    /// survives a master failover. A write not replicated in time is a 503, not a silent
+    /// success. Default 0 (do not wait: a failover may lose the last writes).
+    #[serde(rename = "session_redis_wait_replicas")]
+    pub redis_wait_replicas: u32,
+    /// `session_filesystem_dir`: the directory of `session_type = "filesystem"`, created
+    /// (mode 0700) if missing. Default `"sessions"`, relative to the working directory.
+    #[serde(rename = "session_filesystem_dir")]
+    pub filesystem_dir: PathBuf,
+    /// `session_filesystem_threshold`: session files kept before expired and then least
+    /// recently used ones are evicted. Default 500.
+    #[serde(rename = "session_filesystem_threshold")]
+    pub filesystem_threshold: usize,
+    /// `session_cleanup_n_requests`: every this many requests that use a session, the store's
+    /// expiry sweep runs in the background (a no-op for stores with native expiry). Default
+    /// 1000.
+    #[serde(rename = "session_cleanup_n_requests")]
+    pub cleanup_n_requests: u64,
+}
+
+/// The stores `session_type` can name; each needs its cargo feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StoreType {
+    /// The embedded `MemoryStore` (feature `memory`).
+    Memory,
+    /// A Redis server, through `RedisStore` (feature `redis`).
+    Redis,
+    /// A Redis Cluster, through `RedisStore` (feature `redis`).
+    RedisCluster,
+    /// The master a set of Redis Sentinels names, through `RedisStore` (feature `redis`).
+    RedisSentinel,
+    /// A directory of files, through `FilesystemStore` (feature `filesystem`).
+    Filesystem,
+}
+
+/// The cookie's `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SameSite {
+    /// Sent on same-site requests only.
+    #[serde(alias = "strict")]
+    Strict,
+    /// Also sent on top-level navigations from other sites.
+    #[serde(alias = "lax")]
+    Lax,
+    /// Sent on every request; requires `session_cookie_secure`.
+    #[serde(alias = "none")]
+    None,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            store: StoreType::Memory,
+            permanent: true,
+            lifetime: Duration::from_secs(31 * 24 * 60 * 60),
+            absolute_lifetime: None,
+            refresh_each_request: true,
+            key_prefix: "session:".into(),
+            id_length: 32,
+            format: Format::Msgpack,
+            max_size: 64 * 1024,
+            use_signer: false,
+            secret_key: None,
+            secret_key_fallbacks: Vec::new(),
+            cookie_name: "session".into(),
+            cookie_domain: None,
+            cookie_path: "/".into(),
+            cookie_http_only: true,
+            cookie_secure: false,
+            cookie_same_site: SameSite::Lax,
+            memory_capacity: MEMORY_CAPACITY_BYTES,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            redis_cluster_urls: Vec::new(),
+            redis_sentinel_urls: Vec::new(),
+            redis_sentinel_master: None,
+            redis_pool_size: REDIS_CONNECTIONS,
+            redis_timeout: NETWORK_TIMEOUT,
+            redis_wait_replicas: 0,
+            filesystem_dir: PathBuf::from("sessions"),
+            filesystem_threshold: 500,
+            cleanup_n_requests: 1000,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Reads and checks the `session_*` keys of `figment`, with defaults for absent keys.
+    ///
+    /// # Errors
+    /// The first problem found: an unknown `session_*` key (with the closest known key), a
+    /// value of the wrong type or outside the accepted values, or values that cannot work.
+    pub fn from_figment(figment: &Figment) -> Result<Self, Error> {
+        let keys: Dict = figment.extract().map_err(|e| Error::Extract(Box::new(e)))?;
+        keys::reject_unknown_keys(&keys)?;
+        let mut config: SessionConfig =
+            figment.extract().map_err(|e| Error::Extract(Box::new(e)))?;
+        if config.secret_key.is_none() {
+            config.secret_key = keys.get("secret_key").and_then(validate::rocket_secret);
+        }
+        config.validate()?;
+        if figment.profile() == rocket::Config::RELEASE_PROFILE {
+            config.validate_for_release()?;
+        }
+        Ok(config)
+    }
+}

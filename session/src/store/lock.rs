@@ -1,0 +1,10 @@
+//! The one way this crate takes a lock.
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks `mutex`, taking it over from a thread that panicked while holding it: every value
+/// this crate guards is whole after each step of a change (a record, a cache slot, a
+/// counter), so a panic elsewhere leaves nothing here half-updated that matters.
+pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

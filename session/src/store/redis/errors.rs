@@ -1,0 +1,95 @@
+//! How a Redis failure becomes a [`store::Error`](crate::store::Error): what may pass with
+//! time is unavailable (a 503), a reply of the wrong shape a decode error, the rest a backend
+//! failure.
+
+use std::time::Duration;
+
+use deadpool_redis::redis::{ErrorKind, RedisError, ServerErrorKind};
+
+use super::round_trip::Wait;
+use crate::store::Error;
+
+const STORE: &str = "redis";
+
+/// A write reached fewer replicas than `session_redis_wait_replicas` asks for in time.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the write reached {acknowledged} of {} replicas within {:?}",
+    wait.replicas,
+    wait.within
+)]
+pub(super) struct NotReplicated {
+    pub(super) acknowledged: u32,
+    pub(super) wait: Wait,
+}
+
+/// The store timed out; the message gives the bound that was exceeded.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {0:?}")]
+pub(super) struct TimedOut(pub(super) Duration);
+
+pub(super) fn unavailable(source: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Unavailable { store: STORE, source: Box::new(source) }
+}
+
+pub(super) fn pool_error(error: deadpool_redis::PoolError) -> Error {
+    match error {
+        deadpool_redis::PoolError::Backend(error) => classify(error),
+        other => unavailable(other),
+    }
+}
+
+/// A master demoted by a failover: it refuses writes.
+pub(super) fn is_read_only(error: &RedisError) -> bool {
+    error.code() == Some("READONLY") || error.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly)
+}
+
+pub(super) fn is_broken_connection(error: &RedisError) -> bool {
+    error.is_connection_dropped() || error.is_io_error() || error.is_unrecoverable_error()
+}
+
+/// Sorts a Redis error into the store's error kinds.
+pub(super) fn classify(error: RedisError) -> Error {
+    if is_transient(&error) {
+        unavailable(error)
+    } else if matches!(error.kind(), ErrorKind::Parse | ErrorKind::UnexpectedReturnType) {
+        Error::Decode { store: STORE, message: error.to_string() }
+    } else {
+        Error::Backend { store: STORE, source: Box::new(error) }
+    }
+}
+
+fn is_transient(error: &RedisError) -> bool {
+    let transient_code = matches!(
+        error.code(),
+        Some(
+            "OOM"
+                | "LOADING"
+                | "READONLY"
+                | "MASTERDOWN"
+                | "BUSY"
+                | "NOAUTH"
+                | "WRONGPASS"
+                | "MISCONF"
+        )
+    );
+    error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_refusal()
+        || error.is_connection_dropped()
+        || error.is_cluster_error()
+        || error.is_unrecoverable_error()
+        || transient_code
+        || matches!(
+            error.kind(),
+            ErrorKind::AuthenticationFailed
+                | ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                )
+        )
+}

@@ -1,0 +1,235 @@
+//! Redis, Redis Cluster and Redis Sentinel: one hash per session, native expiry, one round
+//! trip per operation.
+//!
+//! - `mod.rs`: the store and its operations;
+//! - `connection.rs`: where connections come from, keeping them, the timeout and the retry;
+//! - `round_trip.rs`: what each operation sends; `scripts.rs` and `lua/`: the scripts;
+//! - `errors.rs`: which Redis errors are a 503.
+
+mod connection;
+mod errors;
+mod round_trip;
+mod scripts;
+
+use std::sync::atomic::AtomicUsize;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use deadpool_redis::redis::{AsyncConnectionConfig, RedisError};
+use deadpool_redis::{cluster, sentinel};
+
+use super::defaults::{NETWORK_TIMEOUT, REDIS_CONNECTIONS};
+use super::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
+use connection::{pooled, Connection, Source};
+
+/// Settings for a [`RedisStore`] built from URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// How many multiplexed connections requests are spread over (`session_redis_pool_size`).
+    pub connections: usize,
+    /// The most one store operation, and one request's store work, may take, from waiting
+    /// for a connection to the reply (`session_redis_timeout`); past it the operation fails
+    /// as unavailable.
+    pub timeout: Duration,
+    /// How many replicas must hold each write before it counts as done
+    /// (`session_redis_wait_replicas`); 0 does not wait.
+    pub wait_replicas: u32,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions { connections: REDIS_CONNECTIONS, timeout: NETWORK_TIMEOUT, wait_replicas: 0 }
+    }
+}
+
+/// Sessions in Redis (`session_type = "redis"`), Redis Cluster (`"redis_cluster"`) or the
+/// master Redis Sentinels name (`"redis_sentinel"`).
+///
+/// Each session is one hash under its storage key, one hash field per stored value, with the
+/// session's idle timeout as the key's TTL. A load is one `HGETALL`, or for rolling expiry one
+/// Lua script that also resets the TTL when it is due (see
+/// [`touch_interval`](super::touch_interval)); every write is one Lua script that creates only
+/// if absent or updates only if present, so a session deleted by a logout or by expiry is
+/// never brought back.
+/// Every command touches one key, so nothing is cross-slot in a cluster; there `regenerate`
+/// takes three steps (read the old record, create the new key, delete the old), elsewhere one.
+///
+/// Connections come from a deadpool-redis pool, and are multiplexed: each carries many
+/// concurrent requests, so a store operation never waits for a free connection and never
+/// pays a health-check round trip. A connection that fails is dropped and replaced on the
+/// next operation, so the store recovers by itself once Redis is back. Every operation is
+/// bounded by [`RedisOptions::timeout`]; a store that cannot answer in time is
+/// [`Error::Unavailable`], which the request sees as a 503.
+///
+/// ```no_run
+/// use rocket_typed_session::store::RedisStore;
+/// use rocket_typed_session::SessionFairing;
+///
+/// // Like Flask-Session's `RedisSessionInterface(client=...)`: a pool built in code.
+/// let pool = deadpool_redis::Config::from_url("redis://127.0.0.1:6379")
+///     .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+///     .expect("a valid URL");
+/// let fairing = SessionFairing::with_store(RedisStore::new(pool));
+/// ```
+pub struct RedisStore {
+    source: Source,
+    slots: Vec<Mutex<Option<Connection>>>,
+    next: AtomicUsize,
+    timeout: Duration,
+    wait_replicas: u32,
+}
+
+impl RedisStore {
+    /// Sessions in the Redis server `pool` connects to, with default options.
+    pub fn new(pool: deadpool_redis::Pool) -> Self {
+        RedisStore::from_source(Source::Single(pool), RedisOptions::default())
+    }
+
+    /// Sessions in the Redis Cluster `pool` connects to, with default options.
+    pub fn cluster(pool: cluster::Pool) -> Self {
+        RedisStore::from_source(Source::Cluster(pool), RedisOptions::default())
+    }
+
+    /// Connects lazily to the server at `url` (`redis://`, `rediss://` or `unix://`): a
+    /// server that is down at launch does not stop the app, sessions work once it is up.
+    ///
+    /// # Errors
+    /// The URL cannot be parsed.
+    pub fn open(url: &str, options: RedisOptions) -> Result<Self, RedisError> {
+        let connection = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.timeout));
+        let manager = deadpool_redis::Manager::new_with_config(url, connection)?;
+        let pool = pooled(deadpool_redis::Pool::builder(manager), options);
+        Ok(RedisStore::from_source(Source::Single(pool), options))
+    }
+
+    /// Connects lazily to the cluster whose seed nodes are `urls`.
+    ///
+    /// # Errors
+    /// A URL cannot be parsed.
+    pub fn open_cluster(urls: &[String], options: RedisOptions) -> Result<Self, RedisError> {
+        let manager = cluster::Manager::new(urls.to_vec(), false)?;
+        let pool = pooled(cluster::Pool::builder(manager), options);
+        Ok(RedisStore::from_source(Source::Cluster(pool), options))
+    }
+
+    /// Connects lazily to the master that the Sentinels at `urls` name for the set `master`,
+    /// with default connection settings (no password, no TLS, database 0). After a failover
+    /// an operation that meets the old master (gone, or now a read-only replica) drops the
+    /// connections and is tried once more on a fresh one, which asks the Sentinels again.
+    ///
+    /// # Errors
+    /// A URL cannot be parsed.
+    pub fn open_sentinel(
+        urls: &[String],
+        master: &str,
+        options: RedisOptions,
+    ) -> Result<Self, RedisError> {
+        let manager = sentinel::Manager::new(
+            urls.to_vec(),
+            master.to_owned(),
+            None,
+            sentinel::SentinelServerType::Master,
+        )?;
+        let pool = pooled(sentinel::Pool::builder(manager), options);
+        Ok(RedisStore::from_source(Source::Sentinel(pool), options))
+    }
+
+    /// Bounds every operation by `timeout` instead of the default second.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn from_source(source: Source, options: RedisOptions) -> Self {
+        let slots = (0..options.connections.max(1)).map(|_| Mutex::new(None)).collect();
+        RedisStore {
+            source,
+            slots,
+            next: AtomicUsize::new(0),
+            timeout: options.timeout,
+            wait_replicas: options.wait_replicas,
+        }
+    }
+
+    fn is_cluster(&self) -> bool {
+        matches!(self.source, Source::Cluster(_))
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for RedisStore {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
+        let (reset, record): (i64, Record) = match touch {
+            Some(ttl) => self.run(&round_trip::read_touching(key, ttl)).await?,
+            None => (0, self.run(&round_trip::read(key)).await?),
+        };
+        Ok((!record.is_empty()).then_some(Loaded { record, expiry_reset: reset == 1 }))
+    }
+
+    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
+        let created: i64 = self.write(round_trip::create(key, fields, ttl)).await?;
+        Ok(created == 1)
+    }
+
+    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
+        let updated: i64 = self.write(round_trip::update(key, changes, ttl)).await?;
+        Ok(updated == 1)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.write(round_trip::delete(key)).await
+    }
+
+    /// `session_redis_timeout` bounds a whole request's Redis work, not only each operation.
+    fn request_time_limit(&self) -> Option<Duration> {
+        Some(self.timeout)
+    }
+
+    async fn regenerate(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error> {
+        if self.is_cluster() {
+            return self.regenerate_across_slots(old, new, changes, ttl).await;
+        }
+        let call = round_trip::regenerate(old, new, changes, ttl);
+        Ok(match self.write::<i64>(call).await? {
+            1 => Regenerated::Moved,
+            2 => Regenerated::TargetTaken,
+            _ => Regenerated::SourceGone,
+        })
+    }
+}
+
+impl RedisStore {
+    /// Two keys rarely share a cluster slot, so this copies, then deletes: read the old
+    /// record, create the new key, delete the old one. Each step is bounded by the timeout
+    /// and a failure at any step leaves the old session whole (a new key left behind by a
+    /// failed last step expires unused). If the old key vanished meanwhile (a logout in
+    /// another tab), the copy is deleted too: a logout always wins.
+    async fn regenerate_across_slots(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error> {
+        let Some(Loaded { mut record, .. }) = self.load(old, None).await? else {
+            return Ok(Regenerated::SourceGone);
+        };
+        changes.apply_to(&mut record);
+        if !record.is_empty() && !self.create(new, &record, ttl).await? {
+            return Ok(Regenerated::TargetTaken);
+        }
+        if self.write::<i64>(round_trip::delete(old)).await? == 0 {
+            self.delete(new).await?;
+            return Ok(Regenerated::SourceGone);
+        }
+        Ok(Regenerated::Moved)
+    }
+}

@@ -1,0 +1,127 @@
+//! One round trip to Redis, built before it is sent so that it can be sent again, and the
+//! round trips each store operation is made of.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use deadpool_redis::redis::{self, ErrorKind, FromRedisValue, RedisError, ServerErrorKind};
+
+use super::connection::Connection;
+use super::scripts::{millis, scripts, Lua, ScriptCall};
+use crate::store::{touch_interval, Changes, Record};
+
+/// What is sent in one round trip.
+pub(super) enum RoundTrip {
+    One(Call),
+    /// A write followed by `WAIT`; the reply is the write's and the replicas that acknowledged.
+    Replicated(Call, Wait),
+}
+
+/// A command, or a call of one of the scripts.
+pub(super) enum Call {
+    Script(ScriptCall),
+    Command(redis::Cmd),
+}
+
+/// `WAIT replicas within`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Wait {
+    pub(super) replicas: u32,
+    pub(super) within: Duration,
+}
+
+impl Call {
+    /// The command to send; with `by_source`, a script call as `EVAL` (see
+    /// [`ScriptCall::by_source`]).
+    fn command(&self, by_source: bool) -> Cow<'_, redis::Cmd> {
+        match self {
+            Call::Script(call) if by_source => Cow::Owned(call.by_source()),
+            Call::Script(call) => Cow::Borrowed(&call.evalsha),
+            Call::Command(command) => Cow::Borrowed(command),
+        }
+    }
+}
+
+impl RoundTrip {
+    /// Sends the round trip; a script the node does not know is sent again by source.
+    pub(super) async fn send<T: FromRedisValue>(
+        &self,
+        connection: &mut Connection,
+    ) -> Result<T, RedisError> {
+        match self.send_as(false, connection).await {
+            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                self.send_as(true, connection).await
+            }
+            result => result,
+        }
+    }
+
+    async fn send_as<T: FromRedisValue>(
+        &self,
+        by_source: bool,
+        connection: &mut Connection,
+    ) -> Result<T, RedisError> {
+        match self {
+            RoundTrip::One(call) => call.command(by_source).query_async(connection).await,
+            RoundTrip::Replicated(write, wait) => {
+                let mut pipeline = redis::pipe();
+                pipeline.add_command(write.command(by_source).into_owned());
+                pipeline.cmd("WAIT").arg(wait.replicas).arg(millis(wait.within));
+                pipeline.query_async(connection).await
+            }
+        }
+    }
+}
+
+/// `HGETALL key`.
+pub(super) fn read(key: &str) -> RoundTrip {
+    let mut command = redis::cmd("HGETALL");
+    command.arg(key);
+    RoundTrip::One(Call::Command(command))
+}
+
+/// The read-touching script on `key`.
+pub(super) fn read_touching(key: &str, ttl: Duration) -> RoundTrip {
+    let mut call = ScriptCall::new(&scripts().read_touching, &[key], ttl);
+    call.arg(millis(touch_interval(ttl)));
+    RoundTrip::One(Call::Script(call))
+}
+
+/// The create script: `fields` under `key`, only if it is absent.
+pub(super) fn create(key: &str, fields: &Record, ttl: Duration) -> Call {
+    let mut call = ScriptCall::new(&scripts().create, &[key], ttl);
+    for (field, value) in fields {
+        call.arg(field.as_str()).arg(value.as_slice());
+    }
+    Call::Script(call)
+}
+
+/// `DEL key`; its reply is how many keys it deleted.
+pub(super) fn delete(key: &str) -> Call {
+    let mut command = redis::cmd("DEL");
+    command.arg(key);
+    Call::Command(command)
+}
+
+/// The update script on `key`.
+pub(super) fn update(key: &str, changes: &Changes, ttl: Duration) -> Call {
+    change(&scripts().update, &[key], changes, ttl)
+}
+
+/// The regenerate script from `old` to `new`.
+pub(super) fn regenerate(old: &str, new: &str, changes: &Changes, ttl: Duration) -> Call {
+    change(&scripts().regenerate, &[old, new], changes, ttl)
+}
+
+/// A script that takes the changes: the count of fields set, the pairs, then the removals.
+fn change(lua: &'static Lua, keys: &[&str], changes: &Changes, ttl: Duration) -> Call {
+    let mut call = ScriptCall::new(lua, keys, ttl);
+    call.arg(changes.set.len());
+    for (field, value) in &changes.set {
+        call.arg(field.as_str()).arg(value.as_slice());
+    }
+    for field in &changes.remove {
+        call.arg(field.as_str());
+    }
+    Call::Script(call)
+}
