@@ -1,5 +1,5 @@
 //! Generates the `SessionData` implementation. Generated code names the library only through
-//! `::rocket_typed_session::__private`.
+//! `::rocket_typed_session::__private`, and the standard library only as `::std::…`.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -9,16 +9,58 @@ use syn::DeriveInput;
 use crate::ast::{unraw, Container, Field};
 use crate::attr::Default;
 use crate::check;
-use crate::ctxt::Ctxt;
+use crate::ctxt::{to_compile_errors, Ctxt};
 
-pub fn derive(input: &DeriveInput) -> Result<TokenStream, Vec<syn::Error>> {
-    let cx = Ctxt::default();
+/// The implementation of `SessionData` for `input`; with any error, the errors and a stand-in
+/// implementation, so that the user sees the errors on their attributes and not a second one
+/// on every route that takes the struct as a guard.
+pub fn derive(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
     let container = Container::from_ast(&cx, input);
     if let Some(container) = &container {
         check::check(&cx, container);
     }
-    cx.check()?;
-    Ok(implementation(&container.expect("errors were reported above")))
+    // Only a struct that could hold session data gets a stand-in: for an enum, a union or a
+    // borrowed struct, one would only add errors about what the first error already says.
+    let could_hold_data = container.is_some() && input.generics.lifetimes().next().is_none();
+    match (cx.check(), container) {
+        (Ok(()), Some(container)) => implementation(&container),
+        (Err(errors), _) => {
+            let mut tokens = to_compile_errors(errors);
+            if could_hold_data {
+                tokens.extend(stand_in(input));
+            }
+            tokens
+        }
+        (Ok(()), None) => unreachable!("a container that failed to parse recorded an error"),
+    }
+}
+
+/// An implementation that compiles whatever the attributes said and is never run: the
+/// errors beside it stop the build.
+fn stand_in(input: &DeriveInput) -> TokenStream {
+    let ident = &input.ident;
+    let namespace = snake_case(&unraw(ident));
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::rocket_typed_session::__private::SessionData for #ident #ty_generics
+        #where_clause
+        {
+            const NAMESPACE: &'static str = #namespace;
+
+            fn decode(_: &::rocket_typed_session::__private::Fields<'_>) -> Self {
+                ::std::unreachable!("the derive reported errors")
+            }
+
+            fn encode(
+                &self,
+                _: &mut ::rocket_typed_session::__private::FieldSink<'_>,
+            ) -> ::std::result::Result<(), ::rocket_typed_session::__private::CodecError> {
+                ::std::unreachable!("the derive reported errors")
+            }
+        }
+    }
 }
 
 fn implementation(container: &Container) -> TokenStream {
@@ -40,7 +82,7 @@ fn implementation(container: &Container) -> TokenStream {
             const NAMESPACE: &'static str = #namespace;
 
             fn decode(__fields: &::rocket_typed_session::__private::Fields<'_>) -> Self {
-                let mut __value: Self = ::rocket_typed_session::__private::Default::default();
+                let mut __value: Self = ::std::default::Default::default();
                 #(#decodes)*
                 __value
             }
@@ -48,9 +90,9 @@ fn implementation(container: &Container) -> TokenStream {
             fn encode(
                 &self,
                 __sink: &mut ::rocket_typed_session::__private::FieldSink<'_>,
-            ) -> ::rocket_typed_session::__private::Result<(), ::rocket_typed_session::__private::CodecError> {
+            ) -> ::std::result::Result<(), ::rocket_typed_session::__private::CodecError> {
                 #(#encodes)*
-                ::rocket_typed_session::__private::Result::Ok(())
+                ::std::result::Result::Ok(())
             }
         }
     }
@@ -102,7 +144,7 @@ fn bounds(
     let types = stored.iter().map(|field| field.ty);
     quote! {
         where #existing
-        Self: ::rocket_typed_session::__private::Default + ::std::marker::Send + 'static,
+        Self: ::std::default::Default + ::std::marker::Send + 'static,
         #(#types: ::rocket_typed_session::__private::serde::Serialize
             + ::rocket_typed_session::__private::serde::de::DeserializeOwned,)*
     }

@@ -27,5 +27,5 @@ use syn::{parse_macro_input, DeriveInput};
 #[proc_macro_derive(Session, attributes(session))]
 pub fn derive_session(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input).unwrap_or_else(ctxt::to_compile_errors).into()
+    expand::derive(&input).into()
 }
