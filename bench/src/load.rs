@@ -3,8 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use rocket::tokio::io::{AsyncReadExt, AsyncWriteExt};
-use rocket::tokio::net::TcpStream;
+use crate::http::Connection;
 
 /// What one run measured.
 pub struct Measured {
@@ -31,28 +30,20 @@ impl Measured {
 
 /// One user on one keep-alive connection.
 struct User {
-    stream: TcpStream,
+    connection: Connection,
     cookie: Option<String>,
     request: Vec<u8>,
-    buffer: Vec<u8>,
 }
 
 impl User {
     async fn connect(port: u16) -> User {
-        let stream =
-            TcpStream::connect(("127.0.0.1", port)).await.expect("the app accepts connections");
-        stream.set_nodelay(true).unwrap();
-        User {
-            stream,
-            cookie: None,
-            request: Vec::with_capacity(256),
-            buffer: Vec::with_capacity(4096),
-        }
+        let connection = Connection::open(port).await.expect("the app accepts connections");
+        User { connection, cookie: None, request: Vec::with_capacity(256) }
     }
 
-    /// Sends a GET and reads the whole response; keeps any cookie the response set. Parses
-    /// without allocating per header: the generator shares the machine with the app, so its
-    /// own cost would otherwise count against responses with more headers.
+    /// Sends a GET and reads the whole response; keeps any cookie the response set. Copies
+    /// nothing for a refresh of the cookie held: the generator shares the machine with the
+    /// app, so its own cost would otherwise count against responses with more headers.
     async fn get(&mut self, path: &str) -> bool {
         self.request.clear();
         self.request.extend_from_slice(b"GET ");
@@ -64,43 +55,20 @@ impl User {
             self.request.extend_from_slice(b"\r\n");
         }
         self.request.extend_from_slice(b"\r\n");
-        if self.stream.write_all(&self.request).await.is_err() {
-            return false;
-        }
-        self.buffer.clear();
-        let mut chunk = [0u8; 8192];
-        let header_end = loop {
-            if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
-            }
-            match self.stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let ok = self.buffer.starts_with(b"HTTP/1.1 200");
-        let mut length = 0;
+        let held = self.cookie.as_deref().map(str::as_bytes);
         let mut set_cookies = Vec::new();
-        for line in self.buffer[..header_end].split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if let Some(value) = header_value(line, b"content-length:") {
-                length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-            } else if let Some(value) = header_value(line, b"set-cookie:") {
+        let exchange = self.connection.exchange(&self.request, |name, value| {
+            if name.eq_ignore_ascii_case("set-cookie") {
                 let pair = value.split(|&b| b == b';').next().unwrap_or_default();
-                // A refresh of the one cookie held changes nothing: skip it without copying.
-                if self.cookie.as_deref().map(str::as_bytes) != Some(pair) {
+                if held != Some(pair) {
                     set_cookies.push(String::from_utf8_lossy(pair).into_owned());
                 }
             }
-        }
+        });
+        let Ok(exchange) = exchange.await else { return false };
+        let ok = exchange.status == 200;
         for pair in set_cookies {
             self.update_cookie(&pair);
-        }
-        while self.buffer.len() < header_end + length {
-            match self.stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
-            }
         }
         ok
     }
@@ -117,12 +85,6 @@ impl User {
         cookies.push(pair);
         self.cookie = Some(cookies.join("; "));
     }
-}
-
-/// The value of a header line named `name` (lowercase, with its colon), trimmed.
-fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    let head = line.get(..name.len())?;
-    head.eq_ignore_ascii_case(name).then(|| line[name.len()..].trim_ascii())
 }
 
 /// Opens `users` connections, primes each with `setup` (to get its cookie), warms up, then

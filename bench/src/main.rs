@@ -5,6 +5,10 @@
 mod app;
 mod counting;
 mod cpu;
+// The tests' HTTP/1.1 client: one parser for both.
+#[allow(dead_code)]
+#[path = "../../tests/support/http.rs"]
+mod http;
 mod load;
 mod peers;
 mod redis;
@@ -16,9 +20,10 @@ use std::time::Duration;
 
 use rocket::figment::Figment;
 use rocket_typed_session::store::{MemoryStore, RedisOptions, RedisStore, SessionStore};
+use rocket_typed_session::testing::ObservedStore;
 use rocket_typed_session::SessionFairing;
 
-use counting::{Counters, Counting};
+use counting::Counters;
 use peers::{Peer, PeerApp};
 use report::Row;
 
@@ -270,7 +275,7 @@ impl Run {
             Some(url) => Arc::new(RedisStore::open(&url, RedisOptions::default()).unwrap()),
             None => Arc::new(MemoryStore::default()),
         };
-        let store = Arc::new(Counting { inner, counters: counters.clone() });
+        let store = Arc::new(ObservedStore::new(inner, counters.clone()));
         AppUnderTest::Ours(Server::start(store, scenario.rolling))
     }
 

@@ -60,7 +60,8 @@
 //! # Stores
 //! - `memory` (default, cargo feature `memory`): [`store::MemoryStore`], in-process, bounded
 //!   by `session_memory_capacity`.
-//! - `redis` and `redis_cluster` (cargo feature `redis`, on by default): [`store::RedisStore`],
+//! - `redis`, `redis_cluster` and `redis_sentinel` (cargo feature `redis`, on by default):
+//!   [`store::RedisStore`],
 //!   one hash per session; a read is one round trip, a write one atomic script; every
 //!   operation is bounded by `session_redis_timeout`, past which the request gets 503.
 //! - `filesystem` (cargo feature `filesystem`, on by default): [`store::FilesystemStore`], one
@@ -86,7 +87,8 @@
 //!
 //! # Testing
 //! [`testing::TestSessions`] lets an application's tests start a request with a session
-//! already filled in, and read the session a response left behind, on any store:
+//! already filled in, and read the session a response left behind, on any store
+//! ([`testing::ObservedStore`] shows them every store call):
 //!
 //! ```no_run
 //! # #[derive(rocket_typed_session::Session, Default)] struct Cart { items: Vec<u32> }
@@ -103,8 +105,10 @@
 //! # Extending
 //! A new backend implements [`store::SessionStore`]. The fairing relies on the semantics its
 //! methods document (create never overwrites, update never resurrects, a record without
-//! fields does not exist); the repository's `tests/support/conformance.rs` checks them for
-//! every built-in store and can check yours. A complete, if minimal, store:
+//! fields does not exist); [`store::conformance`] (cargo feature `conformance`) checks them
+//! for every built-in store and checks yours with one line in your tests:
+//! `rocket_typed_session::conformance_suite!(async { MyStore::new() });`. A complete, if
+//! minimal, store:
 //!
 //! ```
 //! use std::collections::HashMap;
@@ -156,6 +160,14 @@
 //!
 //! let rocket = rocket::build().attach(SessionFairing::with_store(MapStore::default()));
 //! ```
+//!
+//! # How a request flows
+//! The first session guard of a request loads the record with one store call into the
+//! request's state (`state.rs`: what was loaded, what guards changed, what the request asked
+//! for). When the response leaves, a pure planner turns that state into at most one write and
+//! a cookie change (`plan.rs`), `save.rs` carries it out against the store (and the user index
+//! behind [`Sessions::revoke_user`], `users.rs`), and the fairing writes the headers
+//! (`fairing.rs`). The repository's README lists every file under "Layout".
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

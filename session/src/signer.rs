@@ -16,7 +16,7 @@ const CONTEXT: &[u8] = b"rocket_typed_session/session-id-signature/v1";
 /// The length of a signature in the cookie: 32 bytes of HMAC, unpadded base64url.
 const SIGNATURE_LEN: usize = 43;
 /// The fewest bytes a secret key may have (256 bits).
-pub const MIN_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
 /// A secret key, from base64 or hex text; `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@ use rocket::figment::Figment;
 use rocket_typed_session::{SessionConfig, SessionId};
 
 use crate::support::app::{launch_with, rocket};
-use crate::support::{figment, App, RecordingStore};
+use crate::support::{figment, recording_store, App};
 
 fn key(byte: u8) -> String {
     base64::engine::general_purpose::STANDARD.encode([byte; 32])
@@ -54,7 +54,7 @@ async fn an_unsigned_id_costs_no_store_call() {
 
 #[rocket::async_test]
 async fn a_rotated_key_keeps_old_cookies_valid_through_the_fallbacks() {
-    let store = RecordingStore::default();
+    let store = recording_store();
     let before = App::launch(rocket(store.clone(), &keys(&signed(&key(1))))).await;
     let cookie = before.get("/map/set/key/value", None).await.session_cookie().unwrap();
 
@@ -73,7 +73,7 @@ async fn a_rotated_key_keeps_old_cookies_valid_through_the_fallbacks() {
 
 #[rocket::async_test]
 async fn rocket_secret_key_signs_when_no_session_key_is_set() {
-    let store = RecordingStore::default();
+    let store = recording_store();
     let rocket_key = key(3);
     let first = App::launch(rocket(
         store.clone(),

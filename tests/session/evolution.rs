@@ -2,7 +2,7 @@ use rocket_typed_session::codec::{self, Format};
 use rocket_typed_session::store::{Changes, SessionStore};
 
 use crate::support::app::{launch, launch_with, rocket, session_with_cart};
-use crate::support::{storage_key, App, RecordingStore};
+use crate::support::{recording_store, storage_key, App};
 
 #[rocket::async_test]
 async fn a_field_whose_type_changed_takes_its_default_and_the_rest_survives() {
@@ -38,7 +38,7 @@ async fn a_field_that_no_longer_decodes_is_rewritten_on_the_next_save() {
 
 #[rocket::async_test]
 async fn json_records_read_back_after_switching_to_msgpack() {
-    let store = RecordingStore::default();
+    let store = recording_store();
     let json =
         App::launch(rocket(store.clone(), &[("session_serialization_format", "json")])).await;
     let cookie = session_with_cart(&json, &[4]).await;
@@ -53,7 +53,7 @@ async fn json_records_read_back_after_switching_to_msgpack() {
 
 #[rocket::async_test]
 async fn msgpack_records_read_back_after_switching_to_json() {
-    let store = RecordingStore::default();
+    let store = recording_store();
     let msgpack = App::launch(rocket(store.clone(), &[])).await;
     let cookie = session_with_cart(&msgpack, &[4]).await;
 

@@ -5,14 +5,15 @@ use std::time::{Duration, Instant};
 use rocket::http::Status;
 
 use crate::support::app::rocket;
-use crate::support::{App, RecordingStore};
+use crate::support::{recording_store, App};
 
 const LIMIT: Duration = Duration::from_millis(500);
 /// Each call's delay: a load and a save together take 800 ms, past the limit.
 const DELAY: Duration = Duration::from_millis(400);
 
 async fn app_with_session() -> (App, String) {
-    let store = RecordingStore::default().with_time_limit(LIMIT);
+    let store = recording_store();
+    store.limit_time(LIMIT);
     let app = App::launch(rocket(store.clone(), &[])).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
     store.slow_down(DELAY);

@@ -7,7 +7,7 @@ use rocket_typed_session::{ExistingSession, Session, SessionFairing, SessionMap}
 use rocket_typed_session::store::SessionStore;
 
 use crate::support::clocked::{ClockedStore, ManualClock};
-use crate::support::{figment, App, RecordingStore};
+use crate::support::{figment, recording_store, App, RecordingStore};
 
 #[derive(Session, Default, Debug)]
 #[session(namespace = "cart")]
@@ -231,7 +231,7 @@ pub async fn launch() -> (App, RecordingStore) {
 }
 
 pub async fn launch_with(keys: &[(&str, &str)]) -> (App, RecordingStore) {
-    let store = RecordingStore::default();
+    let store = recording_store();
     (App::launch(rocket(store.clone(), keys)).await, store)
 }
 

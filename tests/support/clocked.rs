@@ -29,16 +29,23 @@ impl Clock for ManualClock {
     }
 }
 
-/// An in-memory store whose records expire by a [`ManualClock`].
+/// An in-memory store whose records expire by a [`Clock`], usually a [`ManualClock`]. It is
+/// written against the public trait alone, as a user's store would be, and passes the
+/// exported conformance suite on the system clock (tests/stores/custom.rs).
 #[derive(Clone)]
 pub struct ClockedStore {
-    clock: ManualClock,
+    clock: Arc<dyn Clock>,
     records: Arc<Mutex<HashMap<String, (Record, SystemTime)>>>,
 }
 
 impl ClockedStore {
     pub fn new(clock: &ManualClock) -> ClockedStore {
-        ClockedStore { clock: clock.clone(), records: Default::default() }
+        ClockedStore::on(clock.clone())
+    }
+
+    /// A store whose records expire by `clock`.
+    pub fn on(clock: impl Clock) -> ClockedStore {
+        ClockedStore { clock: Arc::new(clock), records: Default::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -85,14 +92,18 @@ impl SessionStore for ClockedStore {
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
         let now = self.clock.now();
-        Ok(self
-            .with_live(key, |entry| {
-                entry.map(|(record, expiry)| {
-                    changes.apply_to(record);
-                    *expiry = now + ttl;
-                })
+        let emptied = self.with_live(key, |entry| {
+            entry.map(|(record, expiry)| {
+                changes.apply_to(record);
+                *expiry = now + ttl;
+                record.is_empty()
             })
-            .is_some())
+        });
+        if emptied == Some(true) {
+            // A record without fields no longer exists.
+            self.records.lock().unwrap().remove(key);
+        }
+        Ok(emptied.is_some())
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {
@@ -117,7 +128,9 @@ impl SessionStore for ClockedStore {
         changes.apply_to(&mut record);
         let mut records = self.records.lock().unwrap();
         records.remove(old);
-        records.insert(new.to_owned(), (record, self.clock.now() + ttl));
+        if !record.is_empty() {
+            records.insert(new.to_owned(), (record, self.clock.now() + ttl));
+        }
         Ok(Regenerated::Moved)
     }
 }

@@ -1,10 +1,14 @@
 //! A keep-alive HTTP/1.1 client over real loopback sockets, for tests that run apps on ports
-//! (the soak) rather than through Rocket's local client. GET only; bodies by Content-Length.
+//! (the soak) rather than through Rocket's local client, and for the load benchmark, which
+//! includes this file. Responses are parsed with httparse; bodies are read by Content-Length.
 
 use std::io;
 
 use rocket::tokio::io::{AsyncReadExt, AsyncWriteExt};
 use rocket::tokio::net::TcpStream;
+
+/// The most headers a response may have.
+const MAX_HEADERS: usize = 32;
 
 /// What a response did to the session cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +23,12 @@ pub struct Response {
     pub status: u16,
     pub body: String,
     pub cookie: CookieChange,
+}
+
+/// A response as read, its body still in the connection's buffer.
+pub struct Exchange<'a> {
+    pub status: u16,
+    pub body: &'a [u8],
 }
 
 /// One keep-alive connection.
@@ -38,33 +48,48 @@ impl Connection {
     pub async fn get(&mut self, path: &str, session: Option<&str>) -> io::Result<Response> {
         let cookie = session.map(|id| format!("Cookie: session={id}\r\n")).unwrap_or_default();
         let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{cookie}\r\n");
-        self.stream.write_all(request.as_bytes()).await?;
+        let mut cookie = CookieChange::Kept;
+        let exchange = self
+            .exchange(request.as_bytes(), |name, value| {
+                if name.eq_ignore_ascii_case("set-cookie") {
+                    let value = String::from_utf8_lossy(value);
+                    cookie = session_cookie(value.trim()).unwrap_or(cookie.clone());
+                }
+            })
+            .await?;
+        let body = String::from_utf8_lossy(exchange.body).into_owned();
+        Ok(Response { status: exchange.status, body, cookie })
+    }
+
+    /// Sends `request` as it is and reads the response; `on_header` sees each header's name
+    /// and value as they arrived. Allocates nothing per response beyond the buffer's growth.
+    pub async fn exchange(
+        &mut self,
+        request: &[u8],
+        mut on_header: impl FnMut(&str, &[u8]),
+    ) -> io::Result<Exchange<'_>> {
+        self.stream.write_all(request).await?;
         self.buffer.clear();
-        let head_end = loop {
-            if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
+        let (head_len, status, body_len) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut headers);
+            let parsed = response.parse(&self.buffer).map_err(invalid)?;
+            if let httparse::Status::Complete(head_len) = parsed {
+                let mut body_len = 0;
+                for header in response.headers.iter() {
+                    if header.name.eq_ignore_ascii_case("content-length") {
+                        body_len = content_length(header.value)?;
+                    }
+                    on_header(header.name, header.value);
+                }
+                break (head_len, response.code.unwrap_or_default(), body_len);
             }
             self.fill().await?;
         };
-        let head = String::from_utf8_lossy(&self.buffer[..head_end]).into_owned();
-        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("no status line in {head:?}"))
-        })?;
-        let mut length = 0;
-        let mut cookie = CookieChange::Kept;
-        for line in head.lines() {
-            let Some((name, value)) = line.split_once(':') else { continue };
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            } else if name.eq_ignore_ascii_case("set-cookie") {
-                cookie = session_cookie(value.trim()).unwrap_or(cookie);
-            }
-        }
-        while self.buffer.len() < head_end + length {
+        while self.buffer.len() < head_len + body_len {
             self.fill().await?;
         }
-        let body = String::from_utf8_lossy(&self.buffer[head_end..head_end + length]).into_owned();
-        Ok(Response { status, body, cookie })
+        Ok(Exchange { status, body: &self.buffer[head_len..head_len + body_len] })
     }
 
     async fn fill(&mut self) -> io::Result<()> {
@@ -77,6 +102,15 @@ impl Connection {
             }
         }
     }
+}
+
+fn invalid(error: impl std::error::Error + Send + Sync + 'static) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, error)
+}
+
+fn content_length(value: &[u8]) -> io::Result<usize> {
+    let text = std::str::from_utf8(value).map_err(invalid)?;
+    text.trim().parse().map_err(invalid)
 }
 
 /// The change a `Set-Cookie` value makes to the `session` cookie; `None` for other cookies.

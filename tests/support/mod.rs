@@ -17,7 +17,7 @@ use rocket::local::asynchronous::Client;
 use rocket::{Build, Rocket};
 use rocket_typed_session::SessionId;
 
-pub use recording::{Call, RecordingStore};
+pub use recording::{recording_store, Call, RecordingStore};
 #[cfg(feature = "conformance")]
 pub use rocket_typed_session::store::conformance;
 

@@ -1,12 +1,12 @@
-//! A store wrapper that records every call and can be told to fail.
+//! A memory store whose calls are recorded and which can be told to fail or to be slow: the
+//! library's `ObservedStore` with a recording observer.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rocket_typed_session::store::{
-    Changes, Error, Loaded, MemoryStore, Record, Regenerated, SessionStore,
-};
+use rocket_typed_session::store::{Changes, Error, MemoryStore, Record, SessionStore};
+use rocket_typed_session::testing::{ObservedStore, Observer, StoreCall};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Call {
@@ -17,17 +17,26 @@ pub enum Call {
     Regenerate { old: String, new: String, changes: Changes },
 }
 
-/// A memory store whose calls are recorded and which can be told to fail or to be slow;
-/// clones share the record and the switches.
+/// The recording store; clones share the record and the switches.
+pub type RecordingStore = ObservedStore<Recorder>;
+
+/// A recording store over a fresh memory store.
+pub fn recording_store() -> RecordingStore {
+    let recorder = Recorder::default();
+    ObservedStore::new(recorder.inner.clone(), recorder)
+}
+
+/// What the store was asked, and the switches that make it fail or wait.
 #[derive(Clone, Default)]
-pub struct RecordingStore {
+pub struct Recorder {
+    /// The store underneath, for reading what was stored without recording it.
     pub inner: MemoryStore,
     calls: Arc<Mutex<Vec<Call>>>,
     fail_loads: Arc<AtomicBool>,
     fail_writes: Arc<AtomicBool>,
     /// How long every call waits before it runs.
     delay: Arc<Mutex<Duration>>,
-    time_limit: Option<Duration>,
+    time_limit: Arc<Mutex<Option<Duration>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +47,7 @@ fn unavailable() -> Error {
     Error::Unavailable { store: "recording", source: Box::new(SwitchedOff) }
 }
 
-impl RecordingStore {
+impl Recorder {
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
@@ -60,75 +69,49 @@ impl RecordingStore {
         *self.delay.lock().unwrap() = delay;
     }
 
-    /// A store that reports `limit` as its per-request time limit.
-    pub fn with_time_limit(mut self, limit: Duration) -> Self {
-        self.time_limit = Some(limit);
-        self
+    /// Makes the store report `limit` as its per-request time limit.
+    pub fn limit_time(&self, limit: Duration) {
+        *self.time_limit.lock().unwrap() = Some(limit);
     }
 
     pub async fn record(&self, key: &str) -> Option<Record> {
         self.inner.load(key, None).await.unwrap().map(|loaded| loaded.record)
     }
+}
 
-    /// Records the call, then waits the configured delay.
-    async fn log(&self, call: Call) {
+#[rocket_typed_session::async_trait]
+impl Observer for Recorder {
+    async fn before(&self, call: StoreCall<'_>) -> Result<(), Error> {
+        let (call, fails) = match call {
+            StoreCall::Load { key, touch } => {
+                (Call::Load { key: key.into(), touch }, &self.fail_loads)
+            }
+            StoreCall::Create { key, fields } => {
+                (Call::Create { key: key.into(), fields: fields.clone() }, &self.fail_writes)
+            }
+            StoreCall::Update { key, changes } => {
+                (Call::Update { key: key.into(), changes: changes.clone() }, &self.fail_writes)
+            }
+            StoreCall::Delete { key } => (Call::Delete { key: key.into() }, &self.fail_writes),
+            StoreCall::Regenerate { old, new, changes } => {
+                let call =
+                    Call::Regenerate { old: old.into(), new: new.into(), changes: changes.clone() };
+                (call, &self.fail_writes)
+            }
+            other => unreachable!("a store call the recorder does not know: {other:?}"),
+        };
         self.calls.lock().unwrap().push(call);
         let delay = *self.delay.lock().unwrap();
         if !delay.is_zero() {
             rocket::tokio::time::sleep(delay).await;
         }
-    }
-
-    fn check_writes(&self) -> Result<(), Error> {
-        if self.fail_writes.load(Ordering::SeqCst) {
-            return Err(unavailable());
+        match fails.load(Ordering::SeqCst) {
+            true => Err(unavailable()),
+            false => Ok(()),
         }
-        Ok(())
-    }
-}
-
-#[rocket_typed_session::async_trait]
-impl SessionStore for RecordingStore {
-    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
-        self.log(Call::Load { key: key.into(), touch }).await;
-        if self.fail_loads.load(Ordering::SeqCst) {
-            return Err(unavailable());
-        }
-        self.inner.load(key, touch).await
     }
 
-    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
-        self.log(Call::Create { key: key.into(), fields: fields.clone() }).await;
-        self.check_writes()?;
-        self.inner.create(key, fields, ttl).await
-    }
-
-    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
-        self.log(Call::Update { key: key.into(), changes: changes.clone() }).await;
-        self.check_writes()?;
-        self.inner.update(key, changes, ttl).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.log(Call::Delete { key: key.into() }).await;
-        self.check_writes()?;
-        self.inner.delete(key).await
-    }
-
-    async fn regenerate(
-        &self,
-        old: &str,
-        new: &str,
-        changes: &Changes,
-        ttl: Duration,
-    ) -> Result<Regenerated, Error> {
-        self.log(Call::Regenerate { old: old.into(), new: new.into(), changes: changes.clone() })
-            .await;
-        self.check_writes()?;
-        self.inner.regenerate(old, new, changes, ttl).await
-    }
-
-    fn request_time_limit(&self) -> Option<Duration> {
-        self.time_limit
+    fn request_time_limit(&self, _: Option<Duration>) -> Option<Duration> {
+        *self.time_limit.lock().unwrap()
     }
 }

@@ -1,5 +1,6 @@
 //! Helpers for an application's own tests with Rocket's local [`Client`]: start a request with
-//! a session already filled in, and read the session a response left behind, on any store.
+//! a session already filled in, and read the session a response left behind, on any store
+//! ([`TestSessions`]); see and steer every store call ([`ObservedStore`]).
 //!
 //! ```
 //! use rocket::local::asynchronous::Client;
@@ -33,6 +34,10 @@
 //! assert_eq!(cart, Some(Cart { items: vec![1, 2] }));
 //! # }) }
 //! ```
+
+mod observed;
+
+pub use observed::{ObservedStore, Observer, StoreCall};
 
 use rocket::http::Cookie;
 use rocket::local::asynchronous::{Client, LocalResponse};
