@@ -29,14 +29,14 @@ impl Measured {
 }
 
 /// One user on one keep-alive connection.
-struct User {
+pub struct User {
     connection: Connection,
     cookie: Option<String>,
     request: Vec<u8>,
 }
 
 impl User {
-    async fn connect(port: u16) -> User {
+    pub async fn connect(port: u16) -> User {
         let connection = Connection::open(port).await.expect("the app accepts connections");
         User { connection, cookie: None, request: Vec::with_capacity(256) }
     }
@@ -44,7 +44,7 @@ impl User {
     /// Sends a GET and reads the whole response; keeps any cookie the response set. Copies
     /// nothing for a refresh of the cookie held: the generator shares the machine with the
     /// app, so its own cost would otherwise count against responses with more headers.
-    async fn get(&mut self, path: &str) -> bool {
+    pub async fn get(&mut self, path: &str) -> bool {
         self.request.clear();
         self.request.extend_from_slice(b"GET ");
         self.request.extend_from_slice(path.as_bytes());

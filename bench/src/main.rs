@@ -1,6 +1,10 @@
 //! Load benchmarks: `cargo run --release -p rocket_typed_session_bench -- [--quick]
 //! [--backend memory|redis|all] [--only TEXT] [--rounds N] [--save]`. `--save` writes
 //! BENCHMARKS.md and docs/benchmarks.svg at the workspace root.
+//!
+//! `-- --instructions [--backend …]` counts instructions per request under callgrind
+//! instead (see `instructions.rs`); `-- --serve memory|redis PORT [URL] [--no-rolling]` is
+//! how that mode runs our app alone in a process.
 
 mod app;
 mod counting;
@@ -9,6 +13,7 @@ mod cpu;
 #[allow(dead_code)]
 #[path = "../../tests/support/http.rs"]
 mod http;
+mod instructions;
 mod load;
 mod peers;
 mod redis;
@@ -182,7 +187,10 @@ struct Server {
 
 impl Server {
     fn start(store: Arc<dyn SessionStore>, rolling: bool) -> Server {
-        let port = free_port();
+        Server::start_on(free_port(), store, rolling)
+    }
+
+    fn start_on(port: u16, store: Arc<dyn SessionStore>, rolling: bool) -> Server {
         let figment = Figment::from(rocket::Config::release_default())
             .merge(("port", port))
             .merge(("address", "127.0.0.1"))
@@ -325,8 +333,65 @@ impl Run {
     }
 }
 
+/// `--serve memory|redis PORT [URL] [--no-rolling]`: our app alone, on the plain store, until
+/// the process is killed.
+fn serve(args: &[String]) -> ! {
+    let [backend, port, rest @ ..] = args else {
+        panic!("usage: --serve memory|redis PORT [URL] [--no-rolling]");
+    };
+    let port = port.parse().expect("a port");
+    let store: Arc<dyn SessionStore> = match backend.as_str() {
+        "memory" => Arc::new(MemoryStore::default()),
+        _ => {
+            let url = rest.first().expect("a Redis URL after the port");
+            Arc::new(RedisStore::open(url, RedisOptions::default()).expect("a valid URL"))
+        }
+    };
+    let rolling = !rest.iter().any(|a| a == "--no-rolling");
+    let _server = Server::start_on(port, store, rolling);
+    loop {
+        std::thread::park();
+    }
+}
+
+/// `--instructions [--only TEXT] [--keep DIR]`: the instruction counts of every case (or of
+/// the baseline and the cases whose name holds TEXT), as a table.
+fn count_instructions(settings: &Settings, keep: Option<PathBuf>) {
+    let backends = &settings.backends;
+    let cases: Vec<_> = instructions::cases(backends)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, case)| {
+            *i == 0 || settings.only.as_ref().is_none_or(|t| case.name.contains(t.as_str()))
+        })
+        .map(|(_, case)| case)
+        .collect();
+    let peers = peers::build();
+    let redis = backends.contains(&Backend::Redis).then(redis::RedisServer::start);
+    let client =
+        rocket::tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut rows = Vec::new();
+    for case in &cases {
+        let url = (case.backend == Backend::Redis).then(|| redis.as_ref().unwrap().url());
+        let per_request =
+            instructions::count(case, Some(&peers), url.as_deref(), keep.as_deref(), &client);
+        eprintln!("{}: {per_request:.0} instructions per request", case.name);
+        rows.push((case.name.clone(), per_request));
+    }
+    println!("{}", instructions::table(&rows));
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(at) = args.iter().position(|a| a == "--serve") {
+        serve(&args[at + 1..]);
+    }
     let settings = settings();
+    if args.iter().any(|a| a == "--instructions") {
+        let keep = args.iter().position(|a| a == "--keep").map(|i| PathBuf::from(&args[i + 1]));
+        count_instructions(&settings, keep);
+        return;
+    }
     let scenarios: Vec<Scenario> = scenarios()
         .into_iter()
         .filter(|s| s.subject == Subject::Nobody || settings.backends.contains(&s.backend))

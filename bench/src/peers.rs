@@ -16,7 +16,7 @@ pub enum Peer {
 }
 
 impl Peer {
-    fn arg(self) -> &'static str {
+    pub fn arg(self) -> &'static str {
         match self {
             Peer::Flex => "flex",
             Peer::Store => "store",

@@ -4,7 +4,6 @@
 //! applies `CookieJar` changes.
 
 use rocket::http::{Cookie, Header};
-use rocket::time::Duration as CookieDuration;
 
 use std::time::Duration;
 
@@ -12,17 +11,38 @@ use crate::config::{SameSite, SessionConfig};
 
 /// The `Set-Cookie` header that gives the client `value`. A permanent session's cookie
 /// carries `Max-Age`; without one it lasts until the browser closes.
+///
+/// Written by hand, in the order and spelling of the `cookie` crate (a test holds them
+/// equal): it goes out on every write, and building and formatting a `Cookie` cost several
+/// times more. Nothing needs escaping: the value is an id (base64url, a dot, base64url) and
+/// the name, path and domain were checked at launch.
 pub(crate) fn set(
     config: &SessionConfig,
     value: String,
     max_age: Option<Duration>,
 ) -> Header<'static> {
-    let mut cookie = base(config, value);
-    if let Some(max_age) = max_age {
-        let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
-        cookie.set_max_age(CookieDuration::seconds(secs));
+    use std::fmt::Write;
+    let mut out = String::with_capacity(128 + value.len());
+    let _ = write!(out, "{}={value}", config.cookie_name);
+    if config.cookie_http_only {
+        out.push_str("; HttpOnly");
     }
-    header(cookie)
+    out.push_str(match config.cookie_same_site {
+        SameSite::Strict => "; SameSite=Strict",
+        SameSite::Lax => "; SameSite=Lax",
+        SameSite::None => "; SameSite=None",
+    });
+    if config.cookie_secure {
+        out.push_str("; Secure");
+    }
+    let _ = write!(out, "; Path={}", config.cookie_path);
+    if let Some(domain) = &config.cookie_domain {
+        let _ = write!(out, "; Domain={domain}");
+    }
+    if let Some(max_age) = max_age {
+        let _ = write!(out, "; Max-Age={}", i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX));
+    }
+    Header::new("Set-Cookie", out)
 }
 
 /// The `Set-Cookie` header that makes the client forget its id, repeating the attributes the
@@ -71,6 +91,43 @@ mod tests {
             assert!(value.contains(attribute), "{value} lacks {attribute}");
         }
         assert!(!value.contains("Secure"));
+    }
+
+    /// What the `cookie` crate writes for the same settings, which `set` spells by hand.
+    fn by_the_cookie_crate(
+        config: &SessionConfig,
+        value: &str,
+        max_age: Option<Duration>,
+    ) -> String {
+        let mut cookie = base(config, value.to_owned());
+        if let Some(max_age) = max_age {
+            let secs = i64::try_from(max_age.as_secs()).unwrap();
+            cookie.set_max_age(rocket::time::Duration::seconds(secs));
+        }
+        cookie.to_string()
+    }
+
+    #[test]
+    fn the_cookie_set_is_spelled_as_the_cookie_crate_spells_it() {
+        let id = SessionId::generate(32);
+        let mut configs = vec![SessionConfig::default()];
+        for same_site in [SameSite::Strict, SameSite::Lax, SameSite::None] {
+            configs.push(SessionConfig {
+                cookie_name: "__Host-sid".into(),
+                cookie_path: "/app".into(),
+                cookie_domain: Some("example.com".into()),
+                cookie_http_only: false,
+                cookie_secure: true,
+                cookie_same_site: same_site,
+                ..SessionConfig::default()
+            });
+        }
+        for config in &configs {
+            for max_age in [LIFETIME, None] {
+                let header = set(config, id.expose().to_owned(), max_age);
+                assert_eq!(header.value(), by_the_cookie_crate(config, id.expose(), max_age));
+            }
+        }
     }
 
     #[test]
