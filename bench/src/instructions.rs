@@ -111,10 +111,14 @@ impl Counted {
         assert!(status.success(), "callgrind_control {flag} failed");
     }
 
+    /// The dump of the counted requests.
+    fn dump(&self) -> PathBuf {
+        PathBuf::from(format!("{}.1", self.out.display()))
+    }
+
     /// The instructions of the counted requests: what the dump after them holds.
     fn dumped_instructions(&self) -> u64 {
-        let dump = PathBuf::from(format!("{}.1", self.out.display()));
-        let text = std::fs::read_to_string(&dump).expect("callgrind wrote its dump");
+        let text = std::fs::read_to_string(self.dump()).expect("callgrind wrote its dump");
         text.lines()
             .find_map(|line| line.strip_prefix("summary:"))
             .and_then(|n| n.trim().parse().ok())
@@ -129,6 +133,56 @@ impl Drop for Counted {
     }
 }
 
+/// What one case counted: instructions per request, and for our app where they went.
+pub struct Counts {
+    pub per_request: f64,
+    pub stages: Vec<(&'static str, u64)>,
+}
+
+/// The functions whose inclusive costs split a request of our app into stages, in the order
+/// `stages` takes them: the first line of `callgrind_annotate`'s list naming each counts.
+const STAGE_FUNCTIONS: [&str; 10] = [
+    "guard::Session<T> as rocket::request::from_request::FromRequest>::from_request::{{closure}}",
+    "sessions::Sessions::keyed ",
+    "Arc<S> as rocket_typed_session::store::SessionStore>::load::{{closure}}",
+    "state::RequestState::decode ",
+    "state::RequestState::commit",
+    "SessionFairing as rocket::fairing::Fairing>::on_response::{{closure}}",
+    "state::RequestState::plan ",
+    "Arc<S> as rocket_typed_session::store::SessionStore>::update::{{closure}}",
+    "Arc<S> as rocket_typed_session::store::SessionStore>::create::{{closure}}",
+    "rocket_typed_session::cookie::set ",
+];
+
+/// Splits a dump of our app into the stages of a request, per request.
+fn stages(dump: &Path) -> Vec<(&'static str, u64)> {
+    let output = Command::new("callgrind_annotate")
+        .args(["--inclusive=yes", "--threshold=100"])
+        .arg(dump)
+        .output()
+        .expect("callgrind_annotate runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let cost = |pattern: &str| -> u64 {
+        let line = text.lines().find(|line| line.contains(pattern));
+        let figure = line.and_then(|line| line.split_whitespace().next()).unwrap_or("0");
+        figure.replace(',', "").parse::<u64>().unwrap_or(0) / COUNTED as u64
+    };
+    let [guard, digest, load, decode, commit, response, plan, update, create, cookie] =
+        STAGE_FUNCTIONS.map(cost);
+    let save = update + create;
+    vec![
+        ("guard: cookie read, id parse, request state", guard - digest - load - decode),
+        ("guard: id digest (SHA-256)", digest),
+        ("guard: store load", load),
+        ("guard: decode", decode),
+        ("handler: encode into the record", commit),
+        ("response: plan (diff, size, cookie rule)", plan),
+        ("response: store save", save),
+        ("response: Set-Cookie", cookie),
+        ("response: the rest (cookie value, headers, Vary)", response - plan - save - cookie),
+    ]
+}
+
 /// Instructions per request of `case`, over [`COUNTED`] requests after [`WARMUP`]. With
 /// `keep`, the callgrind files stay there for `callgrind_annotate --inclusive=yes`.
 pub fn count(
@@ -137,7 +191,7 @@ pub fn count(
     redis: Option<&str>,
     keep: Option<&Path>,
     client: &rocket::tokio::runtime::Runtime,
-) -> f64 {
+) -> Counts {
     let dir = keep.map_or_else(scratch_dir, Path::to_path_buf);
     let app = Counted::start(case, peers, redis, &dir);
     client.block_on(async {
@@ -153,11 +207,15 @@ pub fn count(
         app.control("-d");
     });
     let instructions = app.dumped_instructions();
+    let stages = match case.app {
+        App::Ours { .. } if case.path.starts_with("/session") => stages(&app.dump()),
+        _ => Vec::new(),
+    };
     drop(app);
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    instructions as f64 / COUNTED as f64
+    Counts { per_request: instructions as f64 / COUNTED as f64, stages }
 }
 
 fn scratch_dir() -> PathBuf {
@@ -167,14 +225,45 @@ fn scratch_dir() -> PathBuf {
     dir
 }
 
-/// The table: instructions per request, and above the no-session route.
-pub fn table(rows: &[(String, f64)]) -> String {
-    let baseline = rows.first().map_or(0.0, |(_, n)| *n);
+/// The table: instructions per request, and above the no-session route; then, for each of
+/// our cases, where its instructions went.
+pub fn report(rows: &[(String, Counts)]) -> String {
+    let baseline = rows.first().map_or(0.0, |(_, counts)| counts.per_request);
     let mut out = String::from(
         "| scenario | instructions per request | above the no-session route |\n|---|---:|---:|\n",
     );
-    for (name, n) in rows {
+    for (name, counts) in rows {
+        let n = counts.per_request;
         out.push_str(&format!("| {name} | {n:.0} | {:+.0} |\n", n - baseline));
     }
+    let split: Vec<&(String, Counts)> = rows.iter().filter(|(_, c)| !c.stages.is_empty()).collect();
+    if let Some((_, first)) = split.first() {
+        out.push_str("\nWhere ours goes (callgrind's inclusive costs, per request):\n\n| stage |");
+        for (name, _) in &split {
+            out.push_str(&format!(" {name} |"));
+        }
+        out.push_str(&format!("\n|---|{}\n", "---:|".repeat(split.len())));
+        for (i, (stage, _)) in first.stages.iter().enumerate() {
+            out.push_str(&format!("| {stage} |"));
+            for (_, counts) in &split {
+                out.push_str(&format!(" {} |", counts.stages[i].1));
+            }
+            out.push('\n');
+        }
+    }
     out
+}
+
+/// docs/instructions.md: the report, with how it was made.
+pub fn markdown(report: &str, command: &str) -> String {
+    format!(
+        "# Instructions per request\n\nCounted by callgrind with\n\n```sh\n{command}\n```\n\n\
+         Each app runs alone in a process under `valgrind --tool=callgrind` (release build, one \
+         runtime worker). One keep-alive connection primes it with `/session/write`, sends \
+         {WARMUP} warm-up requests of the scenario's route, then `callgrind_control` zeroes the \
+         counters, {COUNTED} more requests go out, and a dump gives their instructions. Every \
+         app serves the same ~100-byte payload; the baseline is our app's route without a \
+         session. Counts repeat to within about 1% from run to run (req/s here swing by a \
+         third), so compare rows of one run.\n\n{report}"
+    )
 }

@@ -373,12 +373,22 @@ fn count_instructions(settings: &Settings, keep: Option<PathBuf>) {
     let mut rows = Vec::new();
     for case in &cases {
         let url = (case.backend == Backend::Redis).then(|| redis.as_ref().unwrap().url());
-        let per_request =
+        let counts =
             instructions::count(case, Some(&peers), url.as_deref(), keep.as_deref(), &client);
-        eprintln!("{}: {per_request:.0} instructions per request", case.name);
-        rows.push((case.name.clone(), per_request));
+        eprintln!("{}: {:.0} instructions per request", case.name, counts.per_request);
+        rows.push((case.name.clone(), counts));
     }
-    println!("{}", instructions::table(&rows));
+    let report = instructions::report(&rows);
+    println!("{report}");
+    if settings.save {
+        let command = format!(
+            "cargo run --release -p rocket_typed_session_bench -- {}",
+            std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+        );
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let page = instructions::markdown(&report, &command);
+        std::fs::write(format!("{root}/docs/instructions.md"), page).unwrap();
+    }
 }
 
 fn main() {

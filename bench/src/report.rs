@@ -105,10 +105,17 @@ fn median_of(mut values: Vec<f64>) -> f64 {
     values[(values.len() - 1) / 2]
 }
 
+/// What BENCHMARKS.md says first: instruction counts are the measure that noise cannot hide.
+const INSTRUCTIONS_FIRST: &str = "Instructions per request, counted by callgrind rather than \
+timed, repeat to within about 1% where req/s on this shared machine swing by a third: they are \
+in [docs/instructions.md](docs/instructions.md), with where ours go stage by stage, from \
+`cargo run --release -p rocket_typed_session_bench -- --instructions --save`. The req/s, \
+latency and CPU figures below are from the load run.";
+
 /// BENCHMARKS.md: how the figures were made, then the table and the chart.
 pub fn markdown(rows: &[Row], rounds: usize, command: &str, notes: &str) -> String {
     format!(
-        "# Benchmarks\n\nMeasured {date} on {machine}, with\n\n```sh\n{command}\n```\n\n\
+        "# Benchmarks\n\n{INSTRUCTIONS_FIRST}\n\nMeasured {date} on {machine}, with\n\n```sh\n{command}\n```\n\n\
          Each scenario runs the same routes and payload on a fresh app in its own runtime thread; \
          the load generator drives it from another runtime over keep-alive connections, each a \
          distinct user with its own cookie, after a warm-up. The whole list ran {rounds} times; \
