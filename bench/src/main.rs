@@ -381,14 +381,20 @@ fn count_instructions(settings: &Settings, keep: Option<PathBuf>) {
     let report = instructions::report(&rows);
     println!("{report}");
     if settings.save {
-        let command = format!(
-            "cargo run --release -p rocket_typed_session_bench -- {}",
-            std::env::args().skip(1).collect::<Vec<_>>().join(" ")
-        );
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-        let page = instructions::markdown(&report, &command);
-        std::fs::write(format!("{root}/docs/instructions.md"), page).unwrap();
+        save("docs/instructions.md", &instructions::markdown(&report, &this_command()));
     }
+}
+
+/// The command line this run was started with, as a reader would repeat it.
+fn this_command() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("cargo run --release -p rocket_typed_session_bench -- {}", args.join(" "))
+}
+
+/// Writes `contents` to `path` under the workspace root.
+fn save(path: &str, contents: &str) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    std::fs::write(format!("{root}/{path}"), contents).unwrap();
 }
 
 fn main() {
@@ -443,16 +449,7 @@ fn main() {
     let table = report::table(&rows);
     println!("{table}\n{targets}");
     if settings.save {
-        let command = format!(
-            "cargo run --release -p rocket_typed_session_bench -- {}",
-            std::env::args().skip(1).collect::<Vec<_>>().join(" ")
-        );
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-        std::fs::write(
-            format!("{root}/BENCHMARKS.md"),
-            report::markdown(&rows, settings.rounds, &command, &targets),
-        )
-        .unwrap();
-        std::fs::write(format!("{root}/docs/benchmarks.svg"), report::svg(&rows)).unwrap();
+        save("BENCHMARKS.md", &report::markdown(&rows, settings.rounds, &this_command(), &targets));
+        save("docs/benchmarks.svg", &report::svg(&rows));
     }
 }
