@@ -83,9 +83,11 @@ impl<O: Observer> Observer for Arc<O> {
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use std::sync::Arc;
+/// use rocket::local::asynchronous::Client;
+/// use rocket::{get, routes};
 /// use rocket_typed_session::store::{Error, MemoryStore};
 /// use rocket_typed_session::testing::{ObservedStore, Observer, StoreCall};
-/// use rocket_typed_session::{async_trait, SessionFairing};
+/// use rocket_typed_session::{async_trait, Session, SessionFairing};
 ///
 /// /// Counts round trips.
 /// #[derive(Default)]
@@ -99,10 +101,27 @@ impl<O: Observer> Observer for Arc<O> {
 ///     }
 /// }
 ///
+/// #[derive(Session, Default)]
+/// struct Counter {
+///     hits: u64,
+/// }
+///
+/// #[get("/count")]
+/// fn count(mut counter: Session<Counter>) -> String {
+///     counter.hits += 1;
+///     counter.hits.to_string()
+/// }
+///
+/// # rocket::async_test(async {
 /// let store = ObservedStore::new(MemoryStore::default(), Arc::new(Calls::default()));
-/// let rocket = rocket::build().attach(SessionFairing::with_store(store.clone()));
-/// // ... requests ...
-/// assert_eq!(store.0.load(Ordering::Relaxed), 0);
+/// let fairing = SessionFairing::with_store(store.clone());
+/// let client = Client::untracked(rocket::build().attach(fairing).mount("/", routes![count]))
+///     .await
+///     .unwrap();
+/// client.get("/count").dispatch().await;
+/// // A first visit without a cookie loads nothing: its one round trip creates the session.
+/// assert_eq!(store.0.load(Ordering::Relaxed), 1);
+/// # })
 /// ```
 pub struct ObservedStore<O> {
     inner: Arc<dyn SessionStore>,
