@@ -52,18 +52,31 @@ pub enum Error {
 /// # Errors
 /// [`Error::Encode`] when the value's `Serialize` implementation fails in that format.
 pub fn encode<T: Serialize + ?Sized>(format: Format, value: &T) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    encode_into(format, value, &mut out)?;
+    Ok(out)
+}
+
+/// Encodes `value` as [`encode`] does, into `out`, replacing what it held and reusing its
+/// buffer. On error `out` holds no valid value.
+///
+/// # Errors
+/// [`Error::Encode`] when the value's `Serialize` implementation fails in that format.
+pub fn encode_into<T: Serialize + ?Sized>(
+    format: Format,
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
     let encode_error = |message: String| Error::Encode { format, message };
+    out.clear();
     match format {
         Format::Msgpack => {
-            let mut out = vec![TAG_MSGPACK];
-            rmp_serde::encode::write_named(&mut out, value)
-                .map_err(|e| encode_error(e.to_string()))?;
-            Ok(out)
+            out.push(TAG_MSGPACK);
+            rmp_serde::encode::write_named(out, value).map_err(|e| encode_error(e.to_string()))
         }
         Format::Json => {
-            let mut out = vec![TAG_JSON];
-            serde_json::to_writer(&mut out, value).map_err(|e| encode_error(e.to_string()))?;
-            Ok(out)
+            out.push(TAG_JSON);
+            serde_json::to_writer(out, value).map_err(|e| encode_error(e.to_string()))
         }
     }
 }
@@ -119,6 +132,13 @@ mod tests {
         assert_eq!(bytes[0], TAG_JSON);
         assert_eq!(&bytes[1..], br#"{"id":7,"name":"seven","tags":["a","b"]}"#);
         assert_eq!(decode::<Item>(&bytes).unwrap(), item());
+    }
+
+    #[test]
+    fn encoding_into_a_used_buffer_replaces_what_it_held() {
+        let mut out = encode(Format::Json, &"a much longer value than the next").unwrap();
+        encode_into(Format::Msgpack, &item(), &mut out).unwrap();
+        assert_eq!(out, encode(Format::Msgpack, &item()).unwrap());
     }
 
     #[test]

@@ -88,15 +88,19 @@ impl<'a> Fields<'a> {
 }
 
 /// Write access for [`SessionData::encode`]: collects the values of one namespace.
+///
+/// A value whose key is already in the record replaces it in place, reusing its buffer: a
+/// guard's save rewrites the fields a request loaded without allocating them anew.
 pub struct FieldSink<'a> {
     out: &'a mut Record,
     format: Format,
+    replaced: usize,
 }
 
 impl<'a> FieldSink<'a> {
     /// A sink that writes into `out`, encoding in `format`.
     pub fn new(out: &'a mut Record, format: Format) -> Self {
-        FieldSink { out, format }
+        FieldSink { out, format, replaced: 0 }
     }
 
     /// Encodes `value` in the configured format and stores it under `key`.
@@ -108,14 +112,29 @@ impl<'a> FieldSink<'a> {
         key: &str,
         value: &T,
     ) -> Result<(), codec::Error> {
-        let bytes = codec::encode(self.format, value)?;
-        self.out.insert(key.to_owned(), bytes);
-        Ok(())
+        match self.out.get_mut(key) {
+            Some(bytes) => {
+                self.replaced += 1;
+                codec::encode_into(self.format, value, bytes)
+            }
+            None => {
+                let bytes = codec::encode(self.format, value)?;
+                self.out.insert(key.to_owned(), bytes);
+                Ok(())
+            }
+        }
     }
 
     /// Stores already encoded bytes under `key`.
     pub fn raw(&mut self, key: String, bytes: Vec<u8>) {
-        self.out.insert(key, bytes);
+        if self.out.insert(key, bytes).is_some() {
+            self.replaced += 1;
+        }
+    }
+
+    /// How many of the values written replaced one already in the record.
+    pub(crate) fn replaced(&self) -> usize {
+        self.replaced
     }
 }
 

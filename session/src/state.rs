@@ -4,6 +4,7 @@
 //!
 //! This file alone knows that the state lives in Rocket's request-local cache.
 
+use std::ops::Bound;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -144,9 +145,12 @@ impl RequestState {
         (T::decode(&Fields::new(facts.view(), self.format())), facts.generation)
     }
 
-    /// Stores a guard's value of `T` back into the working record.
+    /// Stores a guard's value of `T` back into the working record, rewriting its fields in
+    /// place; fields that `T` no longer writes (stored by an older version of it, or removed
+    /// from a map) leave with it.
     pub(crate) fn commit<T: SessionData>(&self, value: &T, generation: u64) {
-        let mut facts = lock(&self.facts);
+        let mut guard = lock(&self.facts);
+        let facts: &mut Facts = &mut guard;
         if generation != facts.generation {
             log::debug!(
                 "ignoring changes to `{}` made before the session was destroyed",
@@ -154,14 +158,30 @@ impl RequestState {
             );
             return;
         }
-        let mut encoded = Record::new();
-        if let Err(error) = value.encode(&mut FieldSink::new(&mut encoded, self.format())) {
-            facts.encode_error.get_or_insert(error);
-            return;
+        let format = self.format();
+        let working = facts.working.get_or_insert_with(|| facts.loaded.clone());
+        let held = namespace_len(working, T::NAMESPACE);
+        let mut sink = FieldSink::new(working, format);
+        let written = value.encode(&mut sink);
+        let replaced = sink.replaced();
+        match written {
+            // Nothing half-written stays behind; the save fails on the error.
+            Err(error) => {
+                remove_namespace(working, T::NAMESPACE);
+                working.extend(namespace_of(&facts.loaded, T::NAMESPACE));
+                facts.encode_error.get_or_insert(error);
+            }
+            // Every field held was written again: nothing is stale.
+            Ok(()) if replaced == held => {}
+            Ok(()) => {
+                remove_namespace(working, T::NAMESPACE);
+                let mut encoded = Record::new();
+                match value.encode(&mut FieldSink::new(&mut encoded, format)) {
+                    Ok(()) => working.extend(encoded),
+                    Err(error) => drop(facts.encode_error.get_or_insert(error)),
+                }
+            }
         }
-        let working = facts.working_mut();
-        remove_namespace(working, T::NAMESPACE);
-        working.extend(encoded);
     }
 
     /// Whether the client has a live stored session.
@@ -286,6 +306,27 @@ fn load_failure(error: crate::store::Error) -> Error {
     Error::Store(error)
 }
 
+/// The fields of namespace `name`, found among the keys that start with `name` (they sit
+/// together in the sorted record) without building a key to search for.
+fn namespace<'r>(
+    record: &'r Record,
+    name: &'r str,
+) -> impl Iterator<Item = (&'r String, &'r Vec<u8>)> {
+    record
+        .range::<str, _>((Bound::Included(name), Bound::Unbounded))
+        .take_while(move |(key, _)| key.starts_with(name))
+        .filter(move |(key, _)| in_namespace(key, name))
+}
+
+fn namespace_len(record: &Record, name: &str) -> usize {
+    namespace(record, name).count()
+}
+
+/// A copy of namespace `name`'s fields.
+fn namespace_of(record: &Record, name: &str) -> Record {
+    namespace(record, name).map(|(key, value)| (key.clone(), value.clone())).collect()
+}
+
 fn remove_namespace(record: &mut Record, namespace: &str) {
     record.retain(|key, _| !in_namespace(key, namespace));
 }
@@ -306,5 +347,15 @@ mod tests {
         let mut rec = record(&[("cart.a", 1), ("cart.b", 2), ("carts.a", 3), ("cart", 4)]);
         remove_namespace(&mut rec, "cart");
         assert_eq!(rec, record(&[("carts.a", 3), ("cart", 4)]));
+    }
+
+    #[test]
+    fn a_namespace_holds_exactly_the_keys_under_its_name_and_a_dot() {
+        let rec: Record = ["cart", "cart-x.a", "cart.a", "cart.b", "carts.a", "cas.a"]
+            .iter()
+            .map(|key| (key.to_string(), vec![1]))
+            .collect();
+        let keys: Vec<&str> = namespace(&rec, "cart").map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, ["cart.a", "cart.b"]);
     }
 }

@@ -37,6 +37,24 @@ async fn a_field_that_no_longer_decodes_is_rewritten_on_the_next_save() {
 }
 
 #[rocket::async_test]
+async fn a_field_the_struct_no_longer_has_leaves_with_the_next_save_of_its_namespace() {
+    let (app, store) = launch().await;
+    let cookie = session_with_cart(&app, &[1]).await;
+    // As if an older version of `Cart` had a field `legacy`.
+    let legacy = codec::encode(Format::Msgpack, &1u8).unwrap();
+    let changes = Changes { set: [("cart.legacy".to_owned(), legacy)].into(), remove: vec![] };
+    store
+        .inner
+        .update(&storage_key(&cookie), &changes, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    app.get("/cart/add/2", Some(&cookie)).await;
+    let stored = store.record(&storage_key(&cookie)).await.unwrap();
+    assert!(!stored.contains_key("cart.legacy"), "{stored:?}");
+    assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1, 2] coupon=None");
+}
+
+#[rocket::async_test]
 async fn json_records_read_back_after_switching_to_msgpack() {
     let store = recording_store();
     let json =
