@@ -6,6 +6,7 @@
 //! that field.
 
 use std::collections::HashSet;
+use std::ops::Bound;
 use std::sync::{Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
@@ -69,22 +70,35 @@ impl<'a> Fields<'a> {
         decode_logged(key, self.record.get(key)?)
     }
 
-    /// The raw values of every key under `namespace`, as `(field, bytes)`.
-    pub fn namespace(&self, namespace: &str) -> impl Iterator<Item = (&'a str, &'a [u8])> {
-        let prefix = format!("{namespace}.");
-        let record: &'a Record = self.record;
-        record
-            .range(prefix.clone()..)
-            .take_while(move |(key, _)| key.starts_with(&prefix))
-            .map(move |(key, value)| (&key[namespace.len() + 1..], value.as_slice()))
-            .collect::<Vec<_>>()
-            .into_iter()
+    /// The raw values of every key under `name`, as `(field, bytes)`.
+    pub fn namespace<'n>(
+        &self,
+        name: &'n str,
+    ) -> impl Iterator<Item = (&'a str, &'a [u8])> + use<'a, 'n> {
+        namespace(self.record, name).map(move |(key, value)| (&key[name.len() + 1..], &value[..]))
     }
 
     /// The format new values are written in.
     pub fn format(&self) -> Format {
         self.format
     }
+}
+
+/// The fields of namespace `name`, found among the keys that start with `name` (they sit
+/// together in the sorted record) without building a key to search for.
+pub(crate) fn namespace<'r, 'n>(
+    record: &'r Record,
+    name: &'n str,
+) -> impl Iterator<Item = (&'r String, &'r Vec<u8>)> + use<'r, 'n> {
+    record
+        .range::<str, _>((Bound::Included(name), Bound::Unbounded))
+        .take_while(move |(key, _)| key.starts_with(name))
+        .filter(move |(key, _)| in_namespace(key, name))
+}
+
+/// Whether `key` is a field of namespace `namespace`.
+pub(crate) fn in_namespace(key: &str, namespace: &str) -> bool {
+    key.strip_prefix(namespace).is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// Write access for [`SessionData::encode`]: collects the values of one namespace.

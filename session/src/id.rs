@@ -9,7 +9,7 @@ use std::fmt;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::store::digest::push_sha256_hex;
+use crate::store::digest::prefixed_sha256_hex;
 
 /// The smallest accepted id length in bytes of entropy (128 bits).
 pub const MIN_ID_BYTES: usize = 16;
@@ -60,10 +60,7 @@ impl SessionId {
     /// The key a store files this session under: `prefix` followed by the hex SHA-256 digest
     /// of the id. The raw id cannot be recovered from it.
     pub fn storage_key(&self, prefix: &str) -> String {
-        let mut key = String::with_capacity(prefix.len() + 64);
-        key.push_str(prefix);
-        push_sha256_hex(&mut key, &self.encoded);
-        key
+        prefixed_sha256_hex(prefix, &self.encoded)
     }
 }
 

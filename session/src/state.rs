@@ -4,14 +4,13 @@
 //!
 //! This file alone knows that the state lives in Rocket's request-local cache.
 
-use std::ops::Bound;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rocket::Request;
 
 use crate::codec::{self, Format};
-use crate::data::{FieldSink, Fields, SessionData};
+use crate::data::{in_namespace, namespace, FieldSink, Fields, SessionData};
 use crate::error::Error;
 use crate::id::{KeyedId, SessionId};
 use crate::plan::{self, Plan, Rules};
@@ -306,18 +305,6 @@ fn load_failure(error: crate::store::Error) -> Error {
     Error::Store(error)
 }
 
-/// The fields of namespace `name`, found among the keys that start with `name` (they sit
-/// together in the sorted record) without building a key to search for.
-fn namespace<'r>(
-    record: &'r Record,
-    name: &'r str,
-) -> impl Iterator<Item = (&'r String, &'r Vec<u8>)> {
-    record
-        .range::<str, _>((Bound::Included(name), Bound::Unbounded))
-        .take_while(move |(key, _)| key.starts_with(name))
-        .filter(move |(key, _)| in_namespace(key, name))
-}
-
 fn namespace_len(record: &Record, name: &str) -> usize {
     namespace(record, name).count()
 }
@@ -329,10 +316,6 @@ fn namespace_of(record: &Record, name: &str) -> Record {
 
 fn remove_namespace(record: &mut Record, namespace: &str) {
     record.retain(|key, _| !in_namespace(key, namespace));
-}
-
-fn in_namespace(key: &str, namespace: &str) -> bool {
-    key.strip_prefix(namespace).is_some_and(|rest| rest.starts_with('.'))
 }
 
 #[cfg(test)]

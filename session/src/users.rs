@@ -11,7 +11,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::clock::Clock;
 use crate::config::SessionConfig;
-use crate::store::digest::push_sha256_hex;
+use crate::store::digest::prefixed_sha256_hex;
 use crate::store::{Changes, Error, Loaded, Record, SessionStore};
 
 /// How many members a bind checks for sessions that ended, so the index stays small.
@@ -40,10 +40,7 @@ impl UserIndex {
     }
 
     fn key(&self, user: &str) -> String {
-        let mut key = String::with_capacity(self.prefix.len() + 64);
-        key.push_str(&self.prefix);
-        push_sha256_hex(&mut key, user);
-        key
+        prefixed_sha256_hex(&self.prefix, user)
     }
 
     /// Records that the session under `session_key` belongs to `user`; `replaced` is the key

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use super::digest::push_sha256_hex;
+use super::digest::prefixed_sha256_hex;
 use super::lock::lock;
 use super::{touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore};
 use format::{decode, encode, Stored};
@@ -216,9 +216,7 @@ impl SessionStore for FilesystemStore {
 impl Dir {
     /// The file of `key`: its digest, so neither the key nor any id shapes the path.
     fn path(&self, key: &str) -> PathBuf {
-        let mut name = String::with_capacity(64);
-        push_sha256_hex(&mut name, key);
-        self.root.join(name)
+        self.root.join(prefixed_sha256_hex("", key))
     }
 
     fn shard(&self, path: &Path) -> usize {
