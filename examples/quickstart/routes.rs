@@ -22,8 +22,10 @@ fn get(session: Session<SessionMap>) -> String {
     session.get::<String>("key").unwrap_or_else(|| "not set".to_owned())
 }
 
+/// Async, so the guard names its lifetime: it borrows the request, which the compiler then
+/// holds it to (the session is saved as the response leaves).
 #[get("/count")]
-fn count(mut counter: Session<Counter>) -> String {
+async fn count(mut counter: Session<'_, Counter>) -> String {
     counter.count += 1;
     counter.count.to_string()
 }

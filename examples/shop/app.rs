@@ -1,11 +1,12 @@
 //! The shop: log in with a form, a typed cart and a typed login, a page for logged-in users,
-//! one-time messages, log out, and log out everywhere. Plain HTML strings, no templates.
+//! one-time messages ([`Flash`]), log out, and log out everywhere. Plain HTML strings, no
+//! templates.
 
 use rocket::form::{Form, FromForm};
 use rocket::response::content::RawHtml;
 use rocket::response::Redirect;
-use rocket::{get, post, routes, Build, Rocket, State};
-use rocket_typed_session::{ExistingSession, Session, SessionFairing, SessionMap, Sessions};
+use rocket::{get, post, routes, Build, Rocket};
+use rocket_typed_session::{ExistingSession, Flash, FlashMessage, Session, SessionFairing};
 
 /// What the shop sells: (id, name, price in cents).
 const PRODUCTS: &[(u32, &str, u32)] = &[(1, "Tea", 450), (2, "Coffee", 600), (3, "Cocoa", 500)];
@@ -39,8 +40,13 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn page(title: &str, flash: Option<String>, body: &str) -> RawHtml<String> {
-    let flash = flash.map(|m| format!("<p id=\"flash\">{}</p>", escape(&m))).unwrap_or_default();
+fn page(title: &str, flash: Vec<FlashMessage>, body: &str) -> RawHtml<String> {
+    let messages: String = flash
+        .iter()
+        .map(|m| format!("<p class=\"{}\">{}</p>", escape(&m.category), escape(&m.message)))
+        .collect();
+    let flash =
+        if messages.is_empty() { messages } else { format!("<div id=\"flash\">{messages}</div>") };
     RawHtml(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
          <body><h1>{title}</h1>{flash}{body}\
@@ -69,8 +75,8 @@ fn cart_lines(cart: &Cart) -> String {
 }
 
 #[get("/")]
-fn index(mut flash: Session<SessionMap>) -> RawHtml<String> {
-    let message = flash.take::<String>("flash");
+fn index(mut flash: Session<Flash>) -> RawHtml<String> {
+    let message = flash.take();
     let products: String = PRODUCTS
         .iter()
         .map(|(id, name, price)| {
@@ -86,23 +92,23 @@ fn index(mut flash: Session<SessionMap>) -> RawHtml<String> {
 }
 
 #[post("/cart/add/<id>")]
-fn add(mut cart: Session<Cart>, mut flash: Session<SessionMap>, id: u32) -> Redirect {
+fn add(mut cart: Session<Cart>, mut flash: Session<Flash>, id: u32) -> Redirect {
     if let Some((_, name, _)) = product(id) {
         cart.items.push(id);
-        let _ = flash.insert("flash", &format!("{name} added to your cart"));
+        flash.push("info", format!("{name} added to your cart"));
     }
     Redirect::to("/cart")
 }
 
 #[get("/cart")]
-fn cart(cart: Session<Cart>, mut flash: Session<SessionMap>) -> RawHtml<String> {
-    let message = flash.take::<String>("flash");
+fn cart(cart: Session<Cart>, mut flash: Session<Flash>) -> RawHtml<String> {
+    let message = flash.take();
     page("Cart", message, &cart_lines(&cart))
 }
 
 #[get("/login")]
-fn login_form(mut flash: Session<SessionMap>) -> RawHtml<String> {
-    let message = flash.take::<String>("flash");
+fn login_form(mut flash: Session<Flash>) -> RawHtml<String> {
+    let message = flash.take();
     let form = "<form method=\"post\" action=\"/login\">\
                 <label>User <input id=\"user\" name=\"user\"></label>\
                 <label>Password <input id=\"password\" name=\"password\" type=\"password\"></label>\
@@ -111,20 +117,16 @@ fn login_form(mut flash: Session<SessionMap>) -> RawHtml<String> {
 }
 
 #[post("/login", data = "<form>")]
-fn login(
-    form: Form<Login<'_>>,
-    mut auth: Session<Auth>,
-    mut flash: Session<SessionMap>,
-) -> Redirect {
+fn login(form: Form<Login<'_>>, mut auth: Session<Auth>, mut flash: Session<Flash>) -> Redirect {
     if form.password != PASSWORD || form.user.trim().is_empty() {
-        let _ = flash.insert("flash", "Wrong user name or password");
+        flash.push("error", "Wrong user name or password");
         return Redirect::to("/login");
     }
     // A new id at login: an id planted before it is worth nothing afterwards.
     auth.regenerate();
     auth.bind_user(form.user);
     auth.user = form.user.to_owned();
-    let _ = flash.insert("flash", &format!("Welcome, {}", form.user));
+    flash.push("info", format!("Welcome, {}", form.user));
     Redirect::to("/account")
 }
 
@@ -132,9 +134,9 @@ fn login(
 fn account(
     auth: ExistingSession<Auth>,
     cart: Session<Cart>,
-    mut flash: Session<SessionMap>,
+    mut flash: Session<Flash>,
 ) -> RawHtml<String> {
-    let message = flash.take::<String>("flash");
+    let message = flash.take();
     let body = format!(
         "<p id=\"user\">Logged in as {}</p>{}\
          <form method=\"post\" action=\"/logout\"><button id=\"logout\">Log out</button></form>\
@@ -147,28 +149,35 @@ fn account(
 
 /// Where `/account` goes for a visitor who is not logged in.
 #[get("/account", rank = 2)]
-fn account_login_first(mut flash: Session<SessionMap>) -> Redirect {
-    let _ = flash.insert("flash", "Please log in first");
+fn account_login_first(mut flash: Session<Flash>) -> Redirect {
+    flash.push("error", "Please log in first");
     Redirect::to("/login")
 }
 
 #[post("/logout")]
-fn logout(mut session: Session<SessionMap>) -> Redirect {
+fn logout(mut session: Session<Flash>) -> Redirect {
     session.destroy();
-    let _ = session.insert("flash", "You are logged out");
+    session.push("info", "You are logged out");
     Redirect::to("/")
 }
 
 #[post("/logout/everywhere")]
 async fn logout_everywhere(
-    auth: ExistingSession<'_, Auth>,
-    sessions: &State<Sessions>,
+    mut auth: ExistingSession<'_, Auth>,
+    mut flash: Session<'_, Flash>,
 ) -> Redirect {
     let user = auth.user.clone();
-    drop(auth);
-    match sessions.revoke_user(&user).await {
-        Ok(_) => Redirect::to("/login"),
-        Err(_) => Redirect::to("/account"),
+    // This session is bound to `user` too: it ends here, and the message below starts a new,
+    // anonymous one.
+    match auth.revoke_user(&user).await {
+        Ok(ended) => {
+            flash.push("info", format!("Logged out of {ended} sessions"));
+            Redirect::to("/login")
+        }
+        Err(_) => {
+            flash.push("error", "Could not log out everywhere; try again");
+            Redirect::to("/account")
+        }
     }
 }
 

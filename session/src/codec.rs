@@ -16,7 +16,7 @@ pub const MAX_DEPTH: usize = 128;
 
 /// The format new values are written in (`session_serialization_format`). Both are always
 /// readable.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// MessagePack with named struct fields: compact, the default.

@@ -5,9 +5,10 @@
 //! request rewrites only the fields it changed, and a field that no longer decodes costs only
 //! that field.
 
-use std::collections::HashSet;
+use std::any::TypeId;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -105,16 +106,34 @@ pub(crate) fn in_namespace(key: &str, namespace: &str) -> bool {
 ///
 /// A value whose key is already in the record replaces it in place, reusing its buffer: a
 /// guard's save rewrites the fields a request loaded without allocating them anew.
+///
+/// When the library saves a guard, a value equal to the one its field reads as when absent
+/// (its default) is removed instead of stored: a missing field already reads as its default,
+/// so storing it would only keep a session alive that holds nothing.
 pub struct FieldSink<'a> {
     out: &'a mut Record,
     format: Format,
     replaced: usize,
+    /// The encoded defaults of the namespace being written, when they are left out.
+    defaults: Option<&'a Record>,
+    /// Where a value for a key not in the record is encoded first, so that a default costs
+    /// no allocation.
+    scratch: Vec<u8>,
 }
 
 impl<'a> FieldSink<'a> {
-    /// A sink that writes into `out`, encoding in `format`.
+    /// A sink that writes every value into `out`, encoding in `format`.
     pub fn new(out: &'a mut Record, format: Format) -> Self {
-        FieldSink { out, format, replaced: 0 }
+        FieldSink { out, format, replaced: 0, defaults: None, scratch: Vec::new() }
+    }
+
+    /// A sink that leaves out every value equal to its encoding in `defaults`.
+    pub(crate) fn without_defaults(
+        out: &'a mut Record,
+        format: Format,
+        defaults: &'a Record,
+    ) -> Self {
+        FieldSink { defaults: Some(defaults), ..FieldSink::new(out, format) }
     }
 
     /// Encodes `value` in the configured format and stores it under `key`.
@@ -126,30 +145,75 @@ impl<'a> FieldSink<'a> {
         key: &str,
         value: &T,
     ) -> Result<(), codec::Error> {
-        match self.out.get_mut(key) {
-            Some(bytes) => {
-                self.replaced += 1;
-                codec::encode_into(self.format, value, bytes)
+        if let Some(bytes) = self.out.get_mut(key) {
+            self.replaced += 1;
+            codec::encode_into(self.format, value, bytes)?;
+            if self.is_default(key, self.out.get(key)) {
+                self.out.remove(key);
             }
-            None => {
-                let bytes = codec::encode(self.format, value)?;
-                self.out.insert(key.to_owned(), bytes);
-                Ok(())
-            }
+            return Ok(());
         }
+        let mut bytes = std::mem::take(&mut self.scratch);
+        codec::encode_into(self.format, value, &mut bytes)?;
+        if self.is_default(key, Some(&bytes)) {
+            self.scratch = bytes;
+        } else {
+            self.out.insert(key.to_owned(), bytes);
+        }
+        Ok(())
     }
 
     /// Stores already encoded bytes under `key`.
     pub fn raw(&mut self, key: String, bytes: Vec<u8>) {
-        if self.out.insert(key, bytes).is_some() {
+        if self.is_default(&key, Some(&bytes)) {
+            if self.out.remove(&key).is_some() {
+                self.replaced += 1;
+            }
+        } else if self.out.insert(key, bytes).is_some() {
             self.replaced += 1;
         }
+    }
+
+    fn is_default(&self, key: &str, bytes: Option<&Vec<u8>>) -> bool {
+        self.defaults.is_some_and(|defaults| bytes.is_some() && defaults.get(key) == bytes)
     }
 
     /// How many of the values written replaced one already in the record.
     pub(crate) fn replaced(&self) -> usize {
         self.replaced
     }
+}
+
+/// The encoding, in `format`, of each field of `T` as it reads when absent; computed once per
+/// type and format in a process, then shared.
+pub(crate) fn defaults_of<T: SessionData>(format: Format) -> &'static Record {
+    type Registry = RwLock<HashMap<(TypeId, Format), &'static Record>>;
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    let registry = REGISTRY.get_or_init(Default::default);
+    let key = (TypeId::of::<T>(), format);
+    if let Some(defaults) = registry.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return defaults;
+    }
+    let absent = T::decode(&Fields::new(&Record::new(), format));
+    let mut encoded = Record::new();
+    // A default that cannot be encoded is simply never left out.
+    if absent.encode(&mut FieldSink::new(&mut encoded, format)).is_err() {
+        encoded.clear();
+    }
+    let mut registry = registry.write().unwrap_or_else(|e| e.into_inner());
+    // Leaked once per session type and format: a few small records for the process's life.
+    registry.entry(key).or_insert_with(|| Box::leak(Box::new(encoded)))
+}
+
+/// Whether `value` holds nothing but defaults: saved, it would store no field.
+pub(crate) fn at_defaults<T: SessionData>(value: &T, format: Format) -> bool {
+    let mut encoded = Record::new();
+    let written = value.encode(&mut FieldSink::without_defaults(
+        &mut encoded,
+        format,
+        defaults_of::<T>(format),
+    ));
+    written.is_ok() && encoded.is_empty()
 }
 
 /// Decodes tagged bytes, logging a failure once per key so that a type change in a deployed

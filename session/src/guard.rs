@@ -20,6 +20,45 @@ use crate::state::RequestState;
 /// was loaded are written, in one store call. A visitor whose session is never changed gets
 /// no record and no cookie.
 ///
+/// A field equal to its default is not data: a missing field reads as its default, so one
+/// set back to it is removed from the store, and a new visitor whose fields all stay at their
+/// defaults gets no record and no cookie (a bot or a health check creates no session). The
+/// default is the one the field reads as when absent: the struct's `Default`, or the field's
+/// `#[session(default)]` / `#[session(default = "path")]`. So emptying an `Option` is the
+/// `session.pop("user")` of Flask:
+///
+/// ```
+/// # use rocket::get;
+/// # use rocket_typed_session::Session;
+/// #[derive(Session, Default)]
+/// struct Auth {
+///     user: Option<String>,
+/// }
+///
+/// #[get("/logout")]
+/// fn logout(mut auth: Session<Auth>) -> &'static str {
+///     auth.user = None; // `auth.user` leaves the store; `ExistingSession<Auth>` now forwards
+///     "bye"
+/// }
+/// ```
+///
+/// In an `async fn` handler the guard's lifetime must be named, `Session<'_, T>` (left out,
+/// Rust reports E0726, "implicit elided lifetime not allowed here"). It is there because the
+/// guard borrows the request's session state: the compiler proves the guard is gone before
+/// the response that saves it leaves, so no change can be made after the save.
+///
+/// ```
+/// # use rocket::get;
+/// # use rocket_typed_session::{ExistingSession, Session};
+/// # #[derive(Session, Default)]
+/// # struct Auth { user: Option<String> }
+/// #[get("/me")]
+/// async fn me(auth: ExistingSession<'_, Auth>) -> String {
+///     rocket::tokio::task::yield_now().await; // say, a database call
+///     format!("{:?}", auth.user)
+/// }
+/// ```
+///
 /// The guard fails only when the store fails: with 503 while it is unavailable (the error is
 /// [`Error`]). Any number of `Session` guards of different namespaces in one request share a
 /// single store load.
@@ -71,20 +110,59 @@ impl<'r, T: SessionData> Session<'r, T> {
         self.state.regenerate();
     }
 
-    /// Ends the session: its record is deleted and the cookie expired. This guard's value
-    /// returns to the default; changes made through it afterwards start a new session with a
-    /// new id, while changes through other guards taken before the call are discarded.
+    /// Ends the session: its record is deleted and the cookie expired. Changes made before
+    /// the call, through any guard, end with it. A change made afterwards, through this or
+    /// any other guard of the request, starts a new session with a new id, from defaults:
+    /// the first mutable access of a guard taken before the call drops what it held.
     pub fn destroy(&mut self) {
-        self.generation = self.state.destroy();
-        self.value = T::default();
-        self.touched = false;
+        self.state.destroy();
+        self.reload();
+    }
+
+    /// Ends every session bound to `user`, as
+    /// [`Sessions::revoke_user`](crate::Sessions::revoke_user) does, and returns how many
+    /// ended. When this request's own session is bound to `user` ("log out everywhere"), it
+    /// ends here too, as with [`destroy`](Self::destroy): the response expires its cookie,
+    /// and a change made afterwards (a flash message, say) starts a new session that keeps it.
+    ///
+    /// ```
+    /// # use rocket::{post, response::Redirect};
+    /// # use rocket_typed_session::{ExistingSession, Flash, Session};
+    /// # #[derive(Session, Default)]
+    /// # struct Auth { user: String }
+    /// #[post("/logout/everywhere")]
+    /// async fn logout_everywhere(
+    ///     mut auth: ExistingSession<'_, Auth>,
+    ///     mut flash: Session<'_, Flash>,
+    /// ) -> Redirect {
+    ///     let user = auth.user.clone();
+    ///     let ended = auth.revoke_user(&user).await.unwrap_or(0);
+    ///     flash.push("info", format!("{ended} sessions signed out"));
+    ///     Redirect::to("/login")
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// The store failed; sessions already ended stay ended, and this request's own session
+    /// is left as it was.
+    pub async fn revoke_user(&mut self, user: &str) -> Result<usize, crate::store::Error> {
+        let ended = self.state.sessions().revoke_user(user).await?;
+        if self.bound_user().as_deref() == Some(user) {
+            self.destroy();
+        }
+        Ok(ended)
     }
 
     /// Resets this namespace to its default, removing its stored fields. Other namespaces
     /// are untouched.
     pub fn clear(&mut self) {
         self.state.clear(T::NAMESPACE);
-        self.value = T::default();
+        self.reload();
+    }
+
+    /// Takes the namespace as the request's state now holds it, as a fresh guard would.
+    fn reload(&mut self) {
+        (self.value, self.generation) = self.state.decode::<T>();
         self.touched = false;
     }
 
@@ -123,6 +201,11 @@ impl<T: SessionData> Deref for Session<'_, T> {
 
 impl<T: SessionData> DerefMut for Session<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
+        // Destroyed or revoked since this guard was taken: what it holds belonged to the
+        // ended session, and a change from now on belongs to the new one.
+        if self.generation != self.state.generation() {
+            self.reload();
+        }
         self.touched = true;
         &mut self.value
     }
@@ -155,11 +238,13 @@ impl<T: SessionData> Sentinel for Session<'_, T> {
     }
 }
 
-/// Like [`Session`], but only for a client whose live session holds something in namespace
-/// `T`; otherwise the request is forwarded with 401, so a login-required route can fall
-/// back to a login route or the 401 catcher.
+/// Like [`Session`], but only for a client whose live session holds a value other than the
+/// default in namespace `T` (a field at its default is stored as absent); otherwise the
+/// request is forwarded with 401, so a login-required route can fall back to a login route or
+/// the 401 catcher.
 ///
-/// A namespace written only at login (say an `Auth` struct) makes this a "logged in" guard.
+/// A namespace written only at login (say an `Auth` struct) makes this a "logged in" guard;
+/// a logout that sets its fields back to their defaults (`auth.user = None`) ends it.
 ///
 /// ```
 /// use rocket::{get, response::Redirect, routes};
@@ -203,7 +288,12 @@ impl<'r, T: SessionData> FromRequest<'r> for ExistingSession<'r, T> {
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match RequestState::of(req).await {
             Ok(state) if state.exists() && state.holds(T::NAMESPACE) => {
-                Outcome::Success(ExistingSession(Session::new(state)))
+                let session = Session::new(state);
+                // A record written before defaults were left out may still hold them.
+                if state.at_defaults(&session.value) {
+                    return Outcome::Forward(Status::Unauthorized);
+                }
+                Outcome::Success(ExistingSession(session))
             }
             Ok(_) => Outcome::Forward(Status::Unauthorized),
             Err(error) => Outcome::Error((error.status(), error)),

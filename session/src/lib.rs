@@ -19,8 +19,10 @@
 //!     coupon: Option<String>,
 //! }
 //!
+//! // In an async handler the guard names its lifetime (`'_`; without it, error E0726): it
+//! // borrows the request, so it cannot outlive the response that saves it.
 //! #[post("/add/<id>")]
-//! fn add(mut cart: Session<Cart>, id: u32) -> String {
+//! async fn add(mut cart: Session<'_, Cart>, id: u32) -> String {
 //!     cart.items.push(id); // a mutable access: `cart.items` is saved when the response leaves
 //!     format!("{} items", cart.items.len())
 //! }
@@ -40,7 +42,9 @@
 //!
 //! The guards are [`Session<T>`](struct@Session), which always succeeds unless the store fails
 //! (503), and [`ExistingSession<T>`], which forwards with 401 unless the client's live session
-//! holds something in `T`'s namespace (a "logged in" guard). Both offer
+//! holds a non-default value in `T`'s namespace (a "logged in" guard). A field equal to its
+//! default is stored as absent: setting it back removes it, and a visitor whose fields stay at
+//! their defaults gets no record and no cookie. Both offer
 //! [`id`](Session::id), [`regenerate`](Session::regenerate) (at login),
 //! [`destroy`](Session::destroy) (at logout), [`clear`](Session::clear),
 //! [`set_permanent`](Session::set_permanent) and [`bind_user`](Session::bind_user).
@@ -98,7 +102,7 @@
 //! let sessions = TestSessions::of(&client).expect("the fairing is attached");
 //! let cookie = sessions.create(|s| s.set(&Cart { items: vec![1] })).await.unwrap();
 //! let response = client.get("/cart").cookie(cookie.clone()).dispatch().await;
-//! let cart: Option<Cart> = sessions.read(cookie.value()).await.unwrap();
+//! let cart: Option<Cart> = sessions.read(&cookie).await.unwrap();
 //! # }
 //! ```
 //!
@@ -175,6 +179,7 @@
 mod cookie;
 mod error;
 mod fairing;
+mod flash;
 mod guard;
 mod map;
 mod outage;
@@ -223,7 +228,13 @@ pub use config::SessionConfig;
 pub use data::SessionData;
 pub use error::Error;
 pub use fairing::SessionFairing;
+pub use flash::{Flash, FlashMessage};
 pub use guard::{ExistingSession, Session};
+
+/// The README's Rust examples, compiled as doctests so that its quickstart stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct Readme;
 pub use id::SessionId;
 pub use map::SessionMap;
 pub use rocket_typed_session_macros::Session;

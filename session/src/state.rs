@@ -4,13 +4,16 @@
 //!
 //! This file alone knows that the state lives in Rocket's request-local cache.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rocket::Request;
 
 use crate::codec::{self, Format};
-use crate::data::{in_namespace, namespace, FieldSink, Fields, SessionData};
+use crate::data::{
+    at_defaults, defaults_of, in_namespace, namespace, FieldSink, Fields, SessionData,
+};
 use crate::error::Error;
 use crate::id::{KeyedId, SessionId};
 use crate::plan::{self, Plan, Rules};
@@ -28,6 +31,9 @@ struct Slot(Option<Result<RequestState, Error>>);
 pub(crate) struct RequestState {
     sessions: Sessions,
     facts: Mutex<Facts>,
+    /// Bumped by `destroy` (changed only with `facts` locked), so that what guards taken
+    /// before it hold cannot be written into the new session.
+    generation: AtomicU64,
     /// How long loading took in the store, counted against the request's time limit.
     load_time: Duration,
 }
@@ -46,8 +52,6 @@ pub(crate) struct Facts {
     pub(crate) permanent: bool,
     pub(crate) load: LoadFacts,
     pub(crate) intent: Intent,
-    /// Bumped by `destroy`, so that guards taken before it cannot write into the new session.
-    generation: u64,
     encode_error: Option<codec::Error>,
 }
 
@@ -125,7 +129,12 @@ impl RequestState {
             }
         }
         let load_time = started.map_or(Duration::ZERO, |started| started.elapsed());
-        Ok(RequestState { sessions, facts: Mutex::new(facts), load_time })
+        Ok(RequestState {
+            sessions,
+            facts: Mutex::new(facts),
+            generation: AtomicU64::new(0),
+            load_time,
+        })
     }
 
     /// What the store's per-request time limit leaves for the save, if it has a limit.
@@ -141,16 +150,22 @@ impl RequestState {
     /// Namespace `T` as it stands now, and the generation the guard belongs to.
     pub(crate) fn decode<T: SessionData>(&self) -> (T, u64) {
         let facts = lock(&self.facts);
-        (T::decode(&Fields::new(facts.view(), self.format())), facts.generation)
+        (T::decode(&Fields::new(facts.view(), self.format())), self.generation())
+    }
+
+    /// How many times the session was destroyed in this request.
+    pub(crate) fn generation(&self) -> u64 {
+        // Read and bumped within one request's handler, in order; the lock orders the rest.
+        self.generation.load(Ordering::Relaxed)
     }
 
     /// Stores a guard's value of `T` back into the working record, rewriting its fields in
-    /// place; fields that `T` no longer writes (stored by an older version of it, or removed
-    /// from a map) leave with it.
+    /// place; fields at their default, and fields that `T` no longer writes (stored by an
+    /// older version of it, or removed from a map), leave with it.
     pub(crate) fn commit<T: SessionData>(&self, value: &T, generation: u64) {
         let mut guard = lock(&self.facts);
         let facts: &mut Facts = &mut guard;
-        if generation != facts.generation {
+        if generation != self.generation() {
             log::debug!(
                 "ignoring changes to `{}` made before the session was destroyed",
                 T::NAMESPACE
@@ -158,9 +173,10 @@ impl RequestState {
             return;
         }
         let format = self.format();
+        let defaults = defaults_of::<T>(format);
         let working = facts.working.get_or_insert_with(|| facts.loaded.clone());
         let held = namespace_len(working, T::NAMESPACE);
-        let mut sink = FieldSink::new(working, format);
+        let mut sink = FieldSink::without_defaults(working, format, defaults);
         let written = value.encode(&mut sink);
         let replaced = sink.replaced();
         match written {
@@ -175,7 +191,8 @@ impl RequestState {
             Ok(()) => {
                 remove_namespace(working, T::NAMESPACE);
                 let mut encoded = Record::new();
-                match value.encode(&mut FieldSink::new(&mut encoded, format)) {
+                match value.encode(&mut FieldSink::without_defaults(&mut encoded, format, defaults))
+                {
                     Ok(()) => working.extend(encoded),
                     Err(error) => drop(facts.encode_error.get_or_insert(error)),
                 }
@@ -191,6 +208,11 @@ impl RequestState {
     /// Whether the session holds any field of `namespace`.
     pub(crate) fn holds(&self, namespace: &str) -> bool {
         lock(&self.facts).view().keys().any(|key| in_namespace(key, namespace))
+    }
+
+    /// Whether `value` holds nothing but defaults, as it would be saved.
+    pub(crate) fn at_defaults<T: SessionData>(&self, value: &T) -> bool {
+        at_defaults(value, self.format())
     }
 
     /// The id the client will hold after this request.
@@ -213,15 +235,13 @@ impl RequestState {
         facts.next_id = None;
     }
 
-    /// Ends the session; returns the generation that guards writing afterwards belong to.
-    pub(crate) fn destroy(&self) -> u64 {
+    /// Ends the session: guards of an earlier generation no longer write into it.
+    pub(crate) fn destroy(&self) {
         let mut facts = lock(&self.facts);
         let destroyed = facts.stored.take().or_else(|| facts.intent.destroyed.take());
-        let generation = facts.generation + 1;
         *facts = Facts::new(None, Record::new(), self.sessions.config().permanent);
         facts.intent.destroyed = destroyed;
-        facts.generation = generation;
-        generation
+        self.generation.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn clear(&self, namespace: &str) {

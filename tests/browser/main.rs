@@ -123,6 +123,9 @@ fn log_out_everywhere_ends_the_session_in_every_browser() {
         assert_eq!(browser.text("#user"), "Logged in as grace");
     }
     laptop.click_to("#logout-everywhere", "/login");
+    assert_eq!(laptop.text("#flash"), "Logged out of 2 sessions");
+    laptop.goto(&format!("{shop}/account"));
+    assert!(laptop.url().ends_with("/login"), "{}", laptop.url());
     phone.goto(&format!("{shop}/account"));
     assert!(phone.url().ends_with("/login"), "{}", phone.url());
 }

@@ -107,6 +107,6 @@ async fn the_test_helpers_work_on_the_filesystem_store() {
         .await
         .unwrap();
     assert_eq!(app.get("/cart/add/4", Some(cookie.value())).await.body, "[3, 4]");
-    let cart: crate::support::app::Cart = sessions.read(cookie.value()).await.unwrap().unwrap();
+    let cart: crate::support::app::Cart = sessions.read(&cookie).await.unwrap().unwrap();
     assert_eq!(cart.items, vec![3, 4]);
 }

@@ -7,7 +7,8 @@ use crate::support::redis::RedisServer;
 async fn a_session_is_one_prefixed_hash_with_the_lifetime_as_ttl() {
     let server = RedisServer::start();
     let app = app_on(&server.url(), &[]).await;
-    app.get("/cart/add/1", None).await;
+    let cookie = app.get("/cart/add/1", None).await.session_cookie().unwrap();
+    app.get("/cart/coupon/SAVE", Some(&cookie)).await;
     let mut redis = server.connection().await;
     let keys: Vec<String> = redis.keys("*").await.unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
@@ -15,7 +16,8 @@ async fn a_session_is_one_prefixed_hash_with_the_lifetime_as_ttl() {
     assert!(key.starts_with("session:") && key.len() == "session:".len() + 64, "{key}");
     let kind: String = redis::cmd("TYPE").arg(key).query_async(&mut redis).await.unwrap();
     assert_eq!(kind, "hash");
-    let fields: Vec<String> = redis.hkeys(key).await.unwrap();
+    let mut fields: Vec<String> = redis.hkeys(key).await.unwrap();
+    fields.sort();
     assert_eq!(fields, ["cart.coupon", "cart.items"]);
     let ttl: i64 = redis.pttl(key).await.unwrap();
     assert!((2_678_400_000 - 10_000..=2_678_400_000).contains(&ttl), "ttl {ttl} ms");

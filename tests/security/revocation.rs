@@ -61,3 +61,36 @@ async fn the_index_forgets_sessions_that_expired() {
     assert_eq!(app.get("/revoke/ada", None).await.body, "1");
     assert_eq!(app.get("/private", Some(&live)).await.status, Status::Unauthorized);
 }
+
+#[rocket::async_test]
+async fn revoking_ones_own_user_ends_the_callers_session_too() {
+    let (app, _) = launch().await;
+    let phone = app.get("/login/bound/ada", None).await.session_cookie().unwrap();
+    let laptop = app.get("/login/bound/ada", None).await.session_cookie().unwrap();
+    let reply = app.get("/revoke-mine/ada", Some(&laptop)).await;
+    assert_eq!(reply.body, "Ok(2)");
+    assert_eq!(app.get("/private", Some(&phone)).await.status, Status::Unauthorized);
+    assert_eq!(app.get("/private", Some(&laptop)).await.status, Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn a_write_after_revoking_ones_own_user_starts_a_fresh_session_that_keeps_it() {
+    let (app, _) = launch().await;
+    let laptop = app.get("/login/bound/ada", None).await.session_cookie().unwrap();
+    let reply = app.get("/revoke-mine/ada", Some(&laptop)).await;
+    let fresh = reply.session_cookie().expect("the message starts a new session");
+    assert_ne!(fresh, laptop);
+    assert_eq!(app.get("/map/get/flash", Some(&fresh)).await.body, "signed out everywhere");
+    assert_eq!(app.get("/private", Some(&fresh)).await.status, Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn revoking_another_user_leaves_the_callers_session_alone() {
+    let (app, _) = launch().await;
+    app.get("/login/bound/bob", None).await;
+    let admin = app.get("/login/bound/ada", None).await.session_cookie().unwrap();
+    let reply = app.get("/revoke-mine/bob", Some(&admin)).await;
+    assert_eq!(reply.body, "Ok(1)");
+    assert_eq!(app.get("/private", Some(&admin)).await.body, "user=Some(\"ada\")");
+    assert_eq!(app.get("/map/get/flash", Some(&admin)).await.body, "signed out everywhere");
+}

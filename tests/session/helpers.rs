@@ -1,3 +1,4 @@
+use rocket::http::{Cookie, Status};
 use rocket_typed_session::testing::TestSessions;
 
 use crate::support::app::{launch, launch_with, Auth, Cart};
@@ -27,7 +28,8 @@ async fn a_test_can_read_the_session_a_response_left_behind() {
     let cookie = sessions.cookie_set_by(&response).expect("the response set a cookie");
     let cart: Cart = sessions.read(&cookie).await.unwrap().expect("a stored session");
     assert_eq!(cart.items, vec![9]);
-    assert!(sessions.read::<Cart>("not-a-cookie").await.unwrap().is_none());
+    let garbage = Cookie::new("session", "not-a-cookie");
+    assert!(sessions.read::<Cart>(&garbage).await.unwrap().is_none());
 }
 
 #[rocket::async_test]
@@ -39,6 +41,49 @@ async fn the_helpers_sign_and_verify_when_signing_is_on() {
     assert_eq!(app.get("/cart", Some(cookie.value())).await.body, "items=[1] coupon=None");
     let (id, _) = cookie.value().split_once('.').unwrap();
     store.take_calls();
-    assert!(sessions.read::<Cart>(id).await.unwrap().is_none(), "an unsigned value is refused");
+    let unsigned = Cookie::new("session", id.to_owned());
+    assert!(sessions.read::<Cart>(&unsigned).await.unwrap().is_none(), "unsigned is refused");
     assert!(store.calls().is_empty());
+}
+
+#[rocket::async_test]
+async fn every_helper_speaks_the_configured_cookie() {
+    let (app, _) = launch_with(&[("session_cookie_name", "sid")]).await;
+    let sessions = TestSessions::of(&app.client).unwrap();
+    let cookie = sessions.create(|s| s.set(&Cart { items: vec![1], coupon: None })).await.unwrap();
+    assert_eq!(cookie.name(), "sid");
+    let response = app.client.get("/cart/add/2").cookie(cookie.clone()).dispatch().await;
+    let set = sessions.cookie_set_by(&response).expect("a rolling cookie is re-sent");
+    assert_eq!((set.name(), set.value()), ("sid", cookie.value()));
+    let cart: Cart = sessions.read(&set).await.unwrap().unwrap();
+    assert_eq!(cart.items, [1, 2]);
+    let misnamed = Cookie::new("session", cookie.value().to_owned());
+    assert!(!sessions.exists(&misnamed).await.unwrap(), "another cookie's name is not ours");
+}
+
+#[rocket::async_test]
+async fn a_test_session_can_be_bound_to_a_user_and_revoked() {
+    let (app, _) = launch().await;
+    let sessions = TestSessions::of(&app.client).unwrap();
+    let cookie = sessions
+        .create(|s| {
+            s.set(&Auth { user: Some("ada".into()) })?;
+            s.bind_user("ada")
+        })
+        .await
+        .unwrap();
+    assert_eq!(app.get("/revoke/ada", None).await.body, "1");
+    assert!(!sessions.exists(&cookie).await.unwrap());
+    assert_eq!(app.get("/private", Some(cookie.value())).await.status, Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn read_tells_a_live_session_without_the_namespace_from_no_session() {
+    let (app, _) = launch().await;
+    let sessions = TestSessions::of(&app.client).unwrap();
+    let cookie = sessions.create(|s| s.set(&Cart { items: vec![1], coupon: None })).await.unwrap();
+    assert!(sessions.read::<Auth>(&cookie).await.unwrap().is_none(), "no Auth held");
+    assert!(sessions.exists(&cookie).await.unwrap(), "but the session lives");
+    app.get("/logout", Some(cookie.value())).await;
+    assert!(!sessions.exists(&cookie).await.unwrap());
 }

@@ -79,3 +79,15 @@ async fn destroy_on_a_session_never_stored_writes_nothing() {
     assert!(store.calls().is_empty());
     assert!(reply.set_cookies.is_empty());
 }
+
+#[rocket::async_test]
+async fn a_guard_taken_before_a_destroy_writes_into_the_new_session_from_defaults() {
+    let (app, _) = launch().await;
+    let cookie = session_with_cart(&app, &[1, 2]).await;
+    let cookie = app.get("/login/ada", Some(&cookie)).await.session_cookie().unwrap();
+    let reply = app.get("/logout-then-cart/7", Some(&cookie)).await;
+    let fresh = reply.session_cookie().expect("the cart write starts a new session");
+    assert_ne!(fresh, cookie);
+    assert_eq!(app.get("/both", Some(&fresh)).await.body, "items=[7] user=None");
+    assert_eq!(app.get("/both", Some(&cookie)).await.body, "items=[] user=None");
+}

@@ -21,6 +21,24 @@ pub struct Auth {
     pub user: Option<String>,
 }
 
+/// Preferences whose defaults are the struct's own and a function's, not the types'.
+#[derive(Session, Debug)]
+pub struct Prefs {
+    pub theme: String,
+    #[session(default = "default_page_size")]
+    pub page_size: u32,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Prefs { theme: "dark".into(), page_size: 0 }
+    }
+}
+
+fn default_page_size() -> u32 {
+    20
+}
+
 #[get("/plain")]
 fn plain() -> &'static str {
     "plain"
@@ -66,6 +84,33 @@ fn cart_clear(mut cart: Session<Cart>) -> &'static str {
     "cleared"
 }
 
+#[get("/cart/empty")]
+fn cart_empty(mut cart: Session<Cart>) -> &'static str {
+    cart.items.clear();
+    "emptied"
+}
+
+/// Takes the namespace mutably and changes nothing, as many handlers do.
+#[get("/auth/peek")]
+fn auth_peek(mut auth: Session<Auth>) -> String {
+    let user = &mut auth.user;
+    format!("user={user:?}")
+}
+
+/// A logout written as in Flask: the user field emptied, the session kept.
+#[get("/logout/field")]
+fn logout_field(mut auth: Session<Auth>) -> &'static str {
+    auth.user = None;
+    "logged out"
+}
+
+#[get("/prefs/<theme>/<page_size>")]
+fn prefs(mut prefs: Session<Prefs>, theme: &str, page_size: u32) -> String {
+    prefs.theme = theme.into();
+    prefs.page_size = page_size;
+    format!("{prefs:?}", prefs = &*prefs)
+}
+
 #[get("/both")]
 fn both(cart: Session<Cart>, auth: Session<Auth>) -> String {
     format!("items={:?} user={:?}", cart.items, auth.user)
@@ -93,6 +138,26 @@ async fn revoke(sessions: &State<rocket_typed_session::Sessions>, user: &str) ->
         Ok(ended) => ended.to_string(),
         Err(error) => format!("failed: {error}"),
     }
+}
+
+/// "Log out everywhere" from a logged-in session, with a message left afterwards.
+#[get("/revoke-mine/<user>")]
+async fn revoke_mine(
+    mut auth: Session<'_, Auth>,
+    mut map: Session<'_, SessionMap>,
+    user: &str,
+) -> String {
+    let ended = auth.revoke_user(user).await;
+    map.insert("flash", "signed out everywhere").unwrap();
+    format!("{ended:?}")
+}
+
+/// Destroys through one guard, then writes through another taken before.
+#[get("/logout-then-cart/<item>")]
+fn logout_then_cart(mut auth: Session<Auth>, mut cart: Session<Cart>, item: u32) -> &'static str {
+    auth.destroy();
+    cart.items.push(item);
+    "ok"
 }
 
 #[get("/logout")]
@@ -207,12 +272,18 @@ fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
             cart_add,
             cart_coupon,
             cart_clear,
+            cart_empty,
+            auth_peek,
+            logout_field,
+            prefs,
             both,
             login,
             login_bound,
             revoke,
             logout,
             logout_with_flash,
+            revoke_mine,
+            logout_then_cart,
             private,
             id,
             permanent,

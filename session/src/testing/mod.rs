@@ -30,7 +30,7 @@
 //! assert_eq!(response.into_string().await.unwrap(), "[1, 2]");
 //!
 //! // What the request left in the store.
-//! let cart: Option<Cart> = sessions.read(cookie.value()).await.unwrap();
+//! let cart: Option<Cart> = sessions.read(&cookie).await.unwrap();
 //! assert_eq!(cart, Some(Cart { items: vec![1, 2] }));
 //! # }) }
 //! ```
@@ -43,12 +43,15 @@ use rocket::http::Cookie;
 use rocket::local::asynchronous::{Client, LocalResponse};
 
 use crate::codec;
-use crate::data::{FieldSink, Fields, SessionData};
+use crate::data::{at_defaults, defaults_of, FieldSink, Fields, SessionData};
 use crate::error::Error;
+use crate::reserved;
 use crate::sessions::Sessions;
 use crate::store::Record;
 
-/// The sessions of a Rocket under test.
+/// The sessions of a Rocket under test. Every method speaks [`Cookie`], named as the
+/// configuration names it (`session_cookie_name`): a cookie `create` returns or
+/// `cookie_set_by` finds goes straight into a request or into `read`.
 pub struct TestSessions<'c> {
     sessions: &'c Sessions,
 }
@@ -57,15 +60,29 @@ pub struct TestSessions<'c> {
 pub struct NewSession {
     record: Record,
     format: codec::Format,
+    user: Option<String>,
 }
 
 impl NewSession {
-    /// Stores `value` as namespace `T` of the new session.
+    /// Stores `value` as namespace `T` of the new session; as in a request, a field at its
+    /// default is left out.
     ///
     /// # Errors
     /// A field cannot be encoded in the configured format.
     pub fn set<T: SessionData>(&mut self, value: &T) -> Result<(), codec::Error> {
-        value.encode(&mut FieldSink::new(&mut self.record, self.format))
+        let defaults = defaults_of::<T>(self.format);
+        value.encode(&mut FieldSink::without_defaults(&mut self.record, self.format, defaults))
+    }
+
+    /// Binds the new session to `user`, as [`Session::bind_user`](crate::Session::bind_user)
+    /// at a login would, so that [`Sessions::revoke_user`] ends it.
+    ///
+    /// # Errors
+    /// Never in practice: a string always encodes; the `Result` lets `create`'s closure use `?`.
+    pub fn bind_user(&mut self, user: &str) -> Result<(), codec::Error> {
+        self.record.insert(reserved::USER.to_owned(), codec::encode(self.format, user)?);
+        self.user = Some(user.to_owned());
+        Ok(())
     }
 }
 
@@ -86,37 +103,59 @@ impl<'c> TestSessions<'c> {
         fill: impl FnOnce(&mut NewSession) -> Result<(), codec::Error>,
     ) -> Result<Cookie<'static>, Error> {
         let config = self.sessions.config();
-        let mut session = NewSession { record: Record::new(), format: config.format };
+        let mut session = NewSession { record: Record::new(), format: config.format, user: None };
         fill(&mut session)?;
         session.record.extend(self.sessions.created_field());
         let new = self.sessions.fresh_id();
         if !self.sessions.store().create(&new.key, &session.record, config.lifetime).await? {
             return Err(Error::NoFreeId(1));
         }
+        if let Some(user) = &session.user {
+            self.sessions.users().bind(user, &new.key, None).await?;
+        }
         Ok(Cookie::new(config.cookie_name.clone(), self.sessions.cookie_value(&new.id)))
     }
 
-    /// Namespace `T` of the session the cookie value carries; `None` when the value is no
-    /// valid cookie or the session does not exist. Reading does not refresh its expiry.
+    /// Namespace `T` of the session `cookie` carries, when it holds a value other than the
+    /// default there (what [`ExistingSession<T>`](crate::ExistingSession) admits); `None`
+    /// when it holds none, when the session does not exist, and when the cookie is not a
+    /// valid session cookie. [`exists`](Self::exists) tells the last two from the first.
+    /// Reading does not refresh the session's expiry.
     ///
     /// # Errors
     /// The store fails.
-    pub async fn read<T: SessionData>(&self, cookie_value: &str) -> Result<Option<T>, Error> {
-        let Some(cookie) = self.sessions.id_from_cookie(cookie_value) else { return Ok(None) };
-        let session = self.sessions.keyed(cookie.id);
-        let store = self.sessions.store();
-        let Some(loaded) = store.load(&session.key, None).await? else { return Ok(None) };
-        Ok(Some(T::decode(&Fields::new(&loaded.record, self.sessions.config().format))))
+    pub async fn read<T: SessionData>(&self, cookie: &Cookie<'_>) -> Result<Option<T>, Error> {
+        let format = self.sessions.config().format;
+        let Some(record) = self.record(cookie).await? else { return Ok(None) };
+        let value = T::decode(&Fields::new(&record, format));
+        Ok((!at_defaults(&value, format)).then_some(value))
     }
 
-    /// The session cookie value a response set, if it set one (a removal yields `None`).
-    pub fn cookie_set_by(&self, response: &LocalResponse<'_>) -> Option<String> {
+    /// Whether `cookie` carries a live session, whatever it holds.
+    ///
+    /// # Errors
+    /// The store fails.
+    pub async fn exists(&self, cookie: &Cookie<'_>) -> Result<bool, Error> {
+        Ok(self.record(cookie).await?.is_some())
+    }
+
+    async fn record(&self, cookie: &Cookie<'_>) -> Result<Option<Record>, Error> {
+        if cookie.name() != self.sessions.config().cookie_name {
+            return Ok(None);
+        }
+        let Some(parsed) = self.sessions.id_from_cookie(cookie.value()) else { return Ok(None) };
+        let session = self.sessions.keyed(parsed.id);
+        let loaded = self.sessions.store().load(&session.key, None).await?;
+        Ok(loaded.map(|loaded| loaded.record))
+    }
+
+    /// The session cookie a response set, if it set one (a removal yields `None`).
+    pub fn cookie_set_by(&self, response: &LocalResponse<'_>) -> Option<Cookie<'static>> {
         let name = &self.sessions.config().cookie_name;
         response
             .headers()
             .get("Set-Cookie")
             .filter_map(|raw| Cookie::parse(raw.to_owned()).ok())
             .find(|cookie| cookie.name() == name && !cookie.value().is_empty())
-            .map(|cookie| cookie.value().to_owned())
     }
 }
