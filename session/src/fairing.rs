@@ -22,7 +22,10 @@ use crate::store::SessionStore;
 ///
 /// At ignition it reads the `session_*` keys (see [`SessionConfig`]), builds the store they
 /// name (or takes the one given to [`with_store`](SessionFairing::with_store)) and manages
-/// [`Sessions`]; a configuration error stops the launch with a message naming the key. When
+/// [`Sessions`]; a configuration error stops the launch with a message naming the key. It
+/// logs one line naming the store and where it is (`sessions: Redis at
+/// redis://cache:6379/0, answering`, passwords masked); a networked store that does not
+/// answer a ping is a warning, not a failed launch. When
 /// a response leaves, it saves what the request's guards changed with one store call and sets,
 /// refreshes or expires the cookie.
 ///
@@ -63,6 +66,20 @@ impl SessionFairing {
     }
 }
 
+/// Logs one line at launch naming the store and where it is, and whether a store elsewhere
+/// answered; the launch goes on either way, as session routes recover once it answers.
+async fn announce(store: &dyn SessionStore) {
+    let store_line = store.describe();
+    match store.ping().await {
+        None => log::info!("sessions: {store_line}"),
+        Some(Ok(())) => log::info!("sessions: {store_line}, answering"),
+        Some(Err(error)) => log::warn!(
+            "sessions: {store_line}, not answering at launch ({error}); session routes \
+             answer 503 until it does"
+        ),
+    }
+}
+
 #[rocket::async_trait]
 impl Fairing for SessionFairing {
     fn info(&self) -> Info {
@@ -87,6 +104,7 @@ impl Fairing for SessionFairing {
                 }
             },
         };
+        announce(store.as_ref()).await;
         Ok(rocket.manage(Sessions::new(store, config, self.clock.clone())))
     }
 

@@ -29,10 +29,81 @@ impl log::Log for Capture {
     fn flush(&self) {}
 }
 
+/// Installs the capturing logger once for the whole binary.
+fn capture() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        log::set_boxed_logger(Box::new(Capture)).expect("the first logger");
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+}
+
+/// The launch lines logged so far.
+fn launch_lines() -> Vec<String> {
+    let lines = LINES.lock().unwrap();
+    lines.iter().filter(|line| line.contains("sessions: ")).cloned().collect()
+}
+
+#[rocket::async_test]
+async fn the_launch_names_the_memory_store_and_its_capacity() {
+    capture();
+    let rocket = support::app::configured(&[("session_memory_capacity", "8388608")]);
+    support::App::launch(rocket).await;
+    let lines = launch_lines();
+    assert!(
+        lines.iter().any(|l| l.ends_with("sessions: memory, in this process, 8 MiB")),
+        "{lines:?}"
+    );
+}
+
+#[cfg(feature = "filesystem")]
+#[rocket::async_test]
+async fn the_launch_names_the_session_directory() {
+    capture();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let keys = [("session_type", "filesystem"), ("session_filesystem_dir", path)];
+    support::App::launch(support::app::configured(&keys)).await;
+    let expected = format!("sessions: files in {path}, at most 500");
+    let lines = launch_lines();
+    assert!(lines.iter().any(|l| l.ends_with(&expected)), "{lines:?}");
+}
+
+#[cfg(feature = "redis")]
+#[rocket::async_test]
+async fn the_launch_says_a_networked_store_did_not_answer_without_its_password() {
+    capture();
+    let url = format!("redis://:hunter2@127.0.0.1:{}/0", support::redis::free_port());
+    let keys = [
+        ("session_type", "redis"),
+        ("session_redis_url", url.as_str()),
+        ("session_redis_timeout", "300ms"),
+    ];
+    support::App::launch(support::app::configured(&keys)).await;
+    let masked = url.replace("hunter2", "***");
+    let lines = launch_lines();
+    let line = lines.iter().find(|l| l.contains(&masked)).unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(line.contains("not answering at launch"), "{line}");
+    assert!(line.contains("503 until it does"), "{line}");
+    assert!(lines.iter().all(|l| !l.contains("hunter2")), "{lines:?}");
+}
+
+#[cfg(feature = "redis")]
+#[rocket::async_test]
+async fn the_launch_says_a_networked_store_answered() {
+    capture();
+    let server = support::redis::RedisServer::start();
+    let url = server.url();
+    let keys = [("session_type", "redis"), ("session_redis_url", url.as_str())];
+    support::App::launch(support::app::configured(&keys)).await;
+    let expected = format!("sessions: Redis at {}, answering", server.url());
+    let lines = launch_lines();
+    assert!(lines.iter().any(|l| l.ends_with(&expected)), "{lines:?}");
+}
+
 #[rocket::async_test]
 async fn no_flow_logs_a_session_id() {
-    log::set_boxed_logger(Box::new(Capture)).expect("the first logger");
-    log::set_max_level(log::LevelFilter::Trace);
+    capture();
     let mut ids = Vec::new();
 
     let (app, store) = launch().await;

@@ -138,6 +138,17 @@ impl Default for MemoryStore {
 
 #[async_trait::async_trait]
 impl SessionStore for MemoryStore {
+    fn describe(&self) -> String {
+        const MIB: u64 = 1024 * 1024;
+        match self.cache.policy().max_capacity() {
+            Some(bytes) if bytes % MIB == 0 => {
+                format!("memory, in this process, {} MiB", bytes / MIB)
+            }
+            Some(bytes) => format!("memory, in this process, {bytes} bytes"),
+            None => "memory, in this process".to_owned(),
+        }
+    }
+
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let (entry, expiry_reset) = match (touch, self.cache.get(key)) {
             (Some(ttl), Some(entry)) if entry.needs_touch(ttl) => {

@@ -256,6 +256,19 @@ pub trait SessionStore: Send + Sync + 'static {
     fn request_time_limit(&self) -> Option<Duration> {
         None
     }
+
+    /// What the store is and where its data lives, for the line the fairing logs at launch
+    /// (`Redis at redis://cache:6379/0`); never a password.
+    fn describe(&self) -> String {
+        "a store built by the application".to_owned()
+    }
+
+    /// Whether a store on another machine answers, asked once at launch for that line and
+    /// bounded like any operation. `None`, the default, for a store with nothing to reach
+    /// (in process, or a local directory).
+    async fn ping(&self) -> Option<Result<(), Error>> {
+        None
+    }
 }
 
 /// A shared store is a store: the same `Arc` can serve the fairing and, say, an admin task.
@@ -293,6 +306,14 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
 
     fn request_time_limit(&self) -> Option<Duration> {
         (**self).request_time_limit()
+    }
+
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+
+    async fn ping(&self) -> Option<Result<(), Error>> {
+        (**self).ping().await
     }
 }
 

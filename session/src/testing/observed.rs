@@ -194,4 +194,12 @@ impl<O: Observer> SessionStore for ObservedStore<O> {
     fn request_time_limit(&self) -> Option<Duration> {
         self.observer.request_time_limit(self.inner.request_time_limit())
     }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    async fn ping(&self) -> Option<Result<(), Error>> {
+        self.inner.ping().await
+    }
 }

@@ -117,6 +117,10 @@ impl FilesystemStore {
 
 #[async_trait::async_trait]
 impl SessionStore for FilesystemStore {
+    fn describe(&self) -> String {
+        format!("files in {}, at most {}", self.dir.root.display(), self.dir.threshold)
+    }
+
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let key = key.to_owned();
         self.blocking(move |dir| {

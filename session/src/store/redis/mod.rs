@@ -77,17 +77,21 @@ pub struct RedisStore {
     next: AtomicUsize,
     timeout: Duration,
     wait_replicas: u32,
+    /// What `describe` says: the kind of deployment and its addresses, passwords masked.
+    description: String,
 }
 
 impl RedisStore {
     /// Sessions in the Redis server `pool` connects to, with default options.
     pub fn new(pool: deadpool_redis::Pool) -> Self {
-        RedisStore::from_source(Source::Single(pool), RedisOptions::default())
+        let description = "Redis, from a pool built by the application".to_owned();
+        RedisStore::from_source(Source::Single(pool), RedisOptions::default(), description)
     }
 
     /// Sessions in the Redis Cluster `pool` connects to, with default options.
     pub fn cluster(pool: cluster::Pool) -> Self {
-        RedisStore::from_source(Source::Cluster(pool), RedisOptions::default())
+        let description = "Redis Cluster, from a pool built by the application".to_owned();
+        RedisStore::from_source(Source::Cluster(pool), RedisOptions::default(), description)
     }
 
     /// Connects lazily to the server at `url` (`redis://`, `rediss://` or `unix://`): a
@@ -101,7 +105,8 @@ impl RedisStore {
             .set_response_timeout(Some(options.timeout));
         let manager = deadpool_redis::Manager::new_with_config(url, connection)?;
         let pool = pooled(deadpool_redis::Pool::builder(manager), options);
-        Ok(RedisStore::from_source(Source::Single(pool), options))
+        let description = format!("Redis at {}", masked(url));
+        Ok(RedisStore::from_source(Source::Single(pool), options, description))
     }
 
     /// Connects lazily to the cluster whose seed nodes are `urls`.
@@ -111,7 +116,8 @@ impl RedisStore {
     pub fn open_cluster(urls: &[String], options: RedisOptions) -> Result<Self, RedisError> {
         let manager = cluster::Manager::new(urls.to_vec(), false)?;
         let pool = pooled(cluster::Pool::builder(manager), options);
-        Ok(RedisStore::from_source(Source::Cluster(pool), options))
+        let description = format!("Redis Cluster at {}", masked_list(urls));
+        Ok(RedisStore::from_source(Source::Cluster(pool), options, description))
     }
 
     /// Connects lazily to the master that the Sentinels at `urls` name for the set `master`,
@@ -133,7 +139,9 @@ impl RedisStore {
             sentinel::SentinelServerType::Master,
         )?;
         let pool = pooled(sentinel::Pool::builder(manager), options);
-        Ok(RedisStore::from_source(Source::Sentinel(pool), options))
+        let description =
+            format!("Redis, master `{master}` named by the Sentinels at {}", masked_list(urls));
+        Ok(RedisStore::from_source(Source::Sentinel(pool), options, description))
     }
 
     /// Bounds every operation by `timeout` instead of the default second.
@@ -142,7 +150,7 @@ impl RedisStore {
         self
     }
 
-    fn from_source(source: Source, options: RedisOptions) -> Self {
+    fn from_source(source: Source, options: RedisOptions, description: String) -> Self {
         let slots = (0..options.connections.max(1)).map(|_| Mutex::new(None)).collect();
         RedisStore {
             source,
@@ -150,12 +158,28 @@ impl RedisStore {
             next: AtomicUsize::new(0),
             timeout: options.timeout,
             wait_replicas: options.wait_replicas,
+            description,
         }
     }
 
     fn is_cluster(&self) -> bool {
         matches!(self.source, Source::Cluster(_))
     }
+}
+
+/// `url` with the password of its user info, if any, replaced by `***`.
+fn masked(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else { return url.to_owned() };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+fn masked_list(urls: &[String]) -> String {
+    urls.iter().map(|url| masked(url)).collect::<Vec<_>>().join(", ")
 }
 
 #[async_trait::async_trait]
@@ -185,6 +209,14 @@ impl SessionStore for RedisStore {
     /// `session_redis_timeout` bounds a whole request's Redis work, not only each operation.
     fn request_time_limit(&self) -> Option<Duration> {
         Some(self.timeout)
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    async fn ping(&self) -> Option<Result<(), Error>> {
+        Some(self.run::<()>(&round_trip::ping()).await)
     }
 
     async fn regenerate(
@@ -231,5 +263,19 @@ impl RedisStore {
             return Ok(Regenerated::SourceGone);
         }
         Ok(Regenerated::Moved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked;
+
+    #[test]
+    fn a_described_url_never_shows_its_password() {
+        assert_eq!(masked("redis://:secret@cache:6379/0"), "redis://:***@cache:6379/0");
+        assert_eq!(masked("rediss://app:p@ss:w@cache/1"), "rediss://app:***@cache/1");
+        assert_eq!(masked("redis://app@cache/0"), "redis://app@cache/0");
+        assert_eq!(masked("redis://cache:6379/x@y"), "redis://cache:6379/x@y");
+        assert_eq!(masked("unix:///run/redis.sock"), "unix:///run/redis.sock");
     }
 }

@@ -73,6 +73,11 @@ impl RoundTrip {
     }
 }
 
+/// `PING`.
+pub(super) fn ping() -> RoundTrip {
+    RoundTrip::One(Call::Command(redis::cmd("PING")))
+}
+
 /// `HGETALL key`.
 pub(super) fn read(key: &str) -> RoundTrip {
     let mut command = redis::cmd("HGETALL");
