@@ -185,6 +185,36 @@ impl<'r, T: SessionData> Session<'r, T> {
         self.state.bound_user()
     }
 
+    /// The size in bytes the session would be stored with if the response left now, this
+    /// guard's value as it stands, checked against `session_max_size` as the save checks it.
+    /// Call it before returning when a handler can answer better than the save's 500 (a 413,
+    /// or a message); the save's own check stays in force for everything else. Other guards
+    /// of the request count with what they held when they were dropped.
+    ///
+    /// ```
+    /// # use rocket::{get, http::Status};
+    /// # use rocket_typed_session::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Notes { notes: Vec<String> }
+    /// #[get("/note/<text>")]
+    /// fn add_note(mut notes: Session<Notes>, text: String) -> Status {
+    ///     notes.notes.push(text);
+    ///     if notes.check_size().is_err() {
+    ///         notes.notes.pop(); // keep the session as stored
+    ///         return Status::PayloadTooLarge;
+    ///     }
+    ///     Status::Ok
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Store`] holding [`store::Error::TooLarge`](crate::store::Error::TooLarge)
+    /// when the save would refuse the record; [`Error::Encode`] when a field cannot be
+    /// encoded.
+    pub fn check_size(&self) -> Result<usize, Error> {
+        self.state.check_size(&self.value)
+    }
+
     /// Whether the cookie is permanent.
     pub fn is_permanent(&self) -> bool {
         self.state.is_permanent()

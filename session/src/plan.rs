@@ -108,9 +108,8 @@ pub(crate) fn plan(facts: Facts, rules: &Rules) -> Result<Plan, Error> {
         },
         (None, Some(id)) => Write::Nothing { kept: Some(id) },
     };
-    let size = record_size(view);
-    if write.stores_data() && size > rules.max_size && size > record_size(&loaded) {
-        return Err(store::Error::TooLarge { size, limit: rules.max_size }.into());
+    if write.stores_data() {
+        size_rule(record_size(view), record_size(&loaded), rules.max_size)?;
     }
     let permanence_changed = view.get(reserved::PERMANENT) != loaded.get(reserved::PERMANENT);
     // A rolling cookie restarts its Max-Age whenever the record's expiry restarts: at an
@@ -124,6 +123,18 @@ pub(crate) fn plan(facts: Facts, rules: &Rules) -> Result<Plan, Error> {
         .then(|| Fields::new(view, rules.format).value::<String>(reserved::USER))
         .flatten();
     Ok(Plan { write, index_user, ttl: rules.ttl, permanent, refresh_cookie })
+}
+
+/// A record of `size` bytes may be stored when it is within `max_size`, or no larger than the
+/// `loaded` one: a record already over the limit (the limit was lowered) may still shrink.
+///
+/// # Errors
+/// [`store::Error::TooLarge`] otherwise.
+pub(crate) fn size_rule(size: usize, loaded: usize, max_size: usize) -> Result<(), store::Error> {
+    if size > max_size && size > loaded {
+        return Err(store::Error::TooLarge { size, limit: max_size });
+    }
+    Ok(())
 }
 
 /// The record a new session is stored with: what guards wrote, and its creation time.

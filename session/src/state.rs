@@ -20,7 +20,7 @@ use crate::plan::{self, Plan, Rules};
 use crate::reserved;
 use crate::sessions::{CookieId, Sessions};
 use crate::store::lock::lock;
-use crate::store::{Loaded, Record};
+use crate::store::{record_size, Loaded, Record};
 
 /// The slot a request's session state is cached in; empty until a guard asks for it, so a
 /// route without session guards costs the fairing nothing.
@@ -198,6 +198,27 @@ impl RequestState {
                 }
             }
         }
+    }
+
+    /// The size the record would be saved with if namespace `T` held `value`, checked by the
+    /// save's size rule. Other guards count as far as they have committed (they do when
+    /// dropped).
+    ///
+    /// # Errors
+    /// The record would be refused as too large, or `value` cannot be encoded.
+    pub(crate) fn check_size<T: SessionData>(&self, value: &T) -> Result<usize, Error> {
+        let facts = lock(&self.facts);
+        let format = self.format();
+        let mut record = facts.view().clone();
+        remove_namespace(&mut record, T::NAMESPACE);
+        value.encode(&mut FieldSink::without_defaults(
+            &mut record,
+            format,
+            defaults_of::<T>(format),
+        ))?;
+        let size = record_size(&record);
+        plan::size_rule(size, record_size(&facts.loaded), self.sessions.config().max_size)?;
+        Ok(size)
     }
 
     /// Whether the client has a live stored session.

@@ -66,3 +66,24 @@ async fn a_record_over_the_size_limit_is_refused_and_the_old_one_kept() {
     assert!(store.record(&storage_key(&cookie)).await.is_some());
     assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1] coupon=None");
 }
+
+#[rocket::async_test]
+async fn a_handler_learns_of_an_oversized_session_before_it_returns() {
+    let (app, store) = launch_with(&[("session_max_size", "64")]).await;
+    let cookie = session_with_cart(&app, &[1]).await;
+    let reply = app.get("/cart/fill/100", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::PayloadTooLarge);
+    assert!(reply.body.contains("over the limit of 64 bytes"), "{}", reply.body);
+    assert!(store.record(&storage_key(&cookie)).await.is_some());
+    assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1] coupon=None");
+}
+
+#[rocket::async_test]
+async fn the_size_a_handler_is_told_is_the_size_stored() {
+    let (app, store) = launch().await;
+    let cookie = session_with_cart(&app, &[1]).await;
+    let reply = app.get("/cart/fill/3", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::Ok);
+    let stored = store.record(&storage_key(&cookie)).await.unwrap();
+    assert_eq!(reply.body, rocket_typed_session::store::record_size(&stored).to_string());
+}

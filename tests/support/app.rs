@@ -84,6 +84,20 @@ fn cart_clear(mut cart: Session<Cart>) -> &'static str {
     "cleared"
 }
 
+/// Adds `count` items unless the session would grow too large; then it stays as stored.
+#[get("/cart/fill/<count>")]
+fn cart_fill(mut cart: Session<Cart>, count: u32) -> (rocket::http::Status, String) {
+    let before = cart.items.len();
+    cart.items.extend(0..count);
+    match cart.check_size() {
+        Ok(size) => (rocket::http::Status::Ok, size.to_string()),
+        Err(error) => {
+            cart.items.truncate(before);
+            (rocket::http::Status::PayloadTooLarge, error.to_string())
+        }
+    }
+}
+
 #[get("/cart/empty")]
 fn cart_empty(mut cart: Session<Cart>) -> &'static str {
     cart.items.clear();
@@ -273,6 +287,7 @@ fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
             cart_coupon,
             cart_clear,
             cart_empty,
+            cart_fill,
             auth_peek,
             logout_field,
             prefs,

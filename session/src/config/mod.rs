@@ -78,7 +78,9 @@ pub struct SessionConfig {
     #[serde(rename = "session_serialization_format")]
     pub format: Format,
     /// `session_max_size`: the largest record, in bytes of keys and values, that a save may
-    /// leave behind; a larger one is refused and the stored record kept. Default 65536.
+    /// leave behind; a larger one is refused (a 500 after the handler) and the stored record
+    /// kept. A handler that wants to answer otherwise asks
+    /// [`Session::check_size`](crate::Session::check_size) first. Default 65536.
     #[serde(rename = "session_max_size")]
     pub max_size: usize,
     /// `session_use_signer`: the cookie carries the id and an HMAC-SHA256 of it; a forged or
