@@ -9,6 +9,20 @@ use std::time::Duration;
 
 use crate::config::{SameSite, SessionConfig};
 
+/// Every value of the cookie `name` in `Cookie` request headers, in the order the client sent
+/// them: browsers send the cookie of the most specific path first, then the oldest, so the
+/// first one that is a valid id is the one the client was given, not one tossed in later
+/// from a sibling domain.
+pub(crate) fn values_named<'h>(
+    headers: impl Iterator<Item = &'h str>,
+    name: &'h str,
+) -> impl Iterator<Item = &'h str> {
+    headers.flat_map(|header| header.split(';')).filter_map(move |pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key.trim() == name).then(|| value.trim())
+    })
+}
+
 /// The `Set-Cookie` header that gives the client `value`. A permanent session's cookie
 /// carries `Max-Age`; without one it lasts until the browser closes.
 ///
@@ -76,6 +90,13 @@ fn header(cookie: Cookie<'static>) -> Header<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_value_of_the_name_is_found_in_the_order_sent() {
+        let headers = ["a=1; session=first;session = second", "session=third=3; sessions=no"];
+        let values: Vec<&str> = values_named(headers.into_iter(), "session").collect();
+        assert_eq!(values, ["first", "second", "third=3"]);
+    }
 
     use crate::id::SessionId;
 

@@ -1,3 +1,4 @@
+use rocket::http::Status;
 use std::time::Duration;
 
 use crate::support::app::{launch, launch_clocked, launch_with};
@@ -102,4 +103,47 @@ async fn a_custom_cookie_name_is_used() {
     assert!(reply.set_cookies[0].starts_with("sid="), "{}", reply.set_cookies[0]);
     let id = reply.set_cookies[0]["sid=".len()..].split(';').next().unwrap().to_owned();
     assert_eq!(app.get_with_cookie("/map/get/key", "sid", &id).await.body, "value");
+}
+
+#[rocket::async_test]
+async fn a_cookie_tossed_in_after_the_clients_own_loses() {
+    let (app, _) = launch().await;
+    let good = app.get("/login/ada", None).await.session_cookie().unwrap();
+    let header = format!("session={good}; session=garbage");
+    let reply = app.get_with_cookie_header("/private", &header).await;
+    assert_eq!((reply.status, reply.body.as_str()), (Status::Ok, "user=Some(\"ada\")"));
+    assert!(reply.set_cookies.is_empty(), "the good cookie is not overwritten: {reply:?}");
+}
+
+#[rocket::async_test]
+async fn the_first_cookie_of_the_name_that_is_an_id_is_the_one_used() {
+    let (app, _) = launch().await;
+    let good = app.get("/login/ada", None).await.session_cookie().unwrap();
+    let header = format!("other=1; session=garbage; session={good}");
+    let reply = app.get_with_cookie_header("/private", &header).await;
+    assert_eq!(reply.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn several_well_formed_ids_cost_one_store_load() {
+    let (app, store) = launch().await;
+    let good = app.get("/login/ada", None).await.session_cookie().unwrap();
+    let tossed = rocket_typed_session::SessionId::generate(32);
+    store.take_calls();
+    let header = format!("session={}; session={good}", tossed.expose());
+    let reply = app.get_with_cookie_header("/private", &header).await;
+    assert_eq!(reply.status, Status::Unauthorized, "a tossed id sent first wins: SECURITY.md");
+    assert_eq!(store.calls().len(), 1, "{:?}", store.calls());
+}
+
+#[rocket::async_test]
+async fn a_forged_signed_cookie_sent_first_loses_to_the_genuine_one() {
+    let (app, store) = launch_with(&[("session_use_signer", "true")]).await;
+    let good = app.get("/login/ada", None).await.session_cookie().unwrap();
+    let (id, _) = good.split_once('.').unwrap();
+    let forged = format!("{id}.{}", "A".repeat(43));
+    store.take_calls();
+    let header = format!("session={forged}; session={good}");
+    assert_eq!(app.get_with_cookie_header("/private", &header).await.status, Status::Ok);
+    assert_eq!(store.calls().len(), 1);
 }

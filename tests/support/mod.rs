@@ -76,6 +76,12 @@ impl App {
         }
     }
 
+    /// A GET carrying `header` as its raw `Cookie` header, as a browser sends several cookies.
+    pub async fn get_with_cookie_header(&self, path: &str, header: &str) -> Reply {
+        let header = rocket::http::Header::new("Cookie", header.to_owned());
+        reply(self.client.get(path.to_owned()).header(header).dispatch().await).await
+    }
+
     /// A GET carrying the cookie `name` with `value`, whatever bytes it holds.
     pub async fn get_with_cookie(&self, path: &str, name: &str, value: &str) -> Reply {
         let cookie = Cookie::new(name.to_owned(), value.to_owned());

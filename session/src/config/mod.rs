@@ -98,7 +98,9 @@ pub struct SessionConfig {
     pub secret_key_fallbacks: Vec<Secret>,
     /// `session_cookie_name`. Default `"session"`. A `__Host-` name requires
     /// `session_cookie_secure`, path `/` and no domain; a `__Secure-` name requires
-    /// `session_cookie_secure`.
+    /// `session_cookie_secure`. When a request carries several cookies of this name, the
+    /// first that is a valid id is used; on HTTPS, a `__Host-` name (`"__Host-session"`)
+    /// also keeps a sibling subdomain from planting one (SECURITY.md, rule 19).
     #[serde(rename = "session_cookie_name")]
     pub cookie_name: String,
     /// `session_cookie_domain`. Default none: the cookie goes to the exact host only.
