@@ -146,9 +146,8 @@
 //!         if record.is_empty() { map.remove(key); }
 //!         Ok(true)
 //!     }
-//!     async fn delete(&self, key: &str) -> Result<(), Error> {
-//!         self.0.lock().unwrap().remove(key);
-//!         Ok(())
+//!     async fn delete(&self, key: &str) -> Result<bool, Error> {
+//!         Ok(self.0.lock().unwrap().remove(key).is_some())
 //!     }
 //!     async fn regenerate(
 //!         &self, old: &str, new: &str, changes: &Changes, _ttl: Duration,

@@ -136,7 +136,7 @@ impl Sessions {
 
     /// Ends every session bound to `user` with
     /// [`Session::bind_user`](crate::Session::bind_user) ("log out everywhere", ASVS 7.4);
-    /// returns how many sessions were listed. Works on every store, from any handler or
+    /// returns how many live sessions it ended. Works on every store, from any handler or
     /// task that can reach the managed `Sessions`.
     ///
     /// It reaches sessions bound within the last `session_absolute_lifetime`, or, without

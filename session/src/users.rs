@@ -86,18 +86,20 @@ impl UserIndex {
         Ok(ended)
     }
 
-    /// Deletes every session bound to `user`; returns how many the index listed.
+    /// Deletes every session bound to `user`; returns how many were live (the index may list
+    /// sessions that expired or logged out since).
     pub(crate) async fn revoke(&self, user: &str) -> Result<usize, Error> {
         let key = self.key(user);
         let Some(Loaded { record: index, .. }) = self.store.load(&key, None).await? else {
             return Ok(0);
         };
+        let mut ended = 0;
         for member in index.keys() {
-            self.store.delete(member).await?;
+            ended += usize::from(self.store.delete(member).await?);
         }
         // Only the members seen are removed: a login racing this call keeps its entry.
         let done = Changes { set: Record::new(), remove: index.keys().cloned().collect() };
         self.store.update(&key, &done, self.ttl).await?;
-        Ok(index.len())
+        Ok(ended)
     }
 }

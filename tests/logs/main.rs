@@ -101,6 +101,16 @@ async fn the_launch_says_a_networked_store_answered() {
     assert!(lines.iter().any(|l| l.ends_with(&expected)), "{lines:?}");
 }
 
+#[test]
+fn a_rocket_key_one_edit_from_a_session_key_is_warned_about() {
+    capture();
+    let figment = support::figment(&[("sesion_lifetime", "1h")]);
+    rocket_typed_session::SessionConfig::from_figment(&figment).unwrap();
+    let lines = launch_lines();
+    let expected = "the key `sesion_lifetime` is not read; did you mean `session_lifetime`?";
+    assert!(lines.iter().any(|l| l.ends_with(expected)), "{lines:?}");
+}
+
 #[rocket::async_test]
 async fn no_flow_logs_a_session_id() {
     capture();

@@ -94,3 +94,24 @@ async fn revoking_another_user_leaves_the_callers_session_alone() {
     assert_eq!(app.get("/private", Some(&admin)).await.body, "user=Some(\"ada\")");
     assert_eq!(app.get("/map/get/flash", Some(&admin)).await.body, "signed out everywhere");
 }
+
+#[rocket::async_test]
+async fn revoking_counts_only_the_sessions_it_ended() {
+    let (app, _) = launch().await;
+    let phone = app.get("/login/bound/ada", None).await.session_cookie().unwrap();
+    app.get("/login/bound/ada", None).await;
+    app.get("/logout", Some(&phone)).await;
+    assert_eq!(app.get("/revoke/ada", None).await.body, "1", "the phone had logged out");
+}
+
+#[rocket::async_test]
+async fn revoking_counts_no_session_that_expired_meanwhile() {
+    let clock = ManualClock::new();
+    let store = ClockedStore::new(&clock);
+    let fairing = SessionFairing::with_store(store.clone()).with_clock(clock.clone());
+    let app = App::launch(with_fairing(fairing, &[("session_lifetime", "30m")])).await;
+    app.get("/login/bound/ada", None).await;
+    app.get("/login/bound/ada", None).await;
+    clock.advance(Duration::from_secs(31 * 60));
+    assert_eq!(app.get("/revoke/ada", None).await.body, "0");
+}

@@ -160,3 +160,21 @@ async fn a_session_route_with_the_fairing_launches() {
         .mount("/", routes![uses_session]);
     assert!(rocket::local::asynchronous::Client::untracked(rocket).await.is_ok());
 }
+
+#[test]
+fn an_unknown_session_type_names_every_choice_in_one_plain_sentence() {
+    let figment = crate::support::figment(&[("session_type", "mongodb")]);
+    let error = rocket_typed_session::SessionConfig::from_figment(&figment).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid value for `session_type`: \"mongodb\" is not a store; use \"memory\", \"redis\", \
+         \"redis_cluster\", \"redis_sentinel\" or \"filesystem\""
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_its_key() {
+    let figment = crate::support::figment(&[("session_lifetime", "[1, 2]")]);
+    let error = rocket_typed_session::SessionConfig::from_figment(&figment).unwrap_err();
+    assert!(error.to_string().starts_with("invalid value for `session_lifetime`: "), "{error}");
+}

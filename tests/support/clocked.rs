@@ -106,9 +106,11 @@ impl SessionStore for ClockedStore {
         Ok(emptied.is_some())
     }
 
-    async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.records.lock().unwrap().remove(key);
-        Ok(())
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
+        Ok(self.with_live(key, |entry| entry.is_some()) && {
+            self.records.lock().unwrap().remove(key);
+            true
+        })
     }
 
     async fn regenerate(

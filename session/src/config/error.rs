@@ -29,6 +29,18 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// A value figment could not read: for a `session_*` key, an error naming the key with
+    /// the reason alone; otherwise figment's own.
+    pub(super) fn from_figment(error: rocket::figment::Error) -> Error {
+        let key = error.path.last().and_then(|key| KNOWN_KEYS.iter().find(|known| *known == key));
+        match key {
+            Some(key) => Error::Invalid { key, message: error.kind.to_string() },
+            None => Error::Extract(Box::new(error)),
+        }
+    }
+}
+
 struct Suggestion(Option<&'static str>);
 
 impl fmt::Display for Suggestion {

@@ -46,6 +46,18 @@ pub(super) fn reject_unknown_keys(keys: &Dict) -> Result<(), Error> {
     }
 }
 
+/// Keys outside `session_*` one edit away from a known key (`sesion_lifetime`): Rocket
+/// ignores them, so the setting the user meant silently keeps its default.
+pub(super) fn near_misses(keys: &Dict) -> Vec<(&str, &'static str)> {
+    keys.keys()
+        .filter(|key| !key.starts_with("session_"))
+        .filter_map(|key| {
+            let known = KNOWN_KEYS.iter().find(|known| edit_distance(key, known) == 1)?;
+            Some((key.as_str(), *known))
+        })
+        .collect()
+}
+
 fn closest_key(key: &str) -> Option<&'static str> {
     KNOWN_KEYS
         .iter()
@@ -83,6 +95,20 @@ mod tests {
         assert_eq!(closest_key("session_lifetme"), Some("session_lifetime"));
         assert_eq!(closest_key("session_cookie_same_site"), Some("session_cookie_samesite"));
         assert_eq!(closest_key("session_completely_different"), None);
+    }
+
+    #[test]
+    fn keys_one_edit_from_a_session_key_are_near_misses() {
+        let keys: Dict = ["sesion_lifetime", "sessions_type", "port", "secret_key", "session_x"]
+            .into_iter()
+            .map(|key| (key.to_owned(), 1.into()))
+            .collect();
+        let mut misses = near_misses(&keys);
+        misses.sort_unstable();
+        assert_eq!(
+            misses,
+            [("sesion_lifetime", "session_lifetime"), ("sessions_type", "session_type")]
+        );
     }
 
     /// A deserializer that records the field names a struct asks for, then stops.

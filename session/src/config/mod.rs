@@ -66,7 +66,10 @@ pub struct SessionConfig {
     /// re-sends it. Default `true`.
     #[serde(rename = "session_refresh_each_request")]
     pub refresh_each_request: bool,
-    /// `session_key_prefix`: prepended to every store key. Default `"session:"`.
+    /// `session_key_prefix`: prepended to every store key. Default `"session:"`. A session is
+    /// stored under the prefix and the SHA-256 of its id in hex; the index behind
+    /// [`Sessions::revoke_user`](crate::Sessions::revoke_user) under the prefix, `user:` and
+    /// the SHA-256 of the user name, one field per bound session (its key → the bind time).
     #[serde(rename = "session_key_prefix")]
     pub key_prefix: String,
     /// `session_id_length`: bytes of entropy in an id, 16 to 128. Default 32 (a 43-character
@@ -171,7 +174,7 @@ pub struct SessionConfig {
 
 /// The stores `session_type` can name; each needs its cargo feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 #[non_exhaustive]
 pub enum StoreType {
     /// The embedded `MemoryStore` (feature `memory`).
@@ -184,6 +187,26 @@ pub enum StoreType {
     RedisSentinel,
     /// A directory of files, through `FilesystemStore` (feature `filesystem`).
     Filesystem,
+}
+
+impl TryFrom<String> for StoreType {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Ok(match name.as_str() {
+            "memory" => StoreType::Memory,
+            "redis" => StoreType::Redis,
+            "redis_cluster" => StoreType::RedisCluster,
+            "redis_sentinel" => StoreType::RedisSentinel,
+            "filesystem" => StoreType::Filesystem,
+            _ => {
+                return Err(format!(
+                    "{name:?} is not a store; use \"memory\", \"redis\", \"redis_cluster\", \
+                     \"redis_sentinel\" or \"filesystem\""
+                ))
+            }
+        })
+    }
 }
 
 /// The cookie's `SameSite` attribute.
@@ -245,8 +268,10 @@ impl SessionConfig {
     pub fn from_figment(figment: &Figment) -> Result<Self, Error> {
         let keys: Dict = figment.extract().map_err(|e| Error::Extract(Box::new(e)))?;
         keys::reject_unknown_keys(&keys)?;
-        let mut config: SessionConfig =
-            figment.extract().map_err(|e| Error::Extract(Box::new(e)))?;
+        for (key, meant) in keys::near_misses(&keys) {
+            log::warn!("sessions: the key `{key}` is not read; did you mean `{meant}`?");
+        }
+        let mut config: SessionConfig = figment.extract().map_err(Error::from_figment)?;
         if config.secret_key.is_none() {
             config.secret_key = keys.get("secret_key").and_then(validate::rocket_secret);
         }

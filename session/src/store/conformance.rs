@@ -87,13 +87,13 @@ pub async fn update_of_a_missing_key_writes_nothing(store: impl SessionStore) {
     assert_eq!(fields_of(&store, &k("gone")).await, None);
 }
 
-/// Delete removes the record and tolerates a missing key.
+/// Delete removes the record, says it was there, and tolerates a missing key.
 pub async fn delete_removes_the_record_and_tolerates_a_missing_key(store: impl SessionStore) {
     let k = key_space();
     store.create(&k("1"), &record(&[("a.x", b"1")]), TTL).await.unwrap();
-    store.delete(&k("1")).await.unwrap();
+    assert!(store.delete(&k("1")).await.unwrap(), "a live record was deleted");
     assert_eq!(fields_of(&store, &k("1")).await, None);
-    store.delete(&k("1")).await.unwrap();
+    assert!(!store.delete(&k("1")).await.unwrap(), "nothing was left to delete");
 }
 
 /// Regenerate moves the record with its changes.

@@ -182,9 +182,9 @@ impl SessionStore for MemoryStore {
         Ok(true)
     }
 
-    async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.cache.invalidate(key);
-        Ok(())
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
+        // The cache hands back an entry past its expiry that it has not evicted yet.
+        Ok(self.cache.remove(key).is_some_and(|entry| entry.touched.elapsed() < entry.ttl))
     }
 
     async fn regenerate(

@@ -223,11 +223,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Backend failures; a missing key is `Ok(false)`.
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error>;
 
-    /// Deletes the record under `key`; deleting a missing key succeeds.
+    /// Deletes the record under `key`; returns whether a live record was there (deleting a
+    /// missing or expired key succeeds with `false`), so that a revocation can say how many
+    /// sessions it ended.
     ///
     /// # Errors
     /// Backend failures.
-    async fn delete(&self, key: &str) -> Result<(), Error>;
+    async fn delete(&self, key: &str) -> Result<bool, Error>;
 
     /// Moves the record from `old` to `new`, applying `changes` and expiry `ttl`, so that
     /// afterwards only `new` exists. Nothing changes when `old` is gone or `new` is taken.
@@ -286,7 +288,7 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
         (**self).update(key, changes, ttl).await
     }
 
-    async fn delete(&self, key: &str) -> Result<(), Error> {
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
         (**self).delete(key).await
     }
 

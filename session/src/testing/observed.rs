@@ -171,7 +171,7 @@ impl<O: Observer> SessionStore for ObservedStore<O> {
         self.inner.update(key, changes, ttl).await
     }
 
-    async fn delete(&self, key: &str) -> Result<(), Error> {
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
         self.observer.before(StoreCall::Delete { key }).await?;
         self.inner.delete(key).await
     }

@@ -174,12 +174,15 @@ impl SessionStore for FilesystemStore {
         .await
     }
 
-    async fn delete(&self, key: &str) -> Result<(), Error> {
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
         let key = key.to_owned();
         self.blocking(move |dir| {
             let path = dir.path(&key);
             let _guard = dir.lock(&path);
-            dir.remove(&path)
+            // Reading first tells a live session from an expired file (which it removes).
+            let live = dir.read(&path)?.is_some();
+            dir.remove(&path)?;
+            Ok(live)
         })
         .await
     }

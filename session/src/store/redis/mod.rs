@@ -202,8 +202,9 @@ impl SessionStore for RedisStore {
         Ok(updated == 1)
     }
 
-    async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.write(round_trip::delete(key)).await
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
+        let deleted: i64 = self.write(round_trip::delete(key)).await?;
+        Ok(deleted > 0)
     }
 
     /// `session_redis_timeout` bounds a whole request's Redis work, not only each operation.
