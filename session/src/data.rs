@@ -275,6 +275,42 @@ mod tests {
         assert_eq!(listed, vec![("x", &[1u8][..]), ("z", &[3u8][..])]);
     }
 
+    #[derive(Default)]
+    struct Prefs {
+        theme: String,
+    }
+
+    impl SessionData for Prefs {
+        const NAMESPACE: &'static str = "prefs";
+
+        fn decode(fields: &Fields<'_>) -> Self {
+            Prefs { theme: fields.value("prefs.theme").unwrap_or_else(|| "dark".into()) }
+        }
+
+        fn encode(&self, sink: &mut FieldSink<'_>) -> Result<(), codec::Error> {
+            sink.value("prefs.theme", &self.theme)
+        }
+    }
+
+    #[test]
+    fn defaults_are_what_an_absent_field_reads_as_encoded_once_per_format() {
+        let first = defaults_of::<Prefs>(Format::Json);
+        assert_eq!(codec::decode::<String>(&first["prefs.theme"]).unwrap(), "dark");
+        assert!(std::ptr::eq(first, defaults_of::<Prefs>(Format::Json)), "computed once");
+        assert!(!std::ptr::eq(first, defaults_of::<Prefs>(Format::Msgpack)));
+    }
+
+    #[test]
+    fn a_sink_without_defaults_removes_a_value_set_back_to_its_default() {
+        let defaults = defaults_of::<Prefs>(Format::Msgpack);
+        let mut out = record(&[("prefs.theme", codec::encode(Format::Msgpack, "light").unwrap())]);
+        let dark = Prefs { theme: "dark".into() };
+        dark.encode(&mut FieldSink::without_defaults(&mut out, Format::Msgpack, defaults)).unwrap();
+        assert!(out.is_empty(), "{out:?}");
+        assert!(at_defaults(&dark, Format::Msgpack));
+        assert!(!at_defaults(&Prefs { theme: "light".into() }, Format::Msgpack));
+    }
+
     #[test]
     fn sink_encodes_in_its_format() {
         let mut out = Record::new();
