@@ -1,11 +1,10 @@
 use std::time::Duration;
 
 use rocket::http::Status;
-use rocket_typed_session::SessionFairing;
 
-use crate::support::app::{launch, with_fairing};
-use crate::support::clocked::{ClockedStore, ManualClock};
-use crate::support::{App, Call};
+use crate::support::app::{launch, launch_clocked};
+use crate::support::clocked::ManualClock;
+use crate::support::Call;
 
 #[rocket::async_test]
 async fn revoking_a_user_ends_every_session_bound_to_them() {
@@ -50,9 +49,7 @@ async fn ordinary_requests_of_a_bound_session_touch_no_index() {
 #[rocket::async_test]
 async fn the_index_forgets_sessions_that_expired() {
     let clock = ManualClock::new();
-    let store = ClockedStore::new(&clock);
-    let fairing = SessionFairing::with_store(store.clone()).with_clock(clock.clone());
-    let app = App::launch(with_fairing(fairing, &[("session_lifetime", "30m")])).await;
+    let (app, _) = launch_clocked(&clock, &[("session_lifetime", "30m")]).await;
     app.get("/login/bound/ada", None).await;
     app.get("/login/bound/ada", None).await;
     clock.advance(Duration::from_secs(31 * 60));
@@ -107,9 +104,7 @@ async fn revoking_counts_only_the_sessions_it_ended() {
 #[rocket::async_test]
 async fn revoking_counts_no_session_that_expired_meanwhile() {
     let clock = ManualClock::new();
-    let store = ClockedStore::new(&clock);
-    let fairing = SessionFairing::with_store(store.clone()).with_clock(clock.clone());
-    let app = App::launch(with_fairing(fairing, &[("session_lifetime", "30m")])).await;
+    let (app, _) = launch_clocked(&clock, &[("session_lifetime", "30m")]).await;
     app.get("/login/bound/ada", None).await;
     app.get("/login/bound/ada", None).await;
     clock.advance(Duration::from_secs(31 * 60));
