@@ -4,6 +4,8 @@
 //! ```sh
 //! cargo run --example shop                       # memory store, http://127.0.0.1:8000
 //! ROCKET_PROFILE=redis cargo run --example shop  # sessions in Redis (examples/shop/Rocket.toml)
+//! ROCKET_PROFILE=postgres cargo run --example shop --features postgres
+//! ROCKET_PROFILE=sqlite cargo run --example shop --features sqlite
 //! ```
 //! Log in with any user name and the password `shop`.
 

@@ -67,17 +67,24 @@ impl SessionFairing {
 }
 
 /// Logs one line at launch naming the store and where it is, and whether a store elsewhere
-/// answered; the launch goes on either way, as session routes recover once it answers.
-async fn announce(store: &dyn SessionStore) {
+/// answered. One that does not answer is no reason to stop (session routes recover once it
+/// does); one that answers with a refusal (a table without the columns the store needs) is,
+/// and `false` says so.
+async fn announce(store: &dyn SessionStore) -> bool {
     let store_line = store.describe();
     match store.ping().await {
         None => log::info!("sessions: {store_line}"),
         Some(Ok(())) => log::info!("sessions: {store_line}, answering"),
-        Some(Err(error)) => log::warn!(
+        Some(Err(error)) if error.is_unavailable() => log::warn!(
             "sessions: {store_line}, not answering at launch ({error}); session routes \
              answer 503 until it does"
         ),
+        Some(Err(error)) => {
+            log::error!("sessions: {store_line} refuses the sessions: {error}");
+            return false;
+        }
     }
+    true
 }
 
 #[rocket::async_trait]
@@ -104,7 +111,9 @@ impl Fairing for SessionFairing {
                 }
             },
         };
-        announce(store.as_ref()).await;
+        if !announce(store.as_ref()).await {
+            return Err(rocket);
+        }
         Ok(rocket.manage(Sessions::new(store, config, self.clock.clone())))
     }
 

@@ -168,7 +168,7 @@ fn an_unknown_session_type_names_every_choice_in_one_plain_sentence() {
     assert_eq!(
         error.to_string(),
         "invalid value for `session_type`: \"mongodb\" is not a store; use \"memory\", \"redis\", \
-         \"redis_cluster\", \"redis_sentinel\" or \"filesystem\""
+         \"redis_cluster\", \"redis_sentinel\", \"filesystem\", \"postgres\" or \"sqlite\""
     );
 }
 

@@ -7,6 +7,7 @@ pub mod clocked;
 
 pub mod exit;
 pub mod http;
+pub mod postgres;
 pub mod recording;
 pub mod redis;
 

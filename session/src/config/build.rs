@@ -4,7 +4,13 @@ use std::sync::Arc;
 
 // Without a store feature, only the arm that names the missing feature is left.
 #[cfg_attr(
-    not(any(feature = "memory", feature = "redis", feature = "filesystem")),
+    not(any(
+        feature = "memory",
+        feature = "redis",
+        feature = "filesystem",
+        feature = "postgres",
+        feature = "sqlite"
+    )),
     allow(unused_imports)
 )]
 use super::StoreType;
@@ -56,10 +62,24 @@ impl SessionConfig {
                         message: format!("{} cannot be created or written: {e}", self.filesystem_dir.display()),
                     })
             }
+            #[cfg(feature = "postgres")]
+            StoreType::Postgres => {
+                let url = self.sql_url.as_deref().unwrap_or_default();
+                crate::store::PostgresStore::open(url, self.sql_options())
+                    .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+                    .map_err(|message| self.sql_error(message))
+            }
+            #[cfg(feature = "sqlite")]
+            StoreType::Sqlite => {
+                let url = self.sql_url.as_deref().unwrap_or("sqlite://sessions.db");
+                crate::store::SqliteStore::open(url, self.sql_options())
+                    .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+                    .map_err(|message| self.sql_error(message))
+            }
             #[allow(unreachable_patterns)]
             missing => Err(Error::Invalid {
                 key: "session_type",
-                message: format!("{missing:?} needs a cargo feature of rocket_typed_session that is off in this build (`memory`, `redis` or `filesystem`)"),
+                message: format!("{missing:?} needs a cargo feature of rocket_typed_session that is off in this build (`memory`, `redis`, `filesystem`, `postgres` or `sqlite`)"),
             }),
         }
     }
@@ -68,8 +88,29 @@ impl SessionConfig {
     fn redis_options(&self) -> crate::store::RedisOptions {
         crate::store::RedisOptions {
             connections: self.redis_pool_size,
-            timeout: self.redis_timeout,
+            timeout: self.redis_timeout.unwrap_or(self.store_timeout),
             wait_replicas: self.redis_wait_replicas,
         }
+    }
+
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    fn sql_options(&self) -> crate::store::SqlOptions {
+        crate::store::SqlOptions {
+            table: self.sql_table.clone(),
+            connections: self.sql_pool_size,
+            timeout: self.store_timeout,
+            create_table: self.sql_create_table,
+        }
+    }
+
+    /// A bad table name, or a URL that cannot be parsed.
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    fn sql_error(&self, message: String) -> Error {
+        let key = if message.contains(&format!("{:?}", self.sql_table)) {
+            "session_sql_table"
+        } else {
+            "session_sql_url"
+        };
+        Error::Invalid { key, message }
     }
 }

@@ -35,6 +35,11 @@ pub const KNOWN_KEYS: &[&str] = &[
     "session_filesystem_dir",
     "session_filesystem_threshold",
     "session_cleanup_n_requests",
+    "session_store_timeout",
+    "session_sql_url",
+    "session_sql_table",
+    "session_sql_pool_size",
+    "session_sql_create_table",
 ];
 
 pub(super) fn reject_unknown_keys(keys: &Dict) -> Result<(), Error> {

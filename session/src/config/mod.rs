@@ -146,11 +146,16 @@ pub struct SessionConfig {
     /// `session_redis_pool_size`: multiplexed connections requests are spread over. Default 4.
     #[serde(rename = "session_redis_pool_size")]
     pub redis_pool_size: usize,
-    /// `session_redis_timeout`: the most a request's Redis work (loading and saving its
-    /// session together, connecting included) may take before the request gets a 503.
-    /// Seconds or `"500ms"`, `"2s"`. Default 1 second.
-    #[serde(rename = "session_redis_timeout", deserialize_with = "duration")]
-    pub redis_timeout: Duration,
+    /// `session_redis_timeout`: [`session_store_timeout`](Self::store_timeout) for Redis
+    /// alone, the name it had before the SQL stores came. Default none (the store timeout).
+    #[serde(rename = "session_redis_timeout", deserialize_with = "optional_duration")]
+    pub redis_timeout: Option<Duration>,
+    /// `session_store_timeout`: the most a request's work on a networked store (Redis,
+    /// PostgreSQL; loading and saving its session together, connecting included) may take
+    /// before the request gets a 503, and SQLite's wait for another writer's lock. Seconds or
+    /// `"500ms"`, `"2s"`. Default 1 second.
+    #[serde(rename = "session_store_timeout", deserialize_with = "duration")]
+    pub store_timeout: Duration,
     /// `session_redis_wait_replicas`: after every write, wait (Redis `WAIT`, in the same round
     /// trip) until this many replicas hold it, so that a write the client was told about
     /// survives a master failover. A write not replicated in time is a 503, not a silent
@@ -165,6 +170,23 @@ pub struct SessionConfig {
     /// recently used ones are evicted. Default 500.
     #[serde(rename = "session_filesystem_threshold")]
     pub filesystem_threshold: usize,
+    /// `session_sql_url`: the database of `session_type = "postgres"` (required, e.g.
+    /// `"postgres://app@db/app"`) or `"sqlite"` (e.g. `"sqlite://sessions.db"`, created if
+    /// missing). Default none, which for SQLite is `"sqlite://sessions.db"`.
+    #[serde(rename = "session_sql_url")]
+    pub sql_url: Option<String>,
+    /// `session_sql_table`: the sessions' table, one row per stored value; `schema.table`
+    /// works on PostgreSQL. Default `"sessions"`.
+    #[serde(rename = "session_sql_table")]
+    pub sql_table: String,
+    /// `session_sql_pool_size`: connections in the SQL stores' pool. Default 8.
+    #[serde(rename = "session_sql_pool_size")]
+    pub sql_pool_size: u32,
+    /// `session_sql_create_table`: create the table and its index when missing, at launch or
+    /// at the first request the database answers; with `false`, their columns are checked
+    /// instead and a mismatch stops the launch. Default `true`.
+    #[serde(rename = "session_sql_create_table")]
+    pub sql_create_table: bool,
     /// `session_cleanup_n_requests`: every this many requests that use a session, the store's
     /// expiry sweep runs in the background (a no-op for stores with native expiry). Default
     /// 1000.
@@ -187,6 +209,10 @@ pub enum StoreType {
     RedisSentinel,
     /// A directory of files, through `FilesystemStore` (feature `filesystem`).
     Filesystem,
+    /// PostgreSQL, through `PostgresStore` (feature `postgres`).
+    Postgres,
+    /// An SQLite database file, through `SqliteStore` (feature `sqlite`).
+    Sqlite,
 }
 
 impl TryFrom<String> for StoreType {
@@ -199,10 +225,12 @@ impl TryFrom<String> for StoreType {
             "redis_cluster" => StoreType::RedisCluster,
             "redis_sentinel" => StoreType::RedisSentinel,
             "filesystem" => StoreType::Filesystem,
+            "postgres" => StoreType::Postgres,
+            "sqlite" => StoreType::Sqlite,
             _ => {
                 return Err(format!(
                     "{name:?} is not a store; use \"memory\", \"redis\", \"redis_cluster\", \
-                     \"redis_sentinel\" or \"filesystem\""
+                     \"redis_sentinel\", \"filesystem\", \"postgres\" or \"sqlite\""
                 ))
             }
         })
@@ -250,11 +278,16 @@ impl Default for SessionConfig {
             redis_sentinel_urls: Vec::new(),
             redis_sentinel_master: None,
             redis_pool_size: REDIS_CONNECTIONS,
-            redis_timeout: NETWORK_TIMEOUT,
+            redis_timeout: None,
+            store_timeout: NETWORK_TIMEOUT,
             redis_wait_replicas: 0,
             filesystem_dir: PathBuf::from("sessions"),
             filesystem_threshold: 500,
             cleanup_n_requests: 1000,
+            sql_url: None,
+            sql_table: "sessions".to_owned(),
+            sql_pool_size: 8,
+            sql_create_table: true,
         }
     }
 }

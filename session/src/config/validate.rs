@@ -56,8 +56,17 @@ impl SessionConfig {
         if self.redis_pool_size == 0 {
             return invalid("session_redis_pool_size", "must be at least 1");
         }
-        if self.redis_timeout.is_zero() {
+        if self.redis_timeout.is_some_and(|timeout| timeout.is_zero()) {
             return invalid("session_redis_timeout", "must be longer than zero");
+        }
+        if self.store_timeout.is_zero() {
+            return invalid("session_store_timeout", "must be longer than zero");
+        }
+        if self.sql_pool_size == 0 {
+            return invalid("session_sql_pool_size", "must be at least 1");
+        }
+        if self.store == StoreType::Postgres && self.sql_url.is_none() {
+            return invalid("session_sql_url", "must name the database when session_type is \"postgres\", e.g. \"postgres://app@127.0.0.1/app\"");
         }
         if self.store == StoreType::RedisCluster && self.redis_cluster_urls.is_empty() {
             return invalid("session_redis_cluster_urls", "must list at least one node when session_type is \"redis_cluster\", e.g. [\"redis://127.0.0.1:7000\"]");

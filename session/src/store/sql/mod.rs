@@ -1,0 +1,207 @@
+//! The SQL stores on sqlx: what PostgreSQL and SQLite share (the layout, the table name rule,
+//! time, errors and the time bound), with one file per database.
+//!
+//! Every stored value is its own row, `(id, field, value, expires_at)` with the primary key
+//! `(id, field)`, where `id` is the storage key and `expires_at` the session's expiry in Unix
+//! milliseconds, the same on every row of a session. A session exists while it has a row that
+//! has not expired, so an expired session is never returned, before cleanup or after; a save
+//! touches only the rows of the fields it changes (and moves the others' expiry).
+
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
+
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::defaults::NETWORK_TIMEOUT;
+use super::{touch_interval, Error};
+
+/// How many expired rows one cleanup statement deletes, so that a sweep never holds long
+/// locks.
+const CLEANUP_BATCH: i64 = 1000;
+
+/// Settings for the SQL stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlOptions {
+    /// The table, `sessions` by default (`session_sql_table`); `schema.table` on PostgreSQL.
+    pub table: String,
+    /// Connections in the pool (`session_sql_pool_size`).
+    pub connections: u32,
+    /// The most one request's store work may take, waiting for a connection included
+    /// (`session_store_timeout`); past it the request gets a 503.
+    pub timeout: Duration,
+    /// Whether the table and its index are created when missing (`session_sql_create_table`);
+    /// otherwise their columns are checked.
+    pub create_table: bool,
+}
+
+impl Default for SqlOptions {
+    fn default() -> Self {
+        SqlOptions {
+            table: "sessions".to_owned(),
+            connections: 8,
+            timeout: NETWORK_TIMEOUT,
+            create_table: true,
+        }
+    }
+}
+
+/// The columns the stores read and write.
+pub(crate) const COLUMNS: [&str; 4] = ["id", "field", "value", "expires_at"];
+
+/// A table name is one identifier, or on PostgreSQL `schema.table`: ASCII letters, digits and
+/// `_`, not starting with a digit, at most 63 bytes each. It is put into SQL as it is.
+///
+/// # Errors
+/// A message naming what is wrong with `name`.
+pub(crate) fn check_table_name(name: &str, schema_allowed: bool) -> Result<(), String> {
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() > 1 + usize::from(schema_allowed) {
+        let what = if schema_allowed { "`table` or `schema.table`" } else { "one name" };
+        return Err(format!("{name:?} must be {what}"));
+    }
+    for part in parts {
+        let valid_start = part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+        let valid = part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid_start || !valid || part.len() > 63 {
+            return Err(format!(
+                "{name:?} may hold only ASCII letters, digits and `_`, not start with a digit, \
+                 and be at most 63 characters a part"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The table's name without its schema, for naming its index.
+pub(crate) fn bare_name(table: &str) -> &str {
+    table.rsplit('.').next().unwrap_or(table)
+}
+
+/// Unix milliseconds now.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, millis)
+}
+
+pub(crate) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The times one operation compares against, in Unix milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Times {
+    pub(crate) now: i64,
+    /// The expiry a write (or a touch) sets.
+    pub(crate) expiry: i64,
+    /// A touch is due when the expiry is before this (the last reset is a touch interval
+    /// old), or after `expiry` (the lifetime got shorter).
+    pub(crate) due_before: i64,
+}
+
+impl Times {
+    pub(crate) fn for_ttl(ttl: Duration) -> Times {
+        let now = now_ms();
+        let expiry = now.saturating_add(millis(ttl));
+        Times { now, expiry, due_before: expiry.saturating_sub(millis(touch_interval(ttl))) }
+    }
+}
+
+/// A store operation that took longer than its bound.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {0:?}")]
+pub(crate) struct TimedOut(Duration);
+
+/// Runs `operation` within `limit`; past it the store is unavailable.
+pub(crate) async fn bounded<T>(
+    store: &'static str,
+    limit: Duration,
+    operation: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, Error> {
+    match tokio::time::timeout(limit, operation).await {
+        Ok(result) => result.map_err(|error| classify(store, error)),
+        Err(_) => Err(Error::Unavailable { store, source: Box::new(TimedOut(limit)) }),
+    }
+}
+
+/// What may pass with time (no connection, a full or read-only database, a lock held too
+/// long) is unavailable, a 503; the rest is a backend failure.
+pub(crate) fn classify(store: &'static str, error: sqlx::Error) -> Error {
+    let passing = match &error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| passes(store, &code)),
+        _ => false,
+    };
+    match passing {
+        true => Error::Unavailable { store, source: Box::new(error) },
+        false => Error::Backend { store, source: Box::new(error) },
+    }
+}
+
+/// Database error codes that mean "not now": PostgreSQL's SQLSTATE classes 08 (connection),
+/// 53 (insufficient resources: disk full, too many connections), 57 (shutting down,
+/// starting up), 40 (serialization, deadlock) and 25006 (read-only); SQLite's BUSY (5),
+/// LOCKED (6), READONLY (8), IOERR (10), FULL (13) and their extended codes.
+fn passes(store: &str, code: &str) -> bool {
+    if store == "sqlite" {
+        return code.parse::<u32>().is_ok_and(|code| matches!(code & 0xff, 5 | 6 | 8 | 10 | 13));
+    }
+    ["08", "53", "57", "40"].iter().any(|class| code.starts_with(class)) || code == "25006"
+}
+
+/// Splits a record's values into parallel arrays of names and bytes, as the statements bind
+/// them.
+pub(crate) fn columns<'r>(
+    values: impl IntoIterator<Item = (&'r String, &'r Vec<u8>)>,
+) -> (Vec<&'r str>, Vec<&'r [u8]>) {
+    values.into_iter().map(|(field, value)| (field.as_str(), value.as_slice())).unzip()
+}
+
+/// The launch check's message when the table is not as the stores need it.
+pub(crate) fn schema_mismatch(store: &'static str, table: &str, missing: &[&str]) -> Error {
+    let message = format!(
+        "the table `{table}` lacks the column(s) {} (or does not exist); create it with the DDL \
+         the store's `ddl()` returns (also shipped as `store/sql/{store}.sql`), or set \
+         session_sql_create_table = true",
+        missing.join(", ")
+    );
+    Error::Backend { store, source: message.into() }
+}
+
+/// The columns of [`COLUMNS`] that `present` lacks.
+pub(crate) fn missing_columns(present: &[String]) -> Vec<&'static str> {
+    COLUMNS.iter().copied().filter(|column| !present.iter().any(|p| p == column)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_are_plain_identifiers() {
+        assert!(check_table_name("sessions", false).is_ok());
+        assert!(check_table_name("app.sessions", true).is_ok());
+        assert!(check_table_name("app.sessions", false).is_err());
+        assert!(check_table_name("a.b.c", true).is_err());
+        assert!(check_table_name("1sessions", false).is_err());
+        assert!(check_table_name("sessions; drop table x", false).is_err());
+        assert!(check_table_name("", false).is_err());
+        assert!(check_table_name(&"s".repeat(64), false).is_err());
+    }
+
+    #[test]
+    fn errors_that_pass_with_time_are_told_apart() {
+        let postgres = |code| passes("postgres", code);
+        let sqlite = |code| passes("sqlite", code);
+        assert!(postgres("08006") && postgres("53100") && postgres("57P01") && postgres("25006"));
+        assert!(!postgres("42P01") && !postgres("23505") && !postgres("22001"));
+        assert!(sqlite("5") && sqlite("517") && sqlite("13") && sqlite("8"));
+        assert!(!sqlite("1") && !sqlite("19") && !sqlite("2067"));
+    }
+}

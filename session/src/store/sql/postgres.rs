@@ -1,0 +1,349 @@
+//! PostgreSQL: every operation is one statement, so one round trip (a regeneration too);
+//! the writes that must see the session alive lock its rows first, so a logout racing them
+//! wins or waits, and is never undone.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+use super::{
+    bare_name, bounded, check_table_name, classify, columns, missing_columns, schema_mismatch,
+    SqlOptions, Times, CLEANUP_BATCH,
+};
+use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
+
+const STORE: &str = "postgres";
+
+/// Sessions in PostgreSQL (`session_type = "postgres"`), one row per stored value.
+///
+/// A load is one `SELECT`, or with rolling expiry one statement that also moves the expiry
+/// when it is due; every write is one statement: a create only where no live session is, an
+/// update only where one still is, a regeneration that moves the rows to the new id unless
+/// it is taken. Expired rows are never read and are deleted in the background, a thousand at
+/// a time.
+///
+/// ```no_run
+/// use rocket_typed_session::store::{PostgresStore, SqlOptions};
+/// use rocket_typed_session::SessionFairing;
+///
+/// # async fn run() -> Result<(), sqlx::Error> {
+/// // Like Flask-Session's `SESSION_SQLALCHEMY = db`: the application's own pool.
+/// let pool = sqlx::PgPool::connect("postgres://app@db/app").await?;
+/// let store = PostgresStore::new(pool, SqlOptions::default()).expect("a valid table name");
+/// let fairing = SessionFairing::with_store(store);
+/// # Ok(()) }
+/// ```
+pub struct PostgresStore {
+    pool: PgPool,
+    statements: Statements,
+    timeout: Duration,
+    create_table: bool,
+    table: String,
+    /// Whether the table was created or checked; until then each operation tries first.
+    schema_ready: AtomicBool,
+}
+
+impl PostgresStore {
+    /// Sessions in the table `options.table` of the database `pool` reaches.
+    ///
+    /// # Errors
+    /// The table name is not one or two plain identifiers.
+    pub fn new(pool: PgPool, options: SqlOptions) -> Result<Self, String> {
+        check_table_name(&options.table, true)?;
+        Ok(PostgresStore {
+            pool,
+            statements: Statements::for_table(&options.table),
+            timeout: options.timeout,
+            create_table: options.create_table,
+            table: options.table,
+            schema_ready: AtomicBool::new(false),
+        })
+    }
+
+    /// Connects lazily to the database at `url`: a database that is down at launch does not
+    /// stop the app, and sessions work once it answers.
+    ///
+    /// # Errors
+    /// The URL cannot be parsed, or the table name is not one or two plain identifiers.
+    pub fn open(url: &str, options: SqlOptions) -> Result<Self, String> {
+        let connect: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.connections.max(1))
+            .acquire_timeout(options.timeout)
+            .connect_lazy_with(connect);
+        PostgresStore::new(pool, options)
+    }
+
+    /// The statements that create the table `table` and its expiry index, for a migration
+    /// tool of your own; `store/sql/postgres.sql` in the crate holds them for `sessions`.
+    pub fn ddl(table: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {table} (\n    id TEXT NOT NULL,\n    field TEXT NOT NULL,\n    \
+             value BYTEA NOT NULL,\n    expires_at BIGINT NOT NULL,\n    PRIMARY KEY (id, field)\n);\n\
+             CREATE INDEX IF NOT EXISTS {index}_expires_at ON {table} (expires_at);\n",
+            index = bare_name(table)
+        )
+    }
+
+    async fn ready(&self) -> Result<(), Error> {
+        if self.schema_ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        bounded(STORE, self.timeout, async {
+            match self.create_table {
+                true => self.create_schema().await.map(|()| Ok(())),
+                false => self.check_schema().await,
+            }
+        })
+        .await??;
+        self.schema_ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Creates the table and index in one transaction, serialized by an advisory lock so that
+    /// instances starting together do not collide.
+    async fn create_schema(&self) -> Result<(), sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(&self.table)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::raw_sql(AssertSqlSafe(PostgresStore::ddl(&self.table)))
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await
+    }
+
+    async fn check_schema(&self) -> Result<Result<(), Error>, sqlx::Error> {
+        let (schema, table) = match self.table.split_once('.') {
+            Some((schema, table)) => (Some(schema), table),
+            None => (None, self.table.as_str()),
+        };
+        let present: Vec<String> = sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2",
+        )
+        .bind(schema)
+        .bind(table)
+        .fetch_all(&self.pool)
+        .await?;
+        let missing = missing_columns(&present);
+        Ok(match missing.is_empty() {
+            true => Ok(()),
+            false => Err(schema_mismatch(STORE, &self.table, &missing)),
+        })
+    }
+
+    async fn run<T>(
+        &self,
+        operation: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, Error> {
+        self.ready().await?;
+        bounded(STORE, self.timeout, operation).await
+    }
+}
+
+/// The statements for one table, built once.
+struct Statements {
+    load: SqlStr,
+    load_touching: SqlStr,
+    create: SqlStr,
+    update: SqlStr,
+    delete: SqlStr,
+    regenerate: SqlStr,
+    cleanup: SqlStr,
+}
+
+impl Statements {
+    fn for_table(t: &str) -> Statements {
+        let sql = |text: String| AssertSqlSafe(text).into_sql_str();
+        Statements {
+            load: sql(format!(
+                "SELECT field, value, false FROM {t} WHERE id = $1 AND expires_at > $2"
+            )),
+            // The second part reads the rows as they were before the update: all of them.
+            load_touching: sql(format!(
+                "WITH touched AS (UPDATE {t} SET expires_at = $3 \
+                   WHERE id = $1 AND expires_at > $2 AND (expires_at > $3 OR expires_at < $4) \
+                   RETURNING field, value) \
+                 SELECT field, value, true FROM touched \
+                 UNION ALL SELECT field, value, false FROM {t} \
+                   WHERE id = $1 AND expires_at > $2 AND NOT EXISTS (SELECT 1 FROM touched)"
+            )),
+            // Rows an expired session left behind are replaced or deleted.
+            create: sql(format!(
+                "WITH live AS (SELECT 1 FROM {t} WHERE id = $1 AND expires_at > $2 LIMIT 1), \
+                 stale AS (DELETE FROM {t} WHERE id = $1 AND expires_at <= $2 \
+                   AND NOT (field = ANY($4)) AND NOT EXISTS (SELECT 1 FROM live)), \
+                 put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
+                   SELECT $1, f.field, f.value, $3 FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
+                   WHERE NOT EXISTS (SELECT 1 FROM live) \
+                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value, \
+                     expires_at = EXCLUDED.expires_at WHERE s.expires_at <= $2 \
+                   RETURNING 1) \
+                 SELECT count(*) FROM put"
+            )),
+            // `live` locks the session's rows: a logout deleting them waits, or has won.
+            update: sql(format!(
+                "WITH live AS (SELECT field FROM {t} WHERE id = $1 AND expires_at > $2 FOR UPDATE), \
+                 gone AS (DELETE FROM {t} WHERE id = $1 AND field = ANY($6) \
+                   AND EXISTS (SELECT 1 FROM live)), \
+                 kept AS (UPDATE {t} SET expires_at = $3 WHERE id = $1 AND expires_at > $2 \
+                   AND NOT (field = ANY($6)) AND NOT (field = ANY($4))), \
+                 put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
+                   SELECT $1, f.field, f.value, $3 FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
+                   WHERE EXISTS (SELECT 1 FROM live) \
+                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value, \
+                     expires_at = EXCLUDED.expires_at) \
+                 SELECT count(*) FROM live"
+            )),
+            delete: sql(format!(
+                "WITH gone AS (DELETE FROM {t} WHERE id = $1 RETURNING expires_at) \
+                 SELECT count(*) FROM gone WHERE expires_at > $2"
+            )),
+            regenerate: sql(format!(
+                "WITH taken AS (SELECT 1 FROM {t} WHERE id = $2 AND expires_at > $3 LIMIT 1), \
+                 moved AS (DELETE FROM {t} WHERE id = $1 AND expires_at > $3 \
+                   AND NOT EXISTS (SELECT 1 FROM taken) RETURNING field, value), \
+                 put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
+                   SELECT $2, r.field, r.value, $4 FROM ( \
+                     SELECT field, value FROM moved \
+                       WHERE NOT (field = ANY($7)) AND NOT (field = ANY($5)) \
+                     UNION ALL SELECT f.field, f.value \
+                       FROM unnest($5::text[], $6::bytea[]) AS f(field, value) \
+                       WHERE EXISTS (SELECT 1 FROM moved)) AS r \
+                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value, \
+                     expires_at = EXCLUDED.expires_at) \
+                 SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM moved)"
+            )),
+            cleanup: sql(format!(
+                "DELETE FROM {t} WHERE ctid IN \
+                   (SELECT ctid FROM {t} WHERE expires_at <= $1 LIMIT $2)"
+            )),
+        }
+    }
+}
+
+fn record_of(rows: Vec<(String, Vec<u8>, bool)>) -> Option<Loaded> {
+    let expiry_reset = rows.first()?.2;
+    let record = rows.into_iter().map(|(field, value, _)| (field, value)).collect();
+    Some(Loaded { record, expiry_reset })
+}
+
+#[async_trait::async_trait]
+impl SessionStore for PostgresStore {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
+        let rows: Vec<(String, Vec<u8>, bool)> = match touch {
+            None => {
+                let times = Times::for_ttl(Duration::ZERO);
+                let query = sqlx::query_as(self.statements.load.clone()).bind(key).bind(times.now);
+                self.run(query.fetch_all(&self.pool)).await?
+            }
+            Some(ttl) => {
+                let times = Times::for_ttl(ttl);
+                let query = sqlx::query_as(self.statements.load_touching.clone())
+                    .bind(key)
+                    .bind(times.now)
+                    .bind(times.expiry)
+                    .bind(times.due_before);
+                self.run(query.fetch_all(&self.pool)).await?
+            }
+        };
+        Ok(record_of(rows))
+    }
+
+    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
+        let times = Times::for_ttl(ttl);
+        let (names, values) = columns(fields);
+        let query = sqlx::query_scalar(self.statements.create.clone())
+            .bind(key)
+            .bind(times.now)
+            .bind(times.expiry)
+            .bind(names)
+            .bind(values);
+        let created: i64 = self.run(query.fetch_one(&self.pool)).await?;
+        Ok(created > 0)
+    }
+
+    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
+        let times = Times::for_ttl(ttl);
+        let (names, values) = columns(&changes.set);
+        let removed: Vec<&str> = changes.remove.iter().map(String::as_str).collect();
+        let query = sqlx::query_scalar(self.statements.update.clone())
+            .bind(key)
+            .bind(times.now)
+            .bind(times.expiry)
+            .bind(names)
+            .bind(values)
+            .bind(removed);
+        let live: i64 = self.run(query.fetch_one(&self.pool)).await?;
+        Ok(live > 0)
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
+        let query =
+            sqlx::query_scalar(self.statements.delete.clone()).bind(key).bind(super::now_ms());
+        let live: i64 = self.run(query.fetch_one(&self.pool)).await?;
+        Ok(live > 0)
+    }
+
+    async fn regenerate(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error> {
+        let times = Times::for_ttl(ttl);
+        let (names, values) = columns(&changes.set);
+        let removed: Vec<&str> = changes.remove.iter().map(String::as_str).collect();
+        let query = sqlx::query_as(self.statements.regenerate.clone())
+            .bind(old)
+            .bind(new)
+            .bind(times.now)
+            .bind(times.expiry)
+            .bind(names)
+            .bind(values)
+            .bind(removed);
+        let (taken, moved): (i64, i64) = self.run(query.fetch_one(&self.pool)).await?;
+        Ok(match (taken, moved) {
+            (0, 0) => Regenerated::SourceGone,
+            (0, _) => Regenerated::Moved,
+            _ => Regenerated::TargetTaken,
+        })
+    }
+
+    async fn cleanup(&self) -> Result<(), Error> {
+        self.ready().await?;
+        loop {
+            let query = sqlx::query(self.statements.cleanup.clone())
+                .bind(super::now_ms())
+                .bind(CLEANUP_BATCH);
+            let deleted = query.execute(&self.pool).await.map_err(|e| classify(STORE, e))?;
+            if deleted.rows_affected() < CLEANUP_BATCH as u64 {
+                return Ok(());
+            }
+        }
+    }
+
+    fn request_time_limit(&self) -> Option<Duration> {
+        Some(self.timeout)
+    }
+
+    fn describe(&self) -> String {
+        let options = self.pool.connect_options();
+        format!(
+            "PostgreSQL at {}:{}/{}, table {}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("(default database)"),
+            self.table
+        )
+    }
+
+    async fn ping(&self) -> Option<Result<(), Error>> {
+        Some(self.ready().await)
+    }
+}

@@ -1,0 +1,338 @@
+//! SQLite: the database is a file of this process, so an operation is a short transaction
+//! (`BEGIN IMMEDIATE`, taking the write lock up front, so two writers queue instead of
+//! failing midway) rather than one statement; nothing crosses a network.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr, Sqlite, Transaction};
+
+use super::{
+    bare_name, bounded, check_table_name, missing_columns, schema_mismatch, SqlOptions, Times,
+    CLEANUP_BATCH,
+};
+use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
+
+const STORE: &str = "sqlite";
+
+/// Rows one insert carries: four parameters each, well under SQLite's limit of 32766.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Sessions in an SQLite database file (`session_type = "sqlite"`), one row per stored value,
+/// with the same guarantees as the other stores: creates never overwrite, updates never
+/// resurrect, an expired session is never read, and expired rows are deleted in the
+/// background.
+///
+/// ```no_run
+/// use rocket_typed_session::store::{SqlOptions, SqliteStore};
+/// use rocket_typed_session::SessionFairing;
+///
+/// let store = SqliteStore::open("sqlite://sessions.db", SqlOptions::default()).unwrap();
+/// let fairing = SessionFairing::with_store(store);
+/// ```
+pub struct SqliteStore {
+    pool: SqlitePool,
+    statements: Statements,
+    timeout: Duration,
+    create_table: bool,
+    table: String,
+    schema_ready: AtomicBool,
+}
+
+impl SqliteStore {
+    /// Sessions in the table `options.table` of the database `pool` opens.
+    ///
+    /// # Errors
+    /// The table name is not a plain identifier.
+    pub fn new(pool: SqlitePool, options: SqlOptions) -> Result<Self, String> {
+        check_table_name(&options.table, false)?;
+        Ok(SqliteStore {
+            pool,
+            statements: Statements::for_table(&options.table),
+            timeout: options.timeout,
+            create_table: options.create_table,
+            table: options.table,
+            schema_ready: AtomicBool::new(false),
+        })
+    }
+
+    /// Opens (creating if missing) the database file `url` names, in WAL mode, waiting up to
+    /// `options.timeout` for another writer's lock.
+    ///
+    /// # Errors
+    /// The URL cannot be parsed, or the table name is not a plain identifier.
+    pub fn open(url: &str, options: SqlOptions) -> Result<Self, String> {
+        let connect: SqliteConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
+        let connect = connect
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(options.timeout);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.connections.max(1))
+            .acquire_timeout(options.timeout)
+            .connect_lazy_with(connect);
+        SqliteStore::new(pool, options)
+    }
+
+    /// The statements that create the table `table` and its expiry index, for a migration
+    /// tool of your own; `store/sql/sqlite.sql` in the crate holds them for `sessions`.
+    pub fn ddl(table: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {table} (\n    id TEXT NOT NULL,\n    field TEXT NOT NULL,\n    \
+             value BLOB NOT NULL,\n    expires_at INTEGER NOT NULL,\n    PRIMARY KEY (id, field)\n);\n\
+             CREATE INDEX IF NOT EXISTS {index}_expires_at ON {table} (expires_at);\n",
+            index = bare_name(table)
+        )
+    }
+
+    async fn ready(&self) -> Result<(), Error> {
+        if self.schema_ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let ensured = bounded(STORE, self.timeout, async {
+            if self.create_table {
+                let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                sqlx::raw_sql(AssertSqlSafe(SqliteStore::ddl(&self.table)))
+                    .execute(&mut *transaction)
+                    .await?;
+                transaction.commit().await?;
+                return Ok(Vec::new());
+            }
+            let check = format!("SELECT name FROM pragma_table_info('{}')", self.table);
+            let present: Vec<String> =
+                sqlx::query_scalar(AssertSqlSafe(check)).fetch_all(&self.pool).await?;
+            Ok(missing_columns(&present))
+        })
+        .await?;
+        if !ensured.is_empty() {
+            return Err(schema_mismatch(STORE, &self.table, &ensured));
+        }
+        self.schema_ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    async fn run<T>(
+        &self,
+        operation: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, Error> {
+        self.ready().await?;
+        bounded(STORE, self.timeout, operation).await
+    }
+
+    async fn live(
+        &self,
+        transaction: &mut Transaction<'static, Sqlite>,
+        key: &str,
+        now: i64,
+    ) -> Result<Record, sqlx::Error> {
+        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(self.statements.load.clone())
+            .bind(key)
+            .bind(now)
+            .fetch_all(&mut **transaction)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Replaces whatever rows `key` has with `record`, all expiring at `expiry`.
+    async fn put(
+        &self,
+        transaction: &mut Transaction<'static, Sqlite>,
+        key: &str,
+        record: &Record,
+        expiry: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(self.statements.delete_all.clone())
+            .bind(key)
+            .execute(&mut **transaction)
+            .await?;
+        self.upsert(transaction, key, record.iter(), expiry).await
+    }
+
+    /// Writes `values` under `key`, replacing rows of the same fields, a few hundred rows a
+    /// statement.
+    async fn upsert<'v>(
+        &self,
+        transaction: &mut Transaction<'static, Sqlite>,
+        key: &str,
+        values: impl Iterator<Item = (&'v String, &'v Vec<u8>)>,
+        expiry: i64,
+    ) -> Result<(), sqlx::Error> {
+        let values: Vec<_> = values.collect();
+        for chunk in values.chunks(ROWS_PER_STATEMENT) {
+            let rows = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO {} (id, field, value, expires_at) VALUES {rows} \
+                 ON CONFLICT (id, field) DO UPDATE SET value = excluded.value, \
+                 expires_at = excluded.expires_at",
+                self.table
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for (field, value) in chunk {
+                query = query.bind(key).bind(field.as_str()).bind(value.as_slice()).bind(expiry);
+            }
+            query.execute(&mut **transaction).await?;
+        }
+        Ok(())
+    }
+}
+
+struct Statements {
+    load: SqlStr,
+    touch: SqlStr,
+    remove: SqlStr,
+    extend: SqlStr,
+    delete_all: SqlStr,
+    delete_returning: SqlStr,
+    cleanup: SqlStr,
+}
+
+impl Statements {
+    fn for_table(t: &str) -> Statements {
+        let sql = |text: String| AssertSqlSafe(text).into_sql_str();
+        Statements {
+            load: sql(format!("SELECT field, value FROM {t} WHERE id = ?1 AND expires_at > ?2")),
+            touch: sql(format!(
+                "UPDATE {t} SET expires_at = ?3 WHERE id = ?1 AND expires_at > ?2 \
+                 AND (expires_at > ?3 OR expires_at < ?4)"
+            )),
+            remove: sql(format!("DELETE FROM {t} WHERE id = ?1 AND field = ?2")),
+            extend: sql(format!("UPDATE {t} SET expires_at = ?2 WHERE id = ?1")),
+            delete_all: sql(format!("DELETE FROM {t} WHERE id = ?1")),
+            delete_returning: sql(format!(
+                "DELETE FROM {t} WHERE id = ?1 RETURNING expires_at > ?2"
+            )),
+            cleanup: sql(format!(
+                "DELETE FROM {t} WHERE rowid IN \
+                 (SELECT rowid FROM {t} WHERE expires_at <= ?1 LIMIT ?2)"
+            )),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SqliteStore {
+    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
+        let times = Times::for_ttl(touch.unwrap_or_default());
+        let loaded = self
+            .run(async {
+                let mut expiry_reset = false;
+                let mut transaction = self.pool.begin().await?;
+                if touch.is_some() {
+                    let touched = sqlx::query(self.statements.touch.clone())
+                        .bind(key)
+                        .bind(times.now)
+                        .bind(times.expiry)
+                        .bind(times.due_before)
+                        .execute(&mut *transaction)
+                        .await?;
+                    expiry_reset = touched.rows_affected() > 0;
+                }
+                let record = self.live(&mut transaction, key, times.now).await?;
+                transaction.commit().await?;
+                Ok((!record.is_empty()).then_some(Loaded { record, expiry_reset }))
+            })
+            .await?;
+        Ok(loaded)
+    }
+
+    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
+        let times = Times::for_ttl(ttl);
+        self.run(async {
+            let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            if !self.live(&mut transaction, key, times.now).await?.is_empty() {
+                return Ok(false);
+            }
+            // Rows an expired session left behind go with the put.
+            self.put(&mut transaction, key, fields, times.expiry).await?;
+            transaction.commit().await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
+        let times = Times::for_ttl(ttl);
+        self.run(async {
+            let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            if self.live(&mut transaction, key, times.now).await?.is_empty() {
+                return Ok(false);
+            }
+            for field in &changes.remove {
+                sqlx::query(self.statements.remove.clone())
+                    .bind(key)
+                    .bind(field)
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+            self.upsert(&mut transaction, key, changes.set.iter(), times.expiry).await?;
+            sqlx::query(self.statements.extend.clone())
+                .bind(key)
+                .bind(times.expiry)
+                .execute(&mut *transaction)
+                .await?;
+            transaction.commit().await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
+        let query = sqlx::query_scalar(self.statements.delete_returning.clone())
+            .bind(key)
+            .bind(super::now_ms());
+        let live: Vec<bool> = self.run(query.fetch_all(&self.pool)).await?;
+        Ok(live.contains(&true))
+    }
+
+    async fn regenerate(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, Error> {
+        let times = Times::for_ttl(ttl);
+        self.run(async {
+            let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            if !self.live(&mut transaction, new, times.now).await?.is_empty() {
+                return Ok(Regenerated::TargetTaken);
+            }
+            let mut record = self.live(&mut transaction, old, times.now).await?;
+            if record.is_empty() {
+                return Ok(Regenerated::SourceGone);
+            }
+            changes.apply_to(&mut record);
+            sqlx::query(self.statements.delete_all.clone())
+                .bind(old)
+                .execute(&mut *transaction)
+                .await?;
+            self.put(&mut transaction, new, &record, times.expiry).await?;
+            transaction.commit().await?;
+            Ok(Regenerated::Moved)
+        })
+        .await
+    }
+
+    async fn cleanup(&self) -> Result<(), Error> {
+        loop {
+            let query = sqlx::query(self.statements.cleanup.clone())
+                .bind(super::now_ms())
+                .bind(CLEANUP_BATCH);
+            let deleted = self.run(query.execute(&self.pool)).await?;
+            if deleted.rows_affected() < CLEANUP_BATCH as u64 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Creates or checks the table at launch, so that a mismatch stops it there.
+    async fn ping(&self) -> Option<Result<(), Error>> {
+        Some(self.ready().await)
+    }
+
+    fn describe(&self) -> String {
+        let file = self.pool.connect_options().get_filename().display().to_string();
+        format!("SQLite in {file}, table {}", self.table)
+    }
+}

@@ -1,0 +1,59 @@
+//! The app on each SQL store, through the fairing and its configuration.
+
+use rocket::http::Status;
+
+use crate::support::postgres::shared_postgres;
+use crate::{app_with, sqlite_url};
+
+async fn a_session_lives_and_ends_on(store: &str, url: &str) {
+    let app = app_with(store, url, &[]).await;
+    let cookie = app.get("/cart/add/1", None).await.session_cookie().expect("a cookie");
+    app.get("/cart/add/2", Some(&cookie)).await;
+    assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1, 2] coupon=None");
+    let moved = app.get("/login/ada", Some(&cookie)).await.session_cookie().unwrap();
+    assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[] coupon=None");
+    assert_eq!(app.get("/private", Some(&moved)).await.status, Status::Ok);
+    app.get("/logout", Some(&moved)).await;
+    assert_eq!(app.get("/private", Some(&moved)).await.status, Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn a_session_lives_regenerates_and_ends_on_postgres() {
+    a_session_lives_and_ends_on("postgres", &shared_postgres().url()).await;
+}
+
+#[rocket::async_test]
+async fn a_session_lives_regenerates_and_ends_on_sqlite() {
+    a_session_lives_and_ends_on("sqlite", &sqlite_url()).await;
+}
+
+async fn revoking_a_user_works_on(store: &str, url: &str) {
+    let app = app_with(store, url, &[]).await;
+    let laptop = app.get("/login/bound/grace", None).await.session_cookie().unwrap();
+    let phone = app.get("/login/bound/grace", None).await.session_cookie().unwrap();
+    assert_eq!(app.get("/revoke/grace", None).await.body, "2");
+    assert_eq!(app.get("/private", Some(&laptop)).await.status, Status::Unauthorized);
+    assert_eq!(app.get("/private", Some(&phone)).await.status, Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn revoking_a_user_ends_their_sessions_on_postgres() {
+    revoking_a_user_works_on("postgres", &shared_postgres().url()).await;
+}
+
+#[rocket::async_test]
+async fn revoking_a_user_ends_their_sessions_on_sqlite() {
+    revoking_a_user_works_on("sqlite", &sqlite_url()).await;
+}
+
+#[rocket::async_test]
+async fn two_requests_changing_different_fields_keep_both_on_postgres() {
+    let app = app_with("postgres", &shared_postgres().url(), &[]).await;
+    let cookie = app.get("/cart/add/1", None).await.session_cookie().unwrap();
+    let (items, coupon) = rocket::tokio::join!(
+        app.get("/barrier/items/2", Some(&cookie)),
+        app.get("/barrier/coupon/SAVE", Some(&cookie))
+    );
+    assert_eq!((items.status, coupon.status), (Status::Ok, Status::Ok));
+    assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1, 2] coupon=Some(\"SAVE\")");
+}

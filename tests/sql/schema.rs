@@ -1,0 +1,62 @@
+//! The table at launch: created when missing, checked when the app may not create it.
+
+use rocket_typed_session::store::{PostgresStore, SessionStore, SqliteStore};
+
+use crate::support::postgres::shared_postgres;
+use crate::{app_with, options_with_table, sqlite_url};
+
+#[rocket::async_test]
+async fn a_missing_table_stops_the_launch_when_the_app_may_not_create_it() {
+    let keys = [("session_sql_create_table", "false"), ("session_sql_table", "absent_sessions")];
+    let mut all = vec![("session_type", "postgres")];
+    let url = shared_postgres().url();
+    all.push(("session_sql_url", &url));
+    all.extend_from_slice(&keys);
+    let rocket = crate::support::app::configured(&all);
+    let error = rocket::local::asynchronous::Client::untracked(rocket).await.err();
+    let kind = error.as_ref().map(|error| error.kind());
+    assert!(
+        matches!(kind, Some(rocket::error::ErrorKind::FailedFairings(_))),
+        "the launch went on without the table: {error:?}"
+    );
+}
+
+#[rocket::async_test]
+async fn a_created_table_then_passes_the_check() {
+    let url = shared_postgres().url();
+    app_with("postgres", &url, &[("session_sql_table", "checked_sessions")]).await;
+    let keys = [("session_sql_table", "checked_sessions"), ("session_sql_create_table", "false")];
+    let app = app_with("postgres", &url, &keys).await;
+    assert!(app.get("/cart/add/1", None).await.session_cookie().is_some());
+}
+
+#[rocket::async_test]
+async fn a_schema_qualified_table_works_on_postgres() {
+    let url = shared_postgres().url();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query("CREATE SCHEMA IF NOT EXISTS app").execute(&pool).await.unwrap();
+    let store = PostgresStore::new(pool, options_with_table("app.sessions")).unwrap();
+    assert!(matches!(store.ping().await, Some(Ok(()))));
+    let record = [("a.x".to_owned(), vec![1u8])].into();
+    assert!(store.create("k", &record, std::time::Duration::from_secs(60)).await.unwrap());
+}
+
+#[rocket::async_test]
+async fn a_table_name_that_is_not_an_identifier_is_refused() {
+    let options = options_with_table("sessions; DROP TABLE users");
+    assert!(SqliteStore::open(&sqlite_url(), options).is_err());
+    let options = options_with_table("a.b");
+    assert!(SqliteStore::open(&sqlite_url(), options).is_err(), "no schemas in SQLite");
+}
+
+#[test]
+fn the_shipped_ddl_files_are_what_ddl_returns() {
+    assert_eq!(
+        PostgresStore::ddl("sessions"),
+        include_str!("../../session/src/store/sql/postgres.sql")
+    );
+    assert_eq!(
+        SqliteStore::ddl("sessions"),
+        include_str!("../../session/src/store/sql/sqlite.sql")
+    );
+}
