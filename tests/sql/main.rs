@@ -8,6 +8,7 @@ mod support;
 mod app;
 mod outage;
 mod schema;
+mod traffic;
 
 use rocket_typed_session::store::SqlOptions;
 

@@ -2,10 +2,11 @@
 //! time, errors and the time bound), with one file per database.
 //!
 //! Every stored value is its own row, `(id, field, value, expires_at)` with the primary key
-//! `(id, field)`, where `id` is the storage key and `expires_at` the session's expiry in Unix
-//! milliseconds, the same on every row of a session. A session exists while it has a row that
-//! has not expired, so an expired session is never returned, before cleanup or after; a save
-//! touches only the rows of the fields it changes (and moves the others' expiry).
+//! `(id, field)`, where `id` is the storage key. Beside them, a header row with the empty
+//! field name holds the session's expiry in Unix milliseconds (value rows hold 0): a session
+//! exists while its header has not expired, so an expired session is never returned, before
+//! cleanup or after, and moving the expiry (a touch, a save) rewrites the header alone. A
+//! save writes the rows of the fields it changes and the header, nothing else.
 
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;

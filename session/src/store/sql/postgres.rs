@@ -82,7 +82,7 @@ impl PostgresStore {
         format!(
             "CREATE TABLE IF NOT EXISTS {table} (\n    id TEXT NOT NULL,\n    field TEXT NOT NULL,\n    \
              value BYTEA NOT NULL,\n    expires_at BIGINT NOT NULL,\n    PRIMARY KEY (id, field)\n);\n\
-             CREATE INDEX IF NOT EXISTS {index}_expires_at ON {table} (expires_at);\n",
+             CREATE INDEX IF NOT EXISTS {index}_expires_at ON {table} (expires_at) WHERE field = '';\n",
             index = bare_name(table)
         )
     }
@@ -159,68 +159,85 @@ struct Statements {
 impl Statements {
     fn for_table(t: &str) -> Statements {
         let sql = |text: String| AssertSqlSafe(text).into_sql_str();
+        let live = |id: &str, now: &str| {
+            format!("SELECT 1 FROM {t} WHERE id = {id} AND field = '' AND expires_at > {now}")
+        };
         Statements {
             load: sql(format!(
-                "SELECT field, value, false FROM {t} WHERE id = $1 AND expires_at > $2"
+                "SELECT f.field, f.value, false FROM {t} f \
+                 WHERE f.id = $1 AND f.field <> '' AND EXISTS ({})",
+                live("$1", "$2")
             )),
-            // The second part reads the rows as they were before the update: all of them.
+            // Only the header row moves; the values stay where they are.
             load_touching: sql(format!(
-                "WITH touched AS (UPDATE {t} SET expires_at = $3 \
-                   WHERE id = $1 AND expires_at > $2 AND (expires_at > $3 OR expires_at < $4) \
-                   RETURNING field, value) \
-                 SELECT field, value, true FROM touched \
-                 UNION ALL SELECT field, value, false FROM {t} \
-                   WHERE id = $1 AND expires_at > $2 AND NOT EXISTS (SELECT 1 FROM touched)"
+                "WITH live AS ({}), \
+                 touched AS (UPDATE {t} SET expires_at = $3 WHERE id = $1 AND field = '' \
+                   AND expires_at > $2 AND (expires_at > $3 OR expires_at < $4) RETURNING 1) \
+                 SELECT f.field, f.value, EXISTS (SELECT 1 FROM touched) FROM {t} f \
+                 WHERE f.id = $1 AND f.field <> '' AND EXISTS (SELECT 1 FROM live)",
+                live("$1", "$2")
             )),
             // Rows an expired session left behind are replaced or deleted.
             create: sql(format!(
-                "WITH live AS (SELECT 1 FROM {t} WHERE id = $1 AND expires_at > $2 LIMIT 1), \
-                 stale AS (DELETE FROM {t} WHERE id = $1 AND expires_at <= $2 \
+                "WITH live AS ({}), \
+                 stale AS (DELETE FROM {t} WHERE id = $1 AND field <> '' \
                    AND NOT (field = ANY($4)) AND NOT EXISTS (SELECT 1 FROM live)), \
+                 head AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
+                   SELECT $1, '', '', $3 WHERE NOT EXISTS (SELECT 1 FROM live) \
+                   ON CONFLICT (id, field) DO UPDATE SET expires_at = EXCLUDED.expires_at \
+                     WHERE s.expires_at <= $2 \
+                   RETURNING 1), \
                  put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
-                   SELECT $1, f.field, f.value, $3 FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
+                   SELECT $1, f.field, f.value, 0 \
+                   FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
                    WHERE NOT EXISTS (SELECT 1 FROM live) \
-                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value, \
-                     expires_at = EXCLUDED.expires_at WHERE s.expires_at <= $2 \
-                   RETURNING 1) \
-                 SELECT count(*) FROM put"
+                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value) \
+                 SELECT count(*) FROM head",
+                live("$1", "$2")
             )),
-            // `live` locks the session's rows: a logout deleting them waits, or has won.
+            // `live` locks the header: a logout deleting the session waits, or has won. The
+            // header goes when the last value does, as a record without fields ends.
             update: sql(format!(
-                "WITH live AS (SELECT field FROM {t} WHERE id = $1 AND expires_at > $2 FOR UPDATE), \
-                 gone AS (DELETE FROM {t} WHERE id = $1 AND field = ANY($6) \
-                   AND EXISTS (SELECT 1 FROM live)), \
-                 kept AS (UPDATE {t} SET expires_at = $3 WHERE id = $1 AND expires_at > $2 \
-                   AND NOT (field = ANY($6)) AND NOT (field = ANY($4))), \
+                "WITH live AS ({} FOR UPDATE), \
+                 emptied AS (SELECT cardinality($4::text[]) = 0 AND NOT EXISTS (SELECT 1 FROM {t} \
+                   WHERE id = $1 AND field <> '' AND NOT (field = ANY($6))) AS yes), \
+                 head AS (UPDATE {t} SET expires_at = $3 WHERE id = $1 AND field = '' \
+                   AND EXISTS (SELECT 1 FROM live) AND NOT (SELECT yes FROM emptied)), \
+                 gone AS (DELETE FROM {t} WHERE id = $1 AND EXISTS (SELECT 1 FROM live) \
+                   AND (field = ANY($6) OR (field = '' AND (SELECT yes FROM emptied)))), \
                  put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
-                   SELECT $1, f.field, f.value, $3 FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
+                   SELECT $1, f.field, f.value, 0 \
+                   FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
                    WHERE EXISTS (SELECT 1 FROM live) \
-                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value, \
-                     expires_at = EXCLUDED.expires_at) \
-                 SELECT count(*) FROM live"
+                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value) \
+                 SELECT count(*) FROM live",
+                live("$1", "$2")
             )),
             delete: sql(format!(
-                "WITH gone AS (DELETE FROM {t} WHERE id = $1 RETURNING expires_at) \
-                 SELECT count(*) FROM gone WHERE expires_at > $2"
+                "WITH gone AS (DELETE FROM {t} WHERE id = $1 RETURNING field, expires_at) \
+                 SELECT count(*) FROM gone WHERE field = '' AND expires_at > $2"
             )),
             regenerate: sql(format!(
-                "WITH taken AS (SELECT 1 FROM {t} WHERE id = $2 AND expires_at > $3 LIMIT 1), \
-                 moved AS (DELETE FROM {t} WHERE id = $1 AND expires_at > $3 \
-                   AND NOT EXISTS (SELECT 1 FROM taken) RETURNING field, value), \
+                "WITH taken AS ({}), \
+                 live AS ({} AND NOT EXISTS (SELECT 1 FROM taken) FOR UPDATE), \
+                 moved AS (DELETE FROM {t} WHERE id = $1 AND EXISTS (SELECT 1 FROM live) \
+                   RETURNING field, value), \
                  put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
-                   SELECT $2, r.field, r.value, $4 FROM ( \
+                   SELECT $2, r.field, r.value, CASE WHEN r.field = '' THEN $4 ELSE 0 END FROM ( \
                      SELECT field, value FROM moved \
                        WHERE NOT (field = ANY($7)) AND NOT (field = ANY($5)) \
                      UNION ALL SELECT f.field, f.value \
                        FROM unnest($5::text[], $6::bytea[]) AS f(field, value) \
-                       WHERE EXISTS (SELECT 1 FROM moved)) AS r \
+                       WHERE EXISTS (SELECT 1 FROM live)) AS r \
                    ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value, \
                      expires_at = EXCLUDED.expires_at) \
-                 SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM moved)"
+                 SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM live)",
+                live("$2", "$3"),
+                live("$1", "$3")
             )),
             cleanup: sql(format!(
-                "DELETE FROM {t} WHERE ctid IN \
-                   (SELECT ctid FROM {t} WHERE expires_at <= $1 LIMIT $2)"
+                "DELETE FROM {t} WHERE id IN \
+                   (SELECT id FROM {t} WHERE field = '' AND expires_at <= $1 LIMIT $2)"
             )),
         }
     }
@@ -307,8 +324,8 @@ impl SessionStore for PostgresStore {
             .bind(names)
             .bind(values)
             .bind(removed);
-        let (taken, moved): (i64, i64) = self.run(query.fetch_one(&self.pool)).await?;
-        Ok(match (taken, moved) {
+        let (taken, live): (i64, i64) = self.run(query.fetch_one(&self.pool)).await?;
+        Ok(match (taken, live) {
             (0, 0) => Regenerated::SourceGone,
             (0, _) => Regenerated::Moved,
             _ => Regenerated::TargetTaken,

@@ -5,4 +5,4 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires_at BIGINT NOT NULL,
     PRIMARY KEY (id, field)
 );
-CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);
+CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at) WHERE field = '';

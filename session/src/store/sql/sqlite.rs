@@ -81,7 +81,7 @@ impl SqliteStore {
         format!(
             "CREATE TABLE IF NOT EXISTS {table} (\n    id TEXT NOT NULL,\n    field TEXT NOT NULL,\n    \
              value BLOB NOT NULL,\n    expires_at INTEGER NOT NULL,\n    PRIMARY KEY (id, field)\n);\n\
-             CREATE INDEX IF NOT EXISTS {index}_expires_at ON {table} (expires_at);\n",
+             CREATE INDEX IF NOT EXISTS {index}_expires_at ON {table} (expires_at) WHERE field = '';\n",
             index = bare_name(table)
         )
     }
@@ -120,6 +120,7 @@ impl SqliteStore {
         bounded(STORE, self.timeout, operation).await
     }
 
+    /// The values of the live session under `key`; empty when there is none.
     async fn live(
         &self,
         transaction: &mut Transaction<'static, Sqlite>,
@@ -134,7 +135,7 @@ impl SqliteStore {
         Ok(rows.into_iter().collect())
     }
 
-    /// Replaces whatever rows `key` has with `record`, all expiring at `expiry`.
+    /// Replaces whatever rows `key` has with `record` under a header expiring at `expiry`.
     async fn put(
         &self,
         transaction: &mut Transaction<'static, Sqlite>,
@@ -146,7 +147,12 @@ impl SqliteStore {
             .bind(key)
             .execute(&mut **transaction)
             .await?;
-        self.upsert(transaction, key, record.iter(), expiry).await
+        sqlx::query(self.statements.head.clone())
+            .bind(key)
+            .bind(expiry)
+            .execute(&mut **transaction)
+            .await?;
+        self.upsert(transaction, key, record.iter()).await
     }
 
     /// Writes `values` under `key`, replacing rows of the same fields, a few hundred rows a
@@ -156,20 +162,18 @@ impl SqliteStore {
         transaction: &mut Transaction<'static, Sqlite>,
         key: &str,
         values: impl Iterator<Item = (&'v String, &'v Vec<u8>)>,
-        expiry: i64,
     ) -> Result<(), sqlx::Error> {
         let values: Vec<_> = values.collect();
         for chunk in values.chunks(ROWS_PER_STATEMENT) {
-            let rows = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+            let rows = vec!["(?, ?, ?, 0)"; chunk.len()].join(", ");
             let sql = format!(
                 "INSERT INTO {} (id, field, value, expires_at) VALUES {rows} \
-                 ON CONFLICT (id, field) DO UPDATE SET value = excluded.value, \
-                 expires_at = excluded.expires_at",
+                 ON CONFLICT (id, field) DO UPDATE SET value = excluded.value",
                 self.table
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for (field, value) in chunk {
-                query = query.bind(key).bind(field.as_str()).bind(value.as_slice()).bind(expiry);
+                query = query.bind(key).bind(field.as_str()).bind(value.as_slice());
             }
             query.execute(&mut **transaction).await?;
         }
@@ -180,8 +184,10 @@ impl SqliteStore {
 struct Statements {
     load: SqlStr,
     touch: SqlStr,
+    head: SqlStr,
     remove: SqlStr,
     extend: SqlStr,
+    drop_if_empty: SqlStr,
     delete_all: SqlStr,
     delete_returning: SqlStr,
     cleanup: SqlStr,
@@ -191,20 +197,32 @@ impl Statements {
     fn for_table(t: &str) -> Statements {
         let sql = |text: String| AssertSqlSafe(text).into_sql_str();
         Statements {
-            load: sql(format!("SELECT field, value FROM {t} WHERE id = ?1 AND expires_at > ?2")),
+            load: sql(format!(
+                "SELECT field, value FROM {t} WHERE id = ?1 AND field <> '' AND EXISTS \
+                 (SELECT 1 FROM {t} WHERE id = ?1 AND field = '' AND expires_at > ?2)"
+            )),
+            // Only the header row moves; the values stay where they are.
             touch: sql(format!(
-                "UPDATE {t} SET expires_at = ?3 WHERE id = ?1 AND expires_at > ?2 \
+                "UPDATE {t} SET expires_at = ?3 WHERE id = ?1 AND field = '' AND expires_at > ?2 \
                  AND (expires_at > ?3 OR expires_at < ?4)"
             )),
+            head: sql(format!(
+                "INSERT INTO {t} (id, field, value, expires_at) VALUES (?1, '', X'', ?2)"
+            )),
+            // A record without fields no longer exists.
+            drop_if_empty: sql(format!(
+                "DELETE FROM {t} WHERE id = ?1 AND field = '' AND NOT EXISTS \
+                 (SELECT 1 FROM {t} WHERE id = ?1 AND field <> '')"
+            )),
             remove: sql(format!("DELETE FROM {t} WHERE id = ?1 AND field = ?2")),
-            extend: sql(format!("UPDATE {t} SET expires_at = ?2 WHERE id = ?1")),
+            extend: sql(format!("UPDATE {t} SET expires_at = ?2 WHERE id = ?1 AND field = ''")),
             delete_all: sql(format!("DELETE FROM {t} WHERE id = ?1")),
             delete_returning: sql(format!(
-                "DELETE FROM {t} WHERE id = ?1 RETURNING expires_at > ?2"
+                "DELETE FROM {t} WHERE id = ?1 RETURNING field = '' AND expires_at > ?2"
             )),
             cleanup: sql(format!(
-                "DELETE FROM {t} WHERE rowid IN \
-                 (SELECT rowid FROM {t} WHERE expires_at <= ?1 LIMIT ?2)"
+                "DELETE FROM {t} WHERE id IN \
+                 (SELECT id FROM {t} WHERE field = '' AND expires_at <= ?1 LIMIT ?2)"
             )),
         }
     }
@@ -265,10 +283,14 @@ impl SessionStore for SqliteStore {
                     .execute(&mut *transaction)
                     .await?;
             }
-            self.upsert(&mut transaction, key, changes.set.iter(), times.expiry).await?;
+            self.upsert(&mut transaction, key, changes.set.iter()).await?;
             sqlx::query(self.statements.extend.clone())
                 .bind(key)
                 .bind(times.expiry)
+                .execute(&mut *transaction)
+                .await?;
+            sqlx::query(self.statements.drop_if_empty.clone())
+                .bind(key)
                 .execute(&mut *transaction)
                 .await?;
             transaction.commit().await?;
