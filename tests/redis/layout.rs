@@ -36,16 +36,20 @@ async fn the_key_prefix_is_configurable() {
 async fn the_raw_id_appears_nowhere_in_redis() {
     let server = RedisServer::start();
     let app = app_on(&server.url(), &[]).await;
-    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
-    app.get("/login/ada", Some(&cookie)).await;
+    let before_login = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let live = app.get("/login/bound/ada", Some(&before_login)).await.session_cookie().unwrap();
+    assert_eq!(app.get("/map/get/key", Some(&live)).await.body, "value", "the live session");
     let mut redis = server.connection().await;
     let keys: Vec<String> = redis.keys("*").await.unwrap();
-    for key in keys {
-        assert!(!key.contains(&cookie));
-        let values: Vec<(String, Vec<u8>)> = redis.hgetall(&key).await.unwrap();
-        for (field, value) in values {
-            assert!(!field.contains(&cookie));
-            assert!(!String::from_utf8_lossy(&value).contains(&cookie));
+    assert_eq!(keys.len(), 2, "the session and the user index: {keys:?}");
+    for id in [&live, &before_login] {
+        for key in &keys {
+            assert!(!key.contains(id.as_str()));
+            let values: Vec<(String, Vec<u8>)> = redis.hgetall(key).await.unwrap();
+            for (field, value) in values {
+                assert!(!field.contains(id.as_str()));
+                assert!(!String::from_utf8_lossy(&value).contains(id.as_str()));
+            }
         }
     }
 }

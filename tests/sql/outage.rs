@@ -52,3 +52,46 @@ async fn postgres_down_at_launch_does_not_stop_the_app() {
     let cookie = app.get("/map/set/key/v", None).await.session_cookie().expect("works now");
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "v");
 }
+
+#[rocket::async_test]
+async fn a_read_only_database_refuses_writes_with_503_and_keeps_the_session() {
+    let server = PostgresServer::start();
+    // Without rolling expiry a read writes nothing, so it still works read-only.
+    let keys = [("session_store_timeout", TIMEOUT), ("session_refresh_each_request", "false")];
+    let app = app_with("postgres", &server.url(), &keys).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    server.stop();
+    server.launch_with("-c default_transaction_read_only=on");
+    // A read first, so that the write below meets a live, read-only connection.
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value", "reads still work");
+    let reply = app.get("/map/set/key/other", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+    assert!(reply.header("Retry-After").is_some(), "{reply:?}");
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value", "nothing changed");
+}
+
+#[rocket::async_test]
+async fn an_exhausted_pool_is_a_503_at_the_bound_not_a_queue() {
+    let url = crate::support::postgres::shared_postgres().url();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_millis(500))
+        .connect(&url)
+        .await
+        .unwrap();
+    let options = rocket_typed_session::store::SqlOptions {
+        timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let store = rocket_typed_session::store::PostgresStore::new(pool.clone(), options).unwrap();
+    let app = crate::support::App::launch(crate::support::app::rocket(store, &[])).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let held = pool.acquire().await.unwrap();
+    let started = Instant::now();
+    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    let took = started.elapsed();
+    drop(held);
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+}

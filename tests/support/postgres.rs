@@ -46,8 +46,13 @@ impl PostgresServer {
     /// Starts the server on its port and waits until it accepts queries. `pg_ctl` detaches
     /// it, so no parent (as root, `runuser`) stops along with it when it is paused.
     pub fn launch(&self) {
+        self.launch_with("");
+    }
+
+    /// Starts the server with extra `postgres` options, such as `-c name=value`.
+    pub fn launch_with(&self, extra: &str) {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c fsync=off -k {}",
+            "-p {} -c listen_addresses=127.0.0.1 -c fsync=off -k {} {extra}",
             self.port,
             self.dir.display()
         );
