@@ -21,6 +21,15 @@ async fn writers(pool: &sqlx::PgPool, key: &str) -> BTreeMap<String, String> {
     rows.into_iter().collect()
 }
 
+/// The fields whose rows another transaction wrote than in `before`.
+fn rewritten_since(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let changed = after.iter().filter(|(field, xmin)| before.get(*field) != Some(*xmin));
+    changed.map(|(field, _)| field.clone()).collect()
+}
+
 #[rocket::async_test]
 async fn changing_one_of_a_hundred_values_rewrites_only_its_row_and_the_header() {
     let pool = sqlx::PgPool::connect(&shared_postgres().url()).await.unwrap();
@@ -32,13 +41,7 @@ async fn changing_one_of_a_hundred_values_rewrites_only_its_row_and_the_header()
 
     let changes = Changes { set: [("big.f042".to_owned(), vec![9; 1024])].into(), remove: vec![] };
     assert!(store.update(key, &changes, TTL).await.unwrap());
-    let after = writers(&pool, key).await;
-
-    let rewritten: Vec<&String> = after
-        .iter()
-        .filter(|(field, xmin)| before.get(*field) != Some(*xmin))
-        .map(|(f, _)| f)
-        .collect();
+    let rewritten = rewritten_since(&before, &writers(&pool, key).await);
     assert_eq!(rewritten, ["", "big.f042"], "the header and the changed value only");
 }
 
@@ -52,11 +55,6 @@ async fn a_touching_read_rewrites_only_the_header() {
     let before = writers(&pool, key).await;
     let loaded = store.load(key, Some(TTL)).await.unwrap().expect("live");
     assert!(loaded.expiry_reset, "a longer lifetime resets the expiry");
-    let after = writers(&pool, key).await;
-    let rewritten: Vec<&String> = after
-        .iter()
-        .filter(|(field, xmin)| before.get(*field) != Some(*xmin))
-        .map(|(f, _)| f)
-        .collect();
+    let rewritten = rewritten_since(&before, &writers(&pool, key).await);
     assert_eq!(rewritten, [""]);
 }

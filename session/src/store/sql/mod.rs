@@ -14,6 +14,7 @@ pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::defaults::NETWORK_TIMEOUT;
@@ -46,6 +47,54 @@ impl Default for SqlOptions {
             timeout: NETWORK_TIMEOUT,
             create_table: true,
         }
+    }
+}
+
+/// A store's table and its settings, and whether it was made ready (created, or its columns
+/// checked): until it is, each operation tries first, so a database that was down at launch
+/// gets its table once it answers.
+pub(crate) struct Table {
+    pub(crate) name: String,
+    pub(crate) timeout: Duration,
+    create: bool,
+    ready: AtomicBool,
+}
+
+impl Table {
+    /// The table of `options`, whose name must be a plain identifier (or `schema.table` where
+    /// `schema_allowed`).
+    pub(crate) fn new(options: SqlOptions, schema_allowed: bool) -> Result<Table, String> {
+        check_table_name(&options.table, schema_allowed)?;
+        Ok(Table {
+            name: options.table,
+            timeout: options.timeout,
+            create: options.create_table,
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    /// Makes the table ready with `prepare` unless it already is. `prepare(create)` creates
+    /// the table when `create`, else lists the columns it lacks.
+    ///
+    /// # Errors
+    /// The database failed, or the table lacks columns.
+    pub(crate) async fn ensure<F>(
+        &self,
+        store: &'static str,
+        prepare: impl FnOnce(bool) -> F,
+    ) -> Result<(), Error>
+    where
+        F: Future<Output = Result<Vec<&'static str>, sqlx::Error>>,
+    {
+        if self.ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let missing = bounded(store, self.timeout, prepare(self.create)).await?;
+        if !missing.is_empty() {
+            return Err(schema_mismatch(store, &self.name, &missing));
+        }
+        self.ready.store(true, Ordering::Release);
+        Ok(())
     }
 }
 
@@ -165,7 +214,7 @@ pub(crate) fn columns<'r>(
 }
 
 /// The launch check's message when the table is not as the stores need it.
-pub(crate) fn schema_mismatch(store: &'static str, table: &str, missing: &[&str]) -> Error {
+fn schema_mismatch(store: &'static str, table: &str, missing: &[&str]) -> Error {
     let message = format!(
         "the table `{table}` lacks the column(s) {} (or does not exist); create it with the DDL \
          the store's `ddl()` returns (also shipped as `store/sql/{store}.sql`), or set \

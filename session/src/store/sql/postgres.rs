@@ -2,15 +2,13 @@
 //! the writes that must see the session alive lock its rows first, so a logout racing them
 //! wins or waits, and is never undone.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
 use super::{
-    bare_name, bounded, check_table_name, classify, columns, missing_columns, schema_mismatch,
-    SqlOptions, Times, CLEANUP_BATCH,
+    bare_name, bounded, classify, columns, missing_columns, SqlOptions, Table, Times, CLEANUP_BATCH,
 };
 use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
 
@@ -38,11 +36,7 @@ const STORE: &str = "postgres";
 pub struct PostgresStore {
     pool: PgPool,
     statements: Statements,
-    timeout: Duration,
-    create_table: bool,
-    table: String,
-    /// Whether the table was created or checked; until then each operation tries first.
-    schema_ready: AtomicBool,
+    table: Table,
 }
 
 impl PostgresStore {
@@ -51,15 +45,8 @@ impl PostgresStore {
     /// # Errors
     /// The table name is not one or two plain identifiers.
     pub fn new(pool: PgPool, options: SqlOptions) -> Result<Self, String> {
-        check_table_name(&options.table, true)?;
-        Ok(PostgresStore {
-            pool,
-            statements: Statements::for_table(&options.table),
-            timeout: options.timeout,
-            create_table: options.create_table,
-            table: options.table,
-            schema_ready: AtomicBool::new(false),
-        })
+        let table = Table::new(options, true)?;
+        Ok(PostgresStore { pool, statements: Statements::for_table(&table.name), table })
     }
 
     /// Connects lazily to the database at `url`: a database that is down at launch does not
@@ -88,18 +75,14 @@ impl PostgresStore {
     }
 
     async fn ready(&self) -> Result<(), Error> {
-        if self.schema_ready.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        bounded(STORE, self.timeout, async {
-            match self.create_table {
-                true => self.create_schema().await.map(|()| Ok(())),
-                false => self.check_schema().await,
-            }
-        })
-        .await??;
-        self.schema_ready.store(true, Ordering::Release);
-        Ok(())
+        self.table
+            .ensure(STORE, |create| async move {
+                match create {
+                    true => self.create_schema().await.map(|()| Vec::new()),
+                    false => self.missing_columns().await,
+                }
+            })
+            .await
     }
 
     /// Creates the table and index in one transaction, serialized by an advisory lock so that
@@ -107,19 +90,19 @@ impl PostgresStore {
     async fn create_schema(&self) -> Result<(), sqlx::Error> {
         let mut transaction = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind(&self.table)
+            .bind(&self.table.name)
             .execute(&mut *transaction)
             .await?;
-        sqlx::raw_sql(AssertSqlSafe(PostgresStore::ddl(&self.table)))
+        sqlx::raw_sql(AssertSqlSafe(PostgresStore::ddl(&self.table.name)))
             .execute(&mut *transaction)
             .await?;
         transaction.commit().await
     }
 
-    async fn check_schema(&self) -> Result<Result<(), Error>, sqlx::Error> {
-        let (schema, table) = match self.table.split_once('.') {
+    async fn missing_columns(&self) -> Result<Vec<&'static str>, sqlx::Error> {
+        let (schema, table) = match self.table.name.split_once('.') {
             Some((schema, table)) => (Some(schema), table),
-            None => (None, self.table.as_str()),
+            None => (None, self.table.name.as_str()),
         };
         let present: Vec<String> = sqlx::query_scalar(
             "SELECT column_name::text FROM information_schema.columns \
@@ -129,11 +112,7 @@ impl PostgresStore {
         .bind(table)
         .fetch_all(&self.pool)
         .await?;
-        let missing = missing_columns(&present);
-        Ok(match missing.is_empty() {
-            true => Ok(()),
-            false => Err(schema_mismatch(STORE, &self.table, &missing)),
-        })
+        Ok(missing_columns(&present))
     }
 
     async fn run<T>(
@@ -141,7 +120,7 @@ impl PostgresStore {
         operation: impl std::future::Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, Error> {
         self.ready().await?;
-        bounded(STORE, self.timeout, operation).await
+        bounded(STORE, self.table.timeout, operation).await
     }
 }
 
@@ -346,7 +325,7 @@ impl SessionStore for PostgresStore {
     }
 
     fn request_time_limit(&self) -> Option<Duration> {
-        Some(self.timeout)
+        Some(self.table.timeout)
     }
 
     fn describe(&self) -> String {
@@ -356,7 +335,7 @@ impl SessionStore for PostgresStore {
             options.get_host(),
             options.get_port(),
             options.get_database().unwrap_or("(default database)"),
-            self.table
+            self.table.name
         )
     }
 

@@ -2,16 +2,12 @@
 //! (`BEGIN IMMEDIATE`, taking the write lock up front, so two writers queue instead of
 //! failing midway) rather than one statement; nothing crosses a network.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr, Sqlite, Transaction};
 
-use super::{
-    bare_name, bounded, check_table_name, missing_columns, schema_mismatch, SqlOptions, Times,
-    CLEANUP_BATCH,
-};
+use super::{bare_name, bounded, missing_columns, SqlOptions, Table, Times, CLEANUP_BATCH};
 use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
 
 const STORE: &str = "sqlite";
@@ -34,10 +30,7 @@ const ROWS_PER_STATEMENT: usize = 500;
 pub struct SqliteStore {
     pool: SqlitePool,
     statements: Statements,
-    timeout: Duration,
-    create_table: bool,
-    table: String,
-    schema_ready: AtomicBool,
+    table: Table,
 }
 
 impl SqliteStore {
@@ -46,15 +39,8 @@ impl SqliteStore {
     /// # Errors
     /// The table name is not a plain identifier.
     pub fn new(pool: SqlitePool, options: SqlOptions) -> Result<Self, String> {
-        check_table_name(&options.table, false)?;
-        Ok(SqliteStore {
-            pool,
-            statements: Statements::for_table(&options.table),
-            timeout: options.timeout,
-            create_table: options.create_table,
-            table: options.table,
-            schema_ready: AtomicBool::new(false),
-        })
+        let table = Table::new(options, false)?;
+        Ok(SqliteStore { pool, statements: Statements::for_table(&table.name), table })
     }
 
     /// Opens (creating if missing) the database file `url` names, in WAL mode, waiting up to
@@ -87,29 +73,22 @@ impl SqliteStore {
     }
 
     async fn ready(&self) -> Result<(), Error> {
-        if self.schema_ready.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        let ensured = bounded(STORE, self.timeout, async {
-            if self.create_table {
-                let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                sqlx::raw_sql(AssertSqlSafe(SqliteStore::ddl(&self.table)))
-                    .execute(&mut *transaction)
-                    .await?;
-                transaction.commit().await?;
-                return Ok(Vec::new());
-            }
-            let check = format!("SELECT name FROM pragma_table_info('{}')", self.table);
-            let present: Vec<String> =
-                sqlx::query_scalar(AssertSqlSafe(check)).fetch_all(&self.pool).await?;
-            Ok(missing_columns(&present))
-        })
-        .await?;
-        if !ensured.is_empty() {
-            return Err(schema_mismatch(STORE, &self.table, &ensured));
-        }
-        self.schema_ready.store(true, Ordering::Release);
-        Ok(())
+        self.table
+            .ensure(STORE, |create| async move {
+                if create {
+                    let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                    sqlx::raw_sql(AssertSqlSafe(SqliteStore::ddl(&self.table.name)))
+                        .execute(&mut *transaction)
+                        .await?;
+                    transaction.commit().await?;
+                    return Ok(Vec::new());
+                }
+                let check = format!("SELECT name FROM pragma_table_info('{}')", self.table.name);
+                let present: Vec<String> =
+                    sqlx::query_scalar(AssertSqlSafe(check)).fetch_all(&self.pool).await?;
+                Ok(missing_columns(&present))
+            })
+            .await
     }
 
     async fn run<T>(
@@ -117,7 +96,7 @@ impl SqliteStore {
         operation: impl std::future::Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, Error> {
         self.ready().await?;
-        bounded(STORE, self.timeout, operation).await
+        bounded(STORE, self.table.timeout, operation).await
     }
 
     /// The values of the live session under `key`; empty when there is none.
@@ -169,7 +148,7 @@ impl SqliteStore {
             let sql = format!(
                 "INSERT INTO {} (id, field, value, expires_at) VALUES {rows} \
                  ON CONFLICT (id, field) DO UPDATE SET value = excluded.value",
-                self.table
+                self.table.name
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for (field, value) in chunk {
@@ -355,6 +334,6 @@ impl SessionStore for SqliteStore {
 
     fn describe(&self) -> String {
         let file = self.pool.connect_options().get_filename().display().to_string();
-        format!("SQLite in {file}, table {}", self.table)
+        format!("SQLite in {file}, table {}", self.table.name)
     }
 }
