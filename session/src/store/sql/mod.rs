@@ -126,8 +126,28 @@ pub(crate) fn check_table_name(name: &str, schema_allowed: bool) -> Result<(), S
 }
 
 /// The table's name without its schema, for naming its index.
-pub(crate) fn bare_name(table: &str) -> &str {
+fn bare_name(table: &str) -> &str {
     table.rsplit('.').next().unwrap_or(table)
+}
+
+/// The DDL of `table` in a database whose byte and 64-bit integer types are `bytes` and
+/// `integer`: the rows, and a partial index over the headers' expiry for cleanup.
+pub(crate) fn ddl(table: &str, bytes: &str, integer: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {table} (\n    id TEXT NOT NULL,\n    field TEXT NOT NULL,\n    \
+         value {bytes} NOT NULL,\n    expires_at {integer} NOT NULL,\n    PRIMARY KEY (id, field)\n);\n\
+         CREATE INDEX IF NOT EXISTS {index}_expires_at ON {table} (expires_at) WHERE field = '';\n",
+        index = bare_name(table)
+    )
+}
+
+/// A pool of `options.connections`, whose wait for a connection counts against the bound.
+pub(crate) fn pool_options<DB: sqlx::Database>(
+    options: &SqlOptions,
+) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .max_connections(options.connections.max(1))
+        .acquire_timeout(options.timeout)
 }
 
 /// Unix milliseconds now.

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
 use super::{
-    bare_name, bounded, classify, columns, missing_columns, SqlOptions, Table, Times, CLEANUP_BATCH,
+    bounded, classify, columns, ddl, missing_columns, pool_options, SqlOptions, Table, Times,
+    CLEANUP_BATCH,
 };
 use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
 
@@ -56,22 +57,14 @@ impl PostgresStore {
     /// The URL cannot be parsed, or the table name is not one or two plain identifiers.
     pub fn open(url: &str, options: SqlOptions) -> Result<Self, String> {
         let connect: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
-        let pool = PgPoolOptions::new()
-            .max_connections(options.connections.max(1))
-            .acquire_timeout(options.timeout)
-            .connect_lazy_with(connect);
+        let pool = pool_options(&options).connect_lazy_with(connect);
         PostgresStore::new(pool, options)
     }
 
     /// The statements that create the table `table` and its expiry index, for a migration
     /// tool of your own; `store/sql/postgres.sql` in the crate holds them for `sessions`.
     pub fn ddl(table: &str) -> String {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {table} (\n    id TEXT NOT NULL,\n    field TEXT NOT NULL,\n    \
-             value BYTEA NOT NULL,\n    expires_at BIGINT NOT NULL,\n    PRIMARY KEY (id, field)\n);\n\
-             CREATE INDEX IF NOT EXISTS {index}_expires_at ON {table} (expires_at) WHERE field = '';\n",
-            index = bare_name(table)
-        )
+        ddl(table, "BYTEA", "BIGINT")
     }
 
     async fn ready(&self) -> Result<(), Error> {

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr, Sqlite, Transaction};
 
-use super::{bare_name, bounded, missing_columns, SqlOptions, Table, Times, CLEANUP_BATCH};
+use super::{bounded, ddl, missing_columns, pool_options, SqlOptions, Table, Times, CLEANUP_BATCH};
 use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
 
 const STORE: &str = "sqlite";
@@ -54,22 +54,14 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(options.timeout);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.connections.max(1))
-            .acquire_timeout(options.timeout)
-            .connect_lazy_with(connect);
+        let pool = pool_options(&options).connect_lazy_with(connect);
         SqliteStore::new(pool, options)
     }
 
     /// The statements that create the table `table` and its expiry index, for a migration
     /// tool of your own; `store/sql/sqlite.sql` in the crate holds them for `sessions`.
     pub fn ddl(table: &str) -> String {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {table} (\n    id TEXT NOT NULL,\n    field TEXT NOT NULL,\n    \
-             value BLOB NOT NULL,\n    expires_at INTEGER NOT NULL,\n    PRIMARY KEY (id, field)\n);\n\
-             CREATE INDEX IF NOT EXISTS {index}_expires_at ON {table} (expires_at) WHERE field = '';\n",
-            index = bare_name(table)
-        )
+        ddl(table, "BLOB", "INTEGER")
     }
 
     async fn ready(&self) -> Result<(), Error> {
