@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::codec::{self, Format};
-use crate::store::lock::lock;
+use crate::store::lock::{lock, read, write};
 use crate::store::Record;
 
 /// A typed view of one namespace of a session, taken as [`Session<T>`](struct@crate::Session).
@@ -191,7 +191,7 @@ pub(crate) fn defaults_of<T: SessionData>(format: Format) -> &'static Record {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     let registry = REGISTRY.get_or_init(Default::default);
     let key = (TypeId::of::<T>(), format);
-    if let Some(defaults) = registry.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    if let Some(defaults) = read(registry).get(&key) {
         return defaults;
     }
     let absent = T::decode(&Fields::new(&Record::new(), format));
@@ -200,7 +200,7 @@ pub(crate) fn defaults_of<T: SessionData>(format: Format) -> &'static Record {
     if absent.encode(&mut FieldSink::new(&mut encoded, format)).is_err() {
         encoded.clear();
     }
-    let mut registry = registry.write().unwrap_or_else(|e| e.into_inner());
+    let mut registry = write(registry);
     // Leaked once per session type and format: a few small records for the process's life.
     registry.entry(key).or_insert_with(|| Box::leak(Box::new(encoded)))
 }
