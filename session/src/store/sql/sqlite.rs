@@ -106,6 +106,20 @@ impl SqliteStore {
         Ok(rows.into_iter().collect())
     }
 
+    /// Whether a live session is under `key`: its header alone is read.
+    async fn exists(
+        &self,
+        transaction: &mut Transaction<'static, Sqlite>,
+        key: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar(self.statements.exists.clone())
+            .bind(key)
+            .bind(now)
+            .fetch_one(&mut **transaction)
+            .await
+    }
+
     /// Replaces whatever rows `key` has with `record` under a header expiring at `expiry`.
     async fn put(
         &self,
@@ -154,6 +168,7 @@ impl SqliteStore {
 
 struct Statements {
     load: SqlStr,
+    exists: SqlStr,
     touch: SqlStr,
     head: SqlStr,
     remove: SqlStr,
@@ -171,6 +186,9 @@ impl Statements {
             load: sql(format!(
                 "SELECT field, value FROM {t} WHERE id = ?1 AND field <> '' AND EXISTS \
                  (SELECT 1 FROM {t} WHERE id = ?1 AND field = '' AND expires_at > ?2)"
+            )),
+            exists: sql(format!(
+                "SELECT EXISTS (SELECT 1 FROM {t} WHERE id = ?1 AND field = '' AND expires_at > ?2)"
             )),
             // Only the header row moves; the values stay where they are.
             touch: sql(format!(
@@ -229,7 +247,7 @@ impl SessionStore for SqliteStore {
         let times = Times::for_ttl(ttl);
         self.run(async {
             let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            if !self.live(&mut transaction, key, times.now).await?.is_empty() {
+            if self.exists(&mut transaction, key, times.now).await? {
                 return Ok(false);
             }
             // Rows an expired session left behind go with the put.
@@ -244,7 +262,7 @@ impl SessionStore for SqliteStore {
         let times = Times::for_ttl(ttl);
         self.run(async {
             let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            if self.live(&mut transaction, key, times.now).await?.is_empty() {
+            if !self.exists(&mut transaction, key, times.now).await? {
                 return Ok(false);
             }
             for field in &changes.remove {
@@ -288,7 +306,7 @@ impl SessionStore for SqliteStore {
         let times = Times::for_ttl(ttl);
         self.run(async {
             let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            if !self.live(&mut transaction, new, times.now).await?.is_empty() {
+            if self.exists(&mut transaction, new, times.now).await? {
                 return Ok(Regenerated::TargetTaken);
             }
             let mut record = self.live(&mut transaction, old, times.now).await?;
