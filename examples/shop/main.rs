@@ -6,6 +6,7 @@
 //! ROCKET_PROFILE=redis cargo run --example shop  # sessions in Redis (examples/shop/Rocket.toml)
 //! ROCKET_PROFILE=postgres cargo run --example shop --features postgres
 //! ROCKET_PROFILE=sqlite cargo run --example shop --features sqlite
+//! ROCKET_PROFILE=mysql cargo run --example shop --features mysql
 //! ```
 //! Log in with any user name and the password `shop`.
 

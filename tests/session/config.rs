@@ -82,6 +82,10 @@ async fn every_configuration_error_aborts_launch_with_a_message_naming_the_key()
         (&[("session_redis_timeout", "0ms")], &["session_redis_timeout", "longer than zero"]),
         (&[("session_redis_timeout", "soon")], &["session_redis_timeout", "500ms"]),
         (&[("session_redis_wait_replicas", "-1")], &["session_redis_wait_replicas"]),
+        (&[("session_store_timeout", "0ms")], &["session_store_timeout", "longer than zero"]),
+        (&[("session_sql_pool_size", "0")], &["session_sql_pool_size", "at least 1"]),
+        (&[("session_type", "postgres")], &["session_sql_url", "postgres://"]),
+        (&[("session_type", "mysql")], &["session_sql_url", "mysql://"]),
     ];
     for (keys, expected) in cases {
         let message = error_for(keys);
@@ -168,7 +172,8 @@ fn an_unknown_session_type_names_every_choice_in_one_plain_sentence() {
     assert_eq!(
         error.to_string(),
         "invalid value for `session_type`: \"mongodb\" is not a store; use \"memory\", \"redis\", \
-         \"redis_cluster\", \"redis_sentinel\", \"filesystem\", \"postgres\" or \"sqlite\""
+         \"redis_cluster\", \"redis_sentinel\", \"filesystem\", \"postgres\", \"sqlite\" or \
+         \"mysql\""
     );
 }
 

@@ -2,6 +2,7 @@
 
 use rocket::http::Status;
 
+use crate::support::mariadb::shared_mariadb;
 use crate::support::postgres::shared_postgres;
 use crate::{app_with, sqlite_url};
 
@@ -20,6 +21,11 @@ async fn a_session_lives_and_ends_on(store: &str, url: &str) {
 #[rocket::async_test]
 async fn a_session_lives_regenerates_and_ends_on_postgres() {
     a_session_lives_and_ends_on("postgres", &shared_postgres().url()).await;
+}
+
+#[rocket::async_test]
+async fn a_session_lives_regenerates_and_ends_on_mysql() {
+    a_session_lives_and_ends_on("mysql", &shared_mariadb().url()).await;
 }
 
 #[rocket::async_test]
@@ -42,13 +48,17 @@ async fn revoking_a_user_ends_their_sessions_on_postgres() {
 }
 
 #[rocket::async_test]
+async fn revoking_a_user_ends_their_sessions_on_mysql() {
+    revoking_a_user_works_on("mysql", &shared_mariadb().url()).await;
+}
+
+#[rocket::async_test]
 async fn revoking_a_user_ends_their_sessions_on_sqlite() {
     revoking_a_user_works_on("sqlite", &sqlite_url()).await;
 }
 
-#[rocket::async_test]
-async fn two_requests_changing_different_fields_keep_both_on_postgres() {
-    let app = app_with("postgres", &shared_postgres().url(), &[]).await;
+async fn two_requests_changing_different_fields_keep_both_on(store: &str, url: &str) {
+    let app = app_with(store, url, &[]).await;
     let cookie = app.get("/cart/add/1", None).await.session_cookie().unwrap();
     let (items, coupon) = rocket::tokio::join!(
         app.get("/barrier/items/2", Some(&cookie)),
@@ -56,4 +66,38 @@ async fn two_requests_changing_different_fields_keep_both_on_postgres() {
     );
     assert_eq!((items.status, coupon.status), (Status::Ok, Status::Ok));
     assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1, 2] coupon=Some(\"SAVE\")");
+}
+
+#[rocket::async_test]
+async fn two_requests_changing_different_fields_keep_both_on_postgres() {
+    two_requests_changing_different_fields_keep_both_on("postgres", &shared_postgres().url()).await;
+}
+
+#[rocket::async_test]
+async fn two_requests_changing_different_fields_keep_both_on_mysql() {
+    two_requests_changing_different_fields_keep_both_on("mysql", &shared_mariadb().url()).await;
+}
+
+/// Logins insert rows next to each other's; none may fail on another's locks.
+async fn concurrent_logins_all_succeed_on(store: &str, url: &str) {
+    let app = std::sync::Arc::new(app_with(store, url, &[]).await);
+    let mut logins = rocket::tokio::task::JoinSet::new();
+    for i in 0..48 {
+        let app = app.clone();
+        logins.spawn(async move { app.get(&format!("/login/bound/user{}", i % 4), None).await });
+    }
+    while let Some(reply) = logins.join_next().await {
+        let reply = reply.expect("the request task ends");
+        assert_eq!(reply.status, Status::Ok, "{reply:?}");
+    }
+}
+
+#[rocket::async_test]
+async fn concurrent_logins_all_succeed_on_postgres() {
+    concurrent_logins_all_succeed_on("postgres", &shared_postgres().url()).await;
+}
+
+#[rocket::async_test]
+async fn concurrent_logins_all_succeed_on_mysql() {
+    concurrent_logins_all_succeed_on("mysql", &shared_mariadb().url()).await;
 }

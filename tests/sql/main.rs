@@ -1,6 +1,6 @@
-//! The SQL stores: the conformance suite on PostgreSQL (a private cluster) and SQLite (a file
-//! in a temporary directory), the app through the fairing, the schema at launch, and
-//! PostgreSQL stopped, paused and restarted under the app.
+//! The SQL stores: the conformance suite on PostgreSQL (a private cluster), MariaDB (a private
+//! server) and SQLite (a file in a temporary directory), the app through the fairing, the
+//! schema at launch, and the servers stopped, paused and restarted under the app.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -12,6 +12,7 @@ mod traffic;
 
 use rocket_typed_session::store::SqlOptions;
 
+use support::mariadb::shared_mariadb;
 use support::postgres::shared_postgres;
 use support::App;
 
@@ -20,6 +21,14 @@ mod postgres {
 
     rocket_typed_session::conformance_suite!(async {
         PostgresStore::open(&super::shared_postgres().url(), SqlOptions::default()).unwrap()
+    });
+}
+
+mod mysql {
+    use rocket_typed_session::store::{MysqlStore, SqlOptions};
+
+    rocket_typed_session::conformance_suite!(async {
+        MysqlStore::open(&super::shared_mariadb().url(), SqlOptions::default()).unwrap()
     });
 }
 

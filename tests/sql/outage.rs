@@ -1,19 +1,113 @@
-//! PostgreSQL stopped, paused and restarted under a running app: 503s within the store
-//! timeout, routes without a session unaffected, and recovery without a restart.
+//! PostgreSQL and MariaDB stopped, paused and restarted under a running app: 503s within the
+//! store timeout, routes without a session unaffected, and recovery without a restart.
 
 use std::time::{Duration, Instant};
 
 use rocket::http::Status;
 
+use rocket_typed_session::store::{MysqlStore, PostgresStore, SqlOptions};
+
 use crate::app_with;
+use crate::support::mariadb::MariadbServer;
 use crate::support::postgres::PostgresServer;
 
 const TIMEOUT: &str = "500ms";
 
-#[rocket::async_test]
-async fn with_postgres_stopped_session_routes_answer_503_and_recover_after_a_restart() {
-    let server = PostgresServer::start();
-    let app = app_with("postgres", &server.url(), &[("session_store_timeout", TIMEOUT)]).await;
+/// A private database server a test can stop, pause and restart.
+trait Server {
+    /// The `session_type` that uses it.
+    const STORE: &'static str;
+    fn start() -> Self;
+    fn url(&self) -> String;
+    fn stop(&self);
+    fn launch(&self);
+    fn pause(&self);
+    fn resume(&self);
+    /// Restarts it refusing writes.
+    fn make_read_only(&self);
+}
+
+impl Server for PostgresServer {
+    const STORE: &'static str = "postgres";
+    fn start() -> Self {
+        PostgresServer::start()
+    }
+    fn url(&self) -> String {
+        PostgresServer::url(self)
+    }
+    fn stop(&self) {
+        PostgresServer::stop(self)
+    }
+    fn launch(&self) {
+        PostgresServer::launch(self)
+    }
+    fn pause(&self) {
+        PostgresServer::pause(self)
+    }
+    fn resume(&self) {
+        PostgresServer::resume(self)
+    }
+    fn make_read_only(&self) {
+        self.stop();
+        self.launch_with("-c default_transaction_read_only=on");
+    }
+}
+
+impl Server for MariadbServer {
+    const STORE: &'static str = "mysql";
+    fn start() -> Self {
+        MariadbServer::start()
+    }
+    fn url(&self) -> String {
+        MariadbServer::url(self)
+    }
+    fn stop(&self) {
+        MariadbServer::stop(self)
+    }
+    fn launch(&self) {
+        MariadbServer::launch(self)
+    }
+    fn pause(&self) {
+        MariadbServer::pause(self)
+    }
+    fn resume(&self) {
+        MariadbServer::resume(self)
+    }
+    fn make_read_only(&self) {
+        self.stop();
+        self.launch();
+        self.admin("SET GLOBAL read_only = ON");
+    }
+}
+
+/// A test run on each server.
+macro_rules! on_each_server {
+    ($($test:ident),* $(,)?) => {
+        mod postgres {
+            $(#[rocket::async_test]
+            async fn $test() {
+                super::$test::<crate::support::postgres::PostgresServer>().await
+            })*
+        }
+        mod mysql {
+            $(#[rocket::async_test]
+            async fn $test() {
+                super::$test::<crate::support::mariadb::MariadbServer>().await
+            })*
+        }
+    };
+}
+
+on_each_server!(
+    when_stopped_session_routes_answer_503_and_recover_after_a_restart,
+    when_paused_a_request_gives_up_near_the_timeout,
+    down_at_launch_does_not_stop_the_app,
+    a_read_only_database_refuses_writes_with_503_and_keeps_the_session,
+);
+
+async fn when_stopped_session_routes_answer_503_and_recover_after_a_restart<S: Server>() {
+    let server = S::start();
+    let app = app_with(S::STORE, &server.url(), &[("session_store_timeout", TIMEOUT)]).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
     server.stop();
     let reply = app.get("/map/get/key", Some(&cookie)).await;
@@ -24,10 +118,9 @@ async fn with_postgres_stopped_session_routes_answer_503_and_recover_after_a_res
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value", "the data survived");
 }
 
-#[rocket::async_test]
-async fn with_postgres_paused_a_request_gives_up_near_the_timeout() {
-    let server = PostgresServer::start();
-    let app = app_with("postgres", &server.url(), &[("session_store_timeout", TIMEOUT)]).await;
+async fn when_paused_a_request_gives_up_near_the_timeout<S: Server>() {
+    let server = S::start();
+    let app = app_with(S::STORE, &server.url(), &[("session_store_timeout", TIMEOUT)]).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
     server.pause();
     let started = Instant::now();
@@ -40,12 +133,11 @@ async fn with_postgres_paused_a_request_gives_up_near_the_timeout() {
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value", "nothing half-written");
 }
 
-#[rocket::async_test]
-async fn postgres_down_at_launch_does_not_stop_the_app() {
-    let server = PostgresServer::start();
+async fn down_at_launch_does_not_stop_the_app<S: Server>() {
+    let server = S::start();
     let url = server.url();
     server.stop();
-    let app = app_with("postgres", &url, &[("session_store_timeout", TIMEOUT)]).await;
+    let app = app_with(S::STORE, &url, &[("session_store_timeout", TIMEOUT)]).await;
     assert_eq!(app.get("/map/get/key", None).await.status, Status::Ok, "no cookie, no load");
     assert_eq!(app.get("/map/set/key/v", None).await.status, Status::ServiceUnavailable);
     server.launch();
@@ -53,15 +145,13 @@ async fn postgres_down_at_launch_does_not_stop_the_app() {
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "v");
 }
 
-#[rocket::async_test]
-async fn a_read_only_database_refuses_writes_with_503_and_keeps_the_session() {
-    let server = PostgresServer::start();
+async fn a_read_only_database_refuses_writes_with_503_and_keeps_the_session<S: Server>() {
+    let server = S::start();
     // Without rolling expiry a read writes nothing, so it still works read-only.
     let keys = [("session_store_timeout", TIMEOUT), ("session_refresh_each_request", "false")];
-    let app = app_with("postgres", &server.url(), &keys).await;
+    let app = app_with(S::STORE, &server.url(), &keys).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
-    server.stop();
-    server.launch_with("-c default_transaction_read_only=on");
+    server.make_read_only();
     // A read first, so that the write below meets a live, read-only connection.
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value", "reads still work");
     let reply = app.get("/map/set/key/other", Some(&cookie)).await;
@@ -70,20 +160,23 @@ async fn a_read_only_database_refuses_writes_with_503_and_keeps_the_session() {
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value", "nothing changed");
 }
 
-#[rocket::async_test]
-async fn an_exhausted_pool_is_a_503_at_the_bound_not_a_queue() {
-    let url = crate::support::postgres::shared_postgres().url();
-    let pool = sqlx::postgres::PgPoolOptions::new()
+/// With the only connection of the pool the store shares held elsewhere, a request waits
+/// no longer than the bound.
+async fn an_exhausted_pool_is_a_503_at_the_bound<DB, S>(
+    url: &str,
+    store_on: impl FnOnce(sqlx::Pool<DB>, SqlOptions) -> Result<S, String>,
+) where
+    DB: sqlx::Database,
+    S: rocket_typed_session::store::SessionStore,
+{
+    let pool = sqlx::pool::PoolOptions::<DB>::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_millis(500))
-        .connect(&url)
+        .connect(url)
         .await
         .unwrap();
-    let options = rocket_typed_session::store::SqlOptions {
-        timeout: Duration::from_millis(500),
-        ..Default::default()
-    };
-    let store = rocket_typed_session::store::PostgresStore::new(pool.clone(), options).unwrap();
+    let options = SqlOptions { timeout: Duration::from_millis(500), ..Default::default() };
+    let store = store_on(pool.clone(), options).unwrap();
     let app = crate::support::App::launch(crate::support::app::rocket(store, &[])).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
     let held = pool.acquire().await.unwrap();
@@ -94,4 +187,16 @@ async fn an_exhausted_pool_is_a_503_at_the_bound_not_a_queue() {
     assert_eq!(reply.status, Status::ServiceUnavailable);
     assert!(took < Duration::from_millis(1500), "took {took:?}");
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+}
+
+#[rocket::async_test]
+async fn an_exhausted_postgres_pool_is_a_503_at_the_bound_not_a_queue() {
+    let url = crate::support::postgres::shared_postgres().url();
+    an_exhausted_pool_is_a_503_at_the_bound(&url, PostgresStore::new).await;
+}
+
+#[rocket::async_test]
+async fn an_exhausted_mysql_pool_is_a_503_at_the_bound_not_a_queue() {
+    let url = crate::support::mariadb::shared_mariadb().url();
+    an_exhausted_pool_is_a_503_at_the_bound(&url, MysqlStore::new).await;
 }

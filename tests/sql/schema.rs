@@ -1,16 +1,14 @@
 //! The table at launch: created when missing, checked when the app may not create it.
 
-use rocket_typed_session::store::{PostgresStore, SessionStore, SqliteStore};
+use rocket_typed_session::store::{MysqlStore, PostgresStore, SessionStore, SqliteStore};
 
+use crate::support::mariadb::shared_mariadb;
 use crate::support::postgres::shared_postgres;
 use crate::{app_with, options_with_table, sqlite_url};
 
-#[rocket::async_test]
-async fn a_missing_table_stops_the_launch_when_the_app_may_not_create_it() {
+async fn a_missing_table_stops_the_launch_on(store: &str, url: &str) {
     let keys = [("session_sql_create_table", "false"), ("session_sql_table", "absent_sessions")];
-    let mut all = vec![("session_type", "postgres")];
-    let url = shared_postgres().url();
-    all.push(("session_sql_url", &url));
+    let mut all = vec![("session_type", store), ("session_sql_url", url)];
     all.extend_from_slice(&keys);
     let rocket = crate::support::app::configured(&all);
     let error = rocket::local::asynchronous::Client::untracked(rocket).await.err();
@@ -22,12 +20,30 @@ async fn a_missing_table_stops_the_launch_when_the_app_may_not_create_it() {
 }
 
 #[rocket::async_test]
-async fn a_created_table_then_passes_the_check() {
-    let url = shared_postgres().url();
-    app_with("postgres", &url, &[("session_sql_table", "checked_sessions")]).await;
+async fn a_missing_table_stops_the_launch_when_the_app_may_not_create_it_on_postgres() {
+    a_missing_table_stops_the_launch_on("postgres", &shared_postgres().url()).await;
+}
+
+#[rocket::async_test]
+async fn a_missing_table_stops_the_launch_when_the_app_may_not_create_it_on_mysql() {
+    a_missing_table_stops_the_launch_on("mysql", &shared_mariadb().url()).await;
+}
+
+async fn a_created_table_then_passes_the_check_on(store: &str, url: &str) {
+    app_with(store, url, &[("session_sql_table", "checked_sessions")]).await;
     let keys = [("session_sql_table", "checked_sessions"), ("session_sql_create_table", "false")];
-    let app = app_with("postgres", &url, &keys).await;
+    let app = app_with(store, url, &keys).await;
     assert!(app.get("/cart/add/1", None).await.session_cookie().is_some());
+}
+
+#[rocket::async_test]
+async fn a_created_table_then_passes_the_check_on_postgres() {
+    a_created_table_then_passes_the_check_on("postgres", &shared_postgres().url()).await;
+}
+
+#[rocket::async_test]
+async fn a_created_table_then_passes_the_check_on_mysql() {
+    a_created_table_then_passes_the_check_on("mysql", &shared_mariadb().url()).await;
 }
 
 #[rocket::async_test]
@@ -36,6 +52,16 @@ async fn a_schema_qualified_table_works_on_postgres() {
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     sqlx::query("CREATE SCHEMA IF NOT EXISTS app").execute(&pool).await.unwrap();
     let store = PostgresStore::new(pool, options_with_table("app.sessions")).unwrap();
+    assert!(matches!(store.ping().await, Some(Ok(()))));
+    let record = [("a.x".to_owned(), vec![1u8])].into();
+    assert!(store.create("k", &record, std::time::Duration::from_secs(60)).await.unwrap());
+}
+
+#[rocket::async_test]
+async fn a_database_qualified_table_works_on_mysql() {
+    let url = shared_mariadb().url();
+    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
+    let store = MysqlStore::new(pool, options_with_table("app.qualified_sessions")).unwrap();
     assert!(matches!(store.ping().await, Some(Ok(()))));
     let record = [("a.x".to_owned(), vec![1u8])].into();
     assert!(store.create("k", &record, std::time::Duration::from_secs(60)).await.unwrap());
@@ -59,4 +85,5 @@ fn the_shipped_ddl_files_are_what_ddl_returns() {
         SqliteStore::ddl("sessions"),
         include_str!("../../session/src/store/sql/sqlite.sql")
     );
+    assert_eq!(MysqlStore::ddl("sessions"), include_str!("../../session/src/store/sql/mysql.sql"));
 }

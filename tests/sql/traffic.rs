@@ -1,12 +1,18 @@
-//! What a save rewrites in PostgreSQL: only the rows of the fields it changed, and the
-//! session's header row, never the other values.
+//! What the SQL stores send and rewrite: a read is one round trip and a write two; a save
+//! rewrites only the rows of the fields it changed and the session's header row, and sends
+//! only those.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rocket_typed_session::store::{Changes, PostgresStore, SessionStore, SqlOptions};
+use rocket::http::Status;
+use rocket_typed_session::store::{Changes, MysqlStore, PostgresStore, SessionStore, SqlOptions};
 
+use crate::app_with;
+use crate::support::mariadb::shared_mariadb;
 use crate::support::postgres::shared_postgres;
+use crate::support::proxy::CountingProxy;
+use crate::support::App;
 
 const TTL: Duration = Duration::from_secs(600);
 
@@ -57,4 +63,83 @@ async fn a_touching_read_rewrites_only_the_header() {
     assert!(loaded.expiry_reset, "a longer lifetime resets the expiry");
     let rewritten = rewritten_since(&before, &writers(&pool, key).await);
     assert_eq!(rewritten, [""]);
+}
+
+/// The app on `store` through a counting relay to the server at `url` (listening on
+/// `port`), with one connection so that every request reuses the one already open, and
+/// its statements already prepared by a first read and write.
+async fn app_through_a_relay(store: &str, url: &str, port: u16) -> (App, CountingProxy, String) {
+    let proxy = CountingProxy::start(port);
+    let app = app_with(store, &proxy.url_for(url, port), &[("session_sql_pool_size", "1")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    app.get("/map/set/key/other", Some(&cookie)).await;
+    app.get("/map/get/key", Some(&cookie)).await;
+    (app, proxy, cookie)
+}
+
+/// A read request costs one round trip and a write two (the load, then the save); neither
+/// asks the server whether the connection is alive first.
+async fn round_trips_of_a_read_and_a_write_on(store: &str, url: &str, port: u16) {
+    let (app, proxy, cookie) = app_through_a_relay(store, url, port).await;
+    proxy.reset();
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "other");
+    let read = proxy.round_trips();
+    proxy.reset();
+    assert_eq!(app.get("/map/set/key/third", Some(&cookie)).await.status, Status::Ok);
+    let write = proxy.round_trips();
+    println!("{store}: a read takes {read} round trip(s), a write {write}");
+    assert_eq!((read, write), (1, 2));
+}
+
+#[rocket::async_test]
+async fn a_read_is_one_round_trip_and_a_write_two_on_postgres() {
+    let server = shared_postgres();
+    round_trips_of_a_read_and_a_write_on("postgres", &server.url(), server.port).await;
+}
+
+#[rocket::async_test]
+async fn a_read_is_one_round_trip_and_a_write_two_on_mysql() {
+    let server = shared_mariadb();
+    round_trips_of_a_read_and_a_write_on("mysql", &server.url(), server.port).await;
+}
+
+/// Changing one value of a hundred 1 KB values sends that value and the statement, not the
+/// session: a few kilobytes (MySQL's hex literals double the value), where a whole-record
+/// store would send over 100 KB.
+async fn bytes_sent_to_change_one_large_value(
+    store: impl SessionStore,
+    proxy: &CountingProxy,
+) -> u64 {
+    let key = "traffic:bytes";
+    let record = (0..100).map(|i| (format!("big.f{i:03}"), vec![i as u8; 1024])).collect();
+    assert!(store.create(key, &record, TTL).await.unwrap());
+    let changes = Changes { set: [("big.f042".to_owned(), vec![9; 1024])].into(), remove: vec![] };
+    assert!(store.update(key, &changes, TTL).await.unwrap(), "a warm-up, preparing the statement");
+    proxy.reset();
+    assert!(store.update(key, &changes, TTL).await.unwrap());
+    proxy.sent()
+}
+
+#[rocket::async_test]
+async fn changing_one_of_a_hundred_values_sends_a_few_kilobytes_on_postgres() {
+    let server = shared_postgres();
+    let proxy = CountingProxy::start(server.port);
+    let store = PostgresStore::open(&proxy.url_for(&server.url(), server.port), single()).unwrap();
+    let sent = bytes_sent_to_change_one_large_value(store, &proxy).await;
+    println!("postgres: changing one 1 KB value of 100 sends {sent} bytes");
+    assert!(sent < 4096, "sent {sent} bytes");
+}
+
+#[rocket::async_test]
+async fn changing_one_of_a_hundred_values_sends_a_few_kilobytes_on_mysql() {
+    let server = shared_mariadb();
+    let proxy = CountingProxy::start(server.port);
+    let store = MysqlStore::open(&proxy.url_for(&server.url(), server.port), single()).unwrap();
+    let sent = bytes_sent_to_change_one_large_value(store, &proxy).await;
+    println!("mysql: changing one 1 KB value of 100 sends {sent} bytes");
+    assert!(sent < 4096, "sent {sent} bytes");
+}
+
+fn single() -> SqlOptions {
+    SqlOptions { connections: 1, ..SqlOptions::default() }
 }

@@ -7,7 +7,10 @@ pub mod clocked;
 
 pub mod exit;
 pub mod http;
+pub mod mariadb;
 pub mod postgres;
+pub mod process;
+pub mod proxy;
 pub mod recording;
 pub mod redis;
 

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::exit;
+use super::process::{is_root, run};
 use super::redis::free_port;
 
 pub struct PostgresServer {
@@ -168,16 +169,6 @@ fn bin_dir() -> PathBuf {
 fn version_of(bin: &Path) -> u32 {
     let version = bin.parent().and_then(Path::file_name).and_then(|name| name.to_str());
     version.and_then(|name| name.parse().ok()).unwrap_or(0)
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn run(command: &mut Command) {
-    let output = command.output().expect("the command runs");
-    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// Every process whose parent is `parent`.

@@ -9,7 +9,8 @@ use std::sync::Arc;
         feature = "redis",
         feature = "filesystem",
         feature = "postgres",
-        feature = "sqlite"
+        feature = "sqlite",
+        feature = "mysql"
     )),
     allow(unused_imports)
 )]
@@ -76,10 +77,17 @@ impl SessionConfig {
                     .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
                     .map_err(|message| self.sql_error(message))
             }
+            #[cfg(feature = "mysql")]
+            StoreType::Mysql => {
+                let url = self.sql_url.as_deref().unwrap_or_default();
+                crate::store::MysqlStore::open(url, self.sql_options())
+                    .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+                    .map_err(|message| self.sql_error(message))
+            }
             #[allow(unreachable_patterns)]
             missing => Err(Error::Invalid {
                 key: "session_type",
-                message: format!("{missing:?} needs a cargo feature of rocket_typed_session that is off in this build (`memory`, `redis`, `filesystem`, `postgres` or `sqlite`)"),
+                message: format!("{missing:?} needs a cargo feature of rocket_typed_session that is off in this build (`memory`, `redis`, `filesystem`, `postgres`, `sqlite` or `mysql`)"),
             }),
         }
     }
@@ -93,7 +101,7 @@ impl SessionConfig {
         }
     }
 
-    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
     fn sql_options(&self) -> crate::store::SqlOptions {
         crate::store::SqlOptions {
             table: self.sql_table.clone(),
@@ -104,7 +112,7 @@ impl SessionConfig {
     }
 
     /// A bad table name, or a URL that cannot be parsed.
-    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
     fn sql_error(&self, message: String) -> Error {
         let key = if message.contains(&format!("{:?}", self.sql_table)) {
             "session_sql_table"

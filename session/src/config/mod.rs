@@ -171,12 +171,13 @@ pub struct SessionConfig {
     #[serde(rename = "session_filesystem_threshold")]
     pub filesystem_threshold: usize,
     /// `session_sql_url`: the database of `session_type = "postgres"` (required, e.g.
-    /// `"postgres://app@db/app"`) or `"sqlite"` (e.g. `"sqlite://sessions.db"`, created if
-    /// missing). Default none, which for SQLite is `"sqlite://sessions.db"`.
+    /// `"postgres://app@db/app"`), `"mysql"` (required, e.g. `"mysql://app@db/app"`) or
+    /// `"sqlite"` (e.g. `"sqlite://sessions.db"`, created if missing). Default none, which
+    /// for SQLite is `"sqlite://sessions.db"`.
     #[serde(rename = "session_sql_url")]
     pub sql_url: Option<String>,
     /// `session_sql_table`: the sessions' table, one row per stored value; `schema.table`
-    /// works on PostgreSQL. Default `"sessions"`.
+    /// works on PostgreSQL and `database.table` on MySQL. Default `"sessions"`.
     #[serde(rename = "session_sql_table")]
     pub sql_table: String,
     /// `session_sql_pool_size`: connections in the SQL stores' pool. Default 8.
@@ -213,6 +214,8 @@ pub enum StoreType {
     Postgres,
     /// An SQLite database file, through `SqliteStore` (feature `sqlite`).
     Sqlite,
+    /// MySQL or MariaDB, through `MysqlStore` (feature `mysql`).
+    Mysql,
 }
 
 impl TryFrom<String> for StoreType {
@@ -227,10 +230,11 @@ impl TryFrom<String> for StoreType {
             "filesystem" => StoreType::Filesystem,
             "postgres" => StoreType::Postgres,
             "sqlite" => StoreType::Sqlite,
+            "mysql" => StoreType::Mysql,
             _ => {
                 return Err(format!(
                     "{name:?} is not a store; use \"memory\", \"redis\", \"redis_cluster\", \
-                     \"redis_sentinel\", \"filesystem\", \"postgres\" or \"sqlite\""
+                     \"redis_sentinel\", \"filesystem\", \"postgres\", \"sqlite\" or \"mysql\""
                 ))
             }
         })

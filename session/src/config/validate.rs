@@ -68,6 +68,9 @@ impl SessionConfig {
         if self.store == StoreType::Postgres && self.sql_url.is_none() {
             return invalid("session_sql_url", "must name the database when session_type is \"postgres\", e.g. \"postgres://app@127.0.0.1/app\"");
         }
+        if self.store == StoreType::Mysql && self.sql_url.is_none() {
+            return invalid("session_sql_url", "must name the database when session_type is \"mysql\", e.g. \"mysql://app@127.0.0.1/app\"");
+        }
         if self.store == StoreType::RedisCluster && self.redis_cluster_urls.is_empty() {
             return invalid("session_redis_cluster_urls", "must list at least one node when session_type is \"redis_cluster\", e.g. [\"redis://127.0.0.1:7000\"]");
         }

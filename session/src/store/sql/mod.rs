@@ -1,4 +1,4 @@
-//! The SQL stores on sqlx: what PostgreSQL and SQLite share (the layout, the table name rule,
+//! The SQL stores on sqlx: what PostgreSQL, SQLite and MySQL share (the layout, the table name rule,
 //! time, errors and the time bound), with one file per database.
 //!
 //! Every stored value is its own row, `(id, field, value, expires_at)` with the primary key
@@ -8,13 +8,18 @@
 //! cleanup or after, and moving the expiry (a touch, a save) rewrites the header alone. A
 //! save writes the rows of the fields it changes and the header, nothing else.
 
+#[cfg(feature = "mysql")]
+pub(crate) mod mysql;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) mod pool;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::defaults::NETWORK_TIMEOUT;
@@ -58,6 +63,7 @@ pub(crate) struct Table {
     pub(crate) timeout: Duration,
     create: bool,
     ready: AtomicBool,
+    suspicion: Arc<Suspicion>,
 }
 
 impl Table {
@@ -70,7 +76,53 @@ impl Table {
             timeout: options.timeout,
             create: options.create_table,
             ready: AtomicBool::new(false),
+            suspicion: Arc::default(),
         })
+    }
+
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    /// What the pool built for this table reads to decide whether to ping.
+    pub(crate) fn suspicion(&self) -> Arc<Suspicion> {
+        self.suspicion.clone()
+    }
+
+    /// Runs `operation` within the table's bound; a failure that may pass makes the
+    /// connections suspect.
+    pub(crate) async fn bounded<T>(
+        &self,
+        store: &'static str,
+        operation: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, Error> {
+        let result = bounded(store, self.timeout, operation).await;
+        if result.as_ref().is_err_and(Error::is_unavailable) {
+            self.suspicion.raise();
+        }
+        result
+    }
+
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    /// Runs the read `attempt` within the table's bound, a second time when the first met a
+    /// connection the server had dropped (a restart in a quiet second leaves every pooled
+    /// connection so): a read is safe to repeat, and the second attempt's connection is
+    /// pinged first. Writes are never repeated, since the first may have been applied.
+    pub(crate) async fn read<T, F>(
+        &self,
+        store: &'static str,
+        attempt: impl Fn() -> F,
+    ) -> Result<T, Error>
+    where
+        F: Future<Output = Result<T, sqlx::Error>>,
+    {
+        self.bounded(store, async {
+            match attempt().await {
+                Err(sqlx::Error::Io(_) | sqlx::Error::Protocol(_)) => {
+                    self.suspicion.raise();
+                    attempt().await
+                }
+                other => other,
+            }
+        })
+        .await
     }
 
     /// Makes the table ready with `prepare` unless it already is. `prepare(create)` creates
@@ -89,7 +141,7 @@ impl Table {
         if self.ready.load(Ordering::Acquire) {
             return Ok(());
         }
-        let missing = bounded(store, self.timeout, prepare(self.create)).await?;
+        let missing = self.bounded(store, prepare(self.create)).await?;
         if !missing.is_empty() {
             return Err(schema_mismatch(store, &self.name, &missing));
         }
@@ -126,10 +178,11 @@ pub(crate) fn check_table_name(name: &str, schema_allowed: bool) -> Result<(), S
 }
 
 /// The table's name without its schema, for naming its index.
-fn bare_name(table: &str) -> &str {
+pub(crate) fn bare_name(table: &str) -> &str {
     table.rsplit('.').next().unwrap_or(table)
 }
 
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 /// The DDL of `table` in a database whose byte and 64-bit integer types are `bytes` and
 /// `integer`: the rows, and a partial index over the headers' expiry for cleanup.
 pub(crate) fn ddl(table: &str, bytes: &str, integer: &str) -> String {
@@ -141,7 +194,31 @@ pub(crate) fn ddl(table: &str, bytes: &str, integer: &str) -> String {
     )
 }
 
-/// A pool of `options.connections`, whose wait for a connection counts against the bound.
+/// How long after a failure that may pass every connection is pinged before it is used.
+const SUSPECT_FOR: Duration = Duration::from_secs(5);
+
+/// Whether a store's connections may be dead: for a while after a failure (a server that
+/// stopped or restarted leaves every pooled connection broken), each is pinged before use,
+/// so that the dead ones are replaced before a request meets them.
+#[derive(Debug, Default)]
+pub(crate) struct Suspicion {
+    until_ms: AtomicI64,
+}
+
+impl Suspicion {
+    fn raise(&self) {
+        self.until_ms.store(now_ms().saturating_add(millis(SUSPECT_FOR)), Ordering::Relaxed);
+    }
+
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    pub(crate) fn raised(&self) -> bool {
+        now_ms() < self.until_ms.load(Ordering::Relaxed)
+    }
+}
+
+/// An sqlx pool of `options.connections`, whose wait for a connection counts against the
+/// bound.
+#[cfg(feature = "sqlite")]
 pub(crate) fn pool_options<DB: sqlx::Database>(
     options: &SqlOptions,
 ) -> sqlx::pool::PoolOptions<DB> {
@@ -205,13 +282,21 @@ pub(crate) fn classify(store: &'static str, error: sqlx::Error) -> Error {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(database) => database.code().is_some_and(|code| passes(store, &code)),
+        sqlx::Error::Database(database) => database_passes(store, &**database),
         _ => false,
     };
     match passing {
         true => Error::Unavailable { store, source: Box::new(error) },
         false => Error::Backend { store, source: Box::new(error) },
     }
+}
+
+fn database_passes(store: &str, error: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(feature = "mysql")]
+    if let Some(error) = error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return mysql::passes(error.number());
+    }
+    error.code().is_some_and(|code| passes(store, &code))
 }
 
 /// Database error codes that mean "not now": PostgreSQL's SQLSTATE classes 08 (connection),
@@ -225,6 +310,7 @@ fn passes(store: &str, code: &str) -> bool {
     ["08", "53", "57", "40"].iter().any(|class| code.starts_with(class)) || code == "25006"
 }
 
+#[cfg(feature = "postgres")]
 /// Splits a record's values into parallel arrays of names and bytes, as the statements bind
 /// them.
 pub(crate) fn columns<'r>(

@@ -4,13 +4,11 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool};
-use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, Postgres};
+use sqlx::{AssertSqlSafe, Connection, SqlSafeStr, SqlStr};
 
-use super::{
-    bounded, classify, columns, ddl, missing_columns, pool_options, SqlOptions, Table, Times,
-    CLEANUP_BATCH,
-};
+use super::pool::{on_connection, Connections};
+use super::{columns, ddl, missing_columns, SqlOptions, Table, Times, CLEANUP_BATCH};
 use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
 
 const STORE: &str = "postgres";
@@ -35,19 +33,26 @@ const STORE: &str = "postgres";
 /// # Ok(()) }
 /// ```
 pub struct PostgresStore {
-    pool: PgPool,
+    connections: Connections<Postgres>,
     statements: Statements,
     table: Table,
 }
 
 impl PostgresStore {
-    /// Sessions in the table `options.table` of the database `pool` reaches.
+    /// Sessions in the table `options.table` of the database `pool` reaches. The pool's own
+    /// settings apply, `options.connections` aside; sqlx pings each connection as it returns
+    /// to its pool, one more round trip per operation, which [`PostgresStore::open`]'s own
+    /// connections save.
     ///
     /// # Errors
     /// The table name is not one or two plain identifiers.
     pub fn new(pool: PgPool, options: SqlOptions) -> Result<Self, String> {
         let table = Table::new(options, true)?;
-        Ok(PostgresStore { pool, statements: Statements::for_table(&table.name), table })
+        Ok(PostgresStore::on(Connections::Shared(pool), table))
+    }
+
+    fn on(connections: Connections<Postgres>, table: Table) -> Self {
+        PostgresStore { connections, statements: Statements::for_table(&table.name), table }
     }
 
     /// Connects lazily to the database at `url`: a database that is down at launch does not
@@ -57,8 +62,10 @@ impl PostgresStore {
     /// The URL cannot be parsed, or the table name is not one or two plain identifiers.
     pub fn open(url: &str, options: SqlOptions) -> Result<Self, String> {
         let connect: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| e.to_string())?;
-        let pool = pool_options(&options).connect_lazy_with(connect);
-        PostgresStore::new(pool, options)
+        let size = options.connections;
+        let table = Table::new(options, true)?;
+        let connections = Connections::own(connect, size, table.suspicion());
+        Ok(PostgresStore::on(connections, table))
     }
 
     /// The statements that create the table `table` and its expiry index, for a migration
@@ -81,15 +88,19 @@ impl PostgresStore {
     /// Creates the table and index in one transaction, serialized by an advisory lock so that
     /// instances starting together do not collide.
     async fn create_schema(&self) -> Result<(), sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind(&self.table.name)
-            .execute(&mut *transaction)
-            .await?;
-        sqlx::raw_sql(AssertSqlSafe(PostgresStore::ddl(&self.table.name)))
-            .execute(&mut *transaction)
-            .await?;
-        transaction.commit().await
+        let name = &self.table.name;
+        on_connection!(self.connections, |connection| async move {
+            let mut transaction = connection.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(name)
+                .execute(&mut *transaction)
+                .await?;
+            sqlx::raw_sql(AssertSqlSafe(PostgresStore::ddl(name)))
+                .execute(&mut *transaction)
+                .await?;
+            transaction.commit().await
+        })
+        .await
     }
 
     async fn missing_columns(&self) -> Result<Vec<&'static str>, sqlx::Error> {
@@ -97,23 +108,30 @@ impl PostgresStore {
             Some((schema, table)) => (Some(schema), table),
             None => (None, self.table.name.as_str()),
         };
-        let present: Vec<String> = sqlx::query_scalar(
+        let query = sqlx::query_scalar(
             "SELECT column_name::text FROM information_schema.columns \
              WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2",
         )
         .bind(schema)
-        .bind(table)
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(table);
+        let present: Vec<String> = on_connection!(self.connections, |c| query.fetch_all(c)).await?;
         Ok(missing_columns(&present))
     }
 
+    /// Runs a write within the bound, once the table is ready.
     async fn run<T>(
         &self,
         operation: impl std::future::Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, Error> {
         self.ready().await?;
-        bounded(STORE, self.table.timeout, operation).await
+        self.table.bounded(STORE, operation).await
+    }
+
+    async fn fetch_count<'q>(
+        &self,
+        query: sqlx::query::QueryScalar<'q, Postgres, i64, PgArguments>,
+    ) -> Result<i64, Error> {
+        self.run(on_connection!(self.connections, |c| query.fetch_one(c))).await
     }
 }
 
@@ -224,22 +242,22 @@ fn record_of(rows: Vec<(String, Vec<u8>, bool)>) -> Option<Loaded> {
 #[async_trait::async_trait]
 impl SessionStore for PostgresStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
-        let rows: Vec<(String, Vec<u8>, bool)> = match touch {
-            None => {
-                let times = Times::for_ttl(Duration::ZERO);
-                let query = sqlx::query_as(self.statements.load.clone()).bind(key).bind(times.now);
-                self.run(query.fetch_all(&self.pool)).await?
-            }
-            Some(ttl) => {
-                let times = Times::for_ttl(ttl);
-                let query = sqlx::query_as(self.statements.load_touching.clone())
-                    .bind(key)
-                    .bind(times.now)
-                    .bind(times.expiry)
-                    .bind(times.due_before);
-                self.run(query.fetch_all(&self.pool)).await?
-            }
-        };
+        let times = Times::for_ttl(touch.unwrap_or_default());
+        self.ready().await?;
+        let rows: Vec<(String, Vec<u8>, bool)> = self
+            .table
+            .read(STORE, || {
+                let query = match touch {
+                    None => sqlx::query_as(self.statements.load.clone()).bind(key).bind(times.now),
+                    Some(_) => sqlx::query_as(self.statements.load_touching.clone())
+                        .bind(key)
+                        .bind(times.now)
+                        .bind(times.expiry)
+                        .bind(times.due_before),
+                };
+                on_connection!(self.connections, |c| query.fetch_all(c))
+            })
+            .await?;
         Ok(record_of(rows))
     }
 
@@ -252,7 +270,7 @@ impl SessionStore for PostgresStore {
             .bind(times.expiry)
             .bind(names)
             .bind(values);
-        let created: i64 = self.run(query.fetch_one(&self.pool)).await?;
+        let created = self.fetch_count(query).await?;
         Ok(created > 0)
     }
 
@@ -267,15 +285,13 @@ impl SessionStore for PostgresStore {
             .bind(names)
             .bind(values)
             .bind(removed);
-        let live: i64 = self.run(query.fetch_one(&self.pool)).await?;
-        Ok(live > 0)
+        Ok(self.fetch_count(query).await? > 0)
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {
         let query =
             sqlx::query_scalar(self.statements.delete.clone()).bind(key).bind(super::now_ms());
-        let live: i64 = self.run(query.fetch_one(&self.pool)).await?;
-        Ok(live > 0)
+        Ok(self.fetch_count(query).await? > 0)
     }
 
     async fn regenerate(
@@ -296,7 +312,8 @@ impl SessionStore for PostgresStore {
             .bind(names)
             .bind(values)
             .bind(removed);
-        let (taken, live): (i64, i64) = self.run(query.fetch_one(&self.pool)).await?;
+        let (taken, live): (i64, i64) =
+            self.run(on_connection!(self.connections, |c| query.fetch_one(c))).await?;
         Ok(match (taken, live) {
             (0, 0) => Regenerated::SourceGone,
             (0, _) => Regenerated::Moved,
@@ -310,7 +327,10 @@ impl SessionStore for PostgresStore {
             let query = sqlx::query(self.statements.cleanup.clone())
                 .bind(super::now_ms())
                 .bind(CLEANUP_BATCH);
-            let deleted = query.execute(&self.pool).await.map_err(|e| classify(STORE, e))?;
+            let deleted = self
+                .table
+                .bounded(STORE, on_connection!(self.connections, |c| query.execute(c)))
+                .await?;
             if deleted.rows_affected() < CLEANUP_BATCH as u64 {
                 return Ok(());
             }
@@ -322,7 +342,7 @@ impl SessionStore for PostgresStore {
     }
 
     fn describe(&self) -> String {
-        let options = self.pool.connect_options();
+        let options = self.connections.connect_options();
         format!(
             "PostgreSQL at {}:{}/{}, table {}",
             options.get_host(),

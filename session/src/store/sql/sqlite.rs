@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr, Sqlite, Transaction};
 
-use super::{bounded, ddl, missing_columns, pool_options, SqlOptions, Table, Times, CLEANUP_BATCH};
+use super::{ddl, missing_columns, pool_options, SqlOptions, Table, Times, CLEANUP_BATCH};
 use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
 
 const STORE: &str = "sqlite";
@@ -88,7 +88,7 @@ impl SqliteStore {
         operation: impl std::future::Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, Error> {
         self.ready().await?;
-        bounded(STORE, self.table.timeout, operation).await
+        self.table.bounded(STORE, operation).await
     }
 
     /// The values of the live session under `key`; empty when there is none.

@@ -1,0 +1,86 @@
+//! A TCP relay in front of a database server that counts what a store sends: round trips
+//! (a round trip begins each time a client speaks after the server last did) and bytes.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+#[derive(Default)]
+struct Counts {
+    round_trips: AtomicU64,
+    sent: AtomicU64,
+}
+
+pub struct CountingProxy {
+    pub port: u16,
+    counts: Arc<Counts>,
+}
+
+impl CountingProxy {
+    /// Relays every connection on a free loopback port to `target` on loopback.
+    pub fn start(target: u16) -> CountingProxy {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("a free port");
+        let port = listener.local_addr().unwrap().port();
+        let counts = Arc::new(Counts::default());
+        let shared = counts.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else { continue };
+                relay(client, server, shared.clone());
+            }
+        });
+        CountingProxy { port, counts }
+    }
+
+    /// `url` with the server's port replaced by the proxy's.
+    pub fn url_for(&self, url: &str, server_port: u16) -> String {
+        url.replace(&format!(":{server_port}/"), &format!(":{}/", self.port))
+    }
+
+    pub fn reset(&self) {
+        self.counts.round_trips.store(0, Ordering::SeqCst);
+        self.counts.sent.store(0, Ordering::SeqCst);
+    }
+
+    pub fn round_trips(&self) -> u64 {
+        self.counts.round_trips.load(Ordering::SeqCst)
+    }
+
+    /// Bytes the clients sent.
+    pub fn sent(&self) -> u64 {
+        self.counts.sent.load(Ordering::SeqCst)
+    }
+}
+
+fn relay(client: TcpStream, server: TcpStream, counts: Arc<Counts>) {
+    let client_spoke_last = Arc::new(AtomicBool::new(false));
+    let (to_server, from_server) = (server.try_clone().unwrap(), client.try_clone().unwrap());
+    let spoke = client_spoke_last.clone();
+    std::thread::spawn(move || {
+        pump(client, to_server, |n| {
+            if !spoke.swap(true, Ordering::SeqCst) {
+                counts.round_trips.fetch_add(1, Ordering::SeqCst);
+            }
+            counts.sent.fetch_add(n as u64, Ordering::SeqCst);
+        })
+    });
+    std::thread::spawn(move || {
+        pump(server, from_server, |_| client_spoke_last.store(false, Ordering::SeqCst))
+    });
+}
+
+/// Copies `from` to `to` until either end closes, telling `seen` each chunk's size.
+fn pump(mut from: TcpStream, mut to: TcpStream, seen: impl Fn(usize)) {
+    let mut buffer = [0u8; 16 * 1024];
+    while let Ok(n) = from.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        seen(n);
+        if to.write_all(&buffer[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Both);
+}
