@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::Backend;
+
 /// The crates `bench/peers` serves, by the name it takes on its command line.
 #[derive(Clone, Copy, PartialEq)]
 pub enum Peer {
-    /// rocket_flex_session 0.2.0 (Redis through fred).
+    /// rocket_flex_session 0.2.0 (Redis through fred, PostgreSQL and SQLite through sqlx).
     Flex,
     /// rocket-session-store 0.2.1 (Redis through redis 0.29).
     Store,
@@ -48,10 +50,16 @@ pub struct PeerApp {
 }
 
 impl PeerApp {
-    pub fn start(binary: &PathBuf, peer: Peer, port: u16, redis: Option<&str>) -> PeerApp {
+    pub fn start(
+        binary: &PathBuf,
+        peer: Peer,
+        port: u16,
+        backend: Backend,
+        url: Option<&str>,
+    ) -> PeerApp {
         let mut command = Command::new(binary);
-        command.arg(peer.arg()).arg(if redis.is_some() { "redis" } else { "memory" });
-        command.arg(port.to_string()).args(redis);
+        command.arg(peer.arg()).arg(backend.arg());
+        command.arg(port.to_string()).args(url);
         let child = command.stdout(Stdio::null()).spawn().expect("the peer app starts");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -205,6 +205,9 @@ a lookup, a digest of the id, the decode, `Vary: Cookie`.\n\n";
 
 /// The issue's targets, each judged against this run's figures: the medians in `rows`, and
 /// where two scenarios are compared, every round of `rounds` (one list per row).
+/// The stores whose rows are compared with the peers' and held to a budget of store calls.
+const COMPARED: [&str; 3] = ["Redis", "PostgreSQL", "SQLite"];
+
 pub fn targets(rows: &[Row], rounds: &[Vec<Row>]) -> String {
     let find = |name: &str| rows.iter().find(|row| row.scenario == name);
     let rounds_of = |name: &str| {
@@ -247,35 +250,40 @@ pub fn targets(rows: &[Row], rounds: &[Vec<Row>]) -> String {
             );
         }
     }
-    if let Some(row) = find("ours on memory, 100 x 1 KB, one field changed") {
-        let bytes = row.bytes_written.unwrap_or(0.0);
-        let limit = 2.0 * 1024.0;
-        check(
-            "large session: bytes written <= 2x the changed field (1 KB)",
-            format!("{bytes:.0} bytes"),
-            bytes <= limit,
-        );
-    }
-    for (name, budget) in [("ours on Redis, read", 1.0), ("ours on Redis, write", 2.0)] {
-        if let Some(calls) = find(name).and_then(|row| row.store_calls) {
+    for store in ["memory", "PostgreSQL", "SQLite"] {
+        if let Some(row) = find(&format!("ours on {store}, 100 x 1 KB, one field changed")) {
+            let bytes = row.bytes_written.unwrap_or(0.0);
+            let limit = 2.0 * 1024.0;
             check(
-                &format!("{name}: round trips within the budget of {budget}"),
-                format!("{calls:.2}"),
-                calls <= budget + 0.01,
+                &format!("large session on {store}: bytes written <= 2x the changed field (1 KB)"),
+                format!("{bytes:.0} bytes"),
+                bytes <= limit,
             );
         }
     }
-    for op in ["read", "write"] {
-        let name = format!("ours on Redis, {op}");
+    for store in COMPARED {
+        for (op, budget) in [("read", 1.0), ("write", 2.0)] {
+            let name = format!("ours on {store}, {op}");
+            if let Some(calls) = find(&name).and_then(|row| row.store_calls) {
+                check(
+                    &format!("{name}: store calls within the budget of {budget}"),
+                    format!("{calls:.2}"),
+                    calls <= budget + 0.01,
+                );
+            }
+        }
+    }
+    for (store, op) in COMPARED.iter().flat_map(|store| [(store, "read"), (store, "write")]) {
+        let name = format!("ours on {store}, {op}");
         let Some(ours) = find(&name) else { continue };
         for peer in ["rocket_flex_session 0.2.0", "rocket-session-store 0.2.1"] {
-            let peer_name = format!("{peer} on Redis, {op}");
+            let peer_name = format!("{peer} on {store}, {op}");
             if let Some(theirs) = find(&peer_name) {
                 // Ahead means ahead in every round, not only by the medians.
                 let rounds = ratios(&name, &peer_name);
                 let ahead = rounds.iter().filter(|ratio| **ratio > 1.0).count();
                 check(
-                    &format!("Redis {op}: ours ahead of {peer}"),
+                    &format!("{store} {op}: ours ahead of {peer}"),
                     format!(
                         "{:.0} vs {:.0} req/s; ahead in {ahead} of {} rounds",
                         ours.rps,

@@ -1,7 +1,7 @@
 //! The benchmark's `/session/read` and `/session/write` routes, with the same payload, on
-//! another Rocket session crate: `peers <flex|store> <memory|redis> <port> [redis-url]`.
-//! `flex` is rocket_flex_session 0.2.0, `store` is rocket-session-store 0.2.1, each with its
-//! default options.
+//! another Rocket session crate: `peers <flex|store> <memory|redis|postgres|sqlite> <port>
+//! [url]`. `flex` is rocket_flex_session 0.2.0 (every backend), `store` is
+//! rocket-session-store 0.2.1 (memory and Redis), each with its default options.
 
 use std::time::Duration;
 
@@ -33,6 +33,7 @@ mod flex {
     use rocket_flex_session::storage::redis::{
         RedisFormat, RedisFredStorage, RedisValue, SessionRedis,
     };
+    use rocket_flex_session::storage::sqlx::{SessionSqlx, SqlxPostgresStorage, SqlxSqliteStorage};
     use rocket_flex_session::{RocketFlexSession, Session, SessionIdentifier};
 
     use super::*;
@@ -59,6 +60,29 @@ mod flex {
         }
     }
 
+    /// One JSON text per session, as with Redis.
+    macro_rules! stored_as_json_in {
+        ($($database:ty),*) => {$(
+            impl SessionSqlx<$database> for Profile {
+                type Error = serde_json::Error;
+                type Data = String;
+
+                fn into_sql(self) -> Result<String, Self::Error> {
+                    serde_json::to_string(&self)
+                }
+
+                fn from_sql(value: String) -> Result<Self, Self::Error> {
+                    serde_json::from_str(&value)
+                }
+            }
+        )*};
+    }
+    stored_as_json_in!(sqlx::Postgres, sqlx::Sqlite);
+
+    /// The table its docs ask for; it creates none itself.
+    const TABLE: &str = "CREATE TABLE IF NOT EXISTS flex_sessions (id TEXT PRIMARY KEY, \
+                         data TEXT NOT NULL, user_id TEXT, expires {expires} NOT NULL)";
+
     #[get("/session/read")]
     fn read(session: Session<'_, Profile>) -> String {
         session.tap(shown)
@@ -73,10 +97,31 @@ mod flex {
         })
     }
 
-    pub async fn rocket(figment: Figment, redis: Option<&str>) -> Rocket<Build> {
-        let fairing = match redis {
-            None => RocketFlexSession::<Profile>::default(),
-            Some(url) => {
+    pub async fn rocket(figment: Figment, backend: &str, url: Option<&str>) -> Rocket<Build> {
+        let fairing = match (backend, url) {
+            ("postgres", Some(url)) => {
+                let pool = sqlx::PgPool::connect(url).await.expect("PostgreSQL answers");
+                let table = TABLE.replace("{expires}", "TIMESTAMPTZ");
+                sqlx::query(&table).execute(&pool).await.expect("the table");
+                let storage =
+                    SqlxPostgresStorage::builder().pool(pool).table_name("flex_sessions").build();
+                RocketFlexSession::<Profile>::builder().storage(storage).build()
+            }
+            ("sqlite", Some(url)) => {
+                use sqlx::sqlite::SqliteConnectOptions;
+                let options: SqliteConnectOptions = url.parse().expect("an SQLite URL");
+                let options = options
+                    .create_if_missing(true)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+                let pool = sqlx::SqlitePool::connect_with(options).await.expect("the file opens");
+                let table = TABLE.replace("{expires}", "TEXT");
+                sqlx::query(&table).execute(&pool).await.expect("the table");
+                let storage =
+                    SqlxSqliteStorage::builder().pool(pool).table_name("flex_sessions").build();
+                RocketFlexSession::<Profile>::builder().storage(storage).build()
+            }
+            (_, None) => RocketFlexSession::<Profile>::default(),
+            (_, Some(url)) => {
                 use fred::prelude::{Builder, ClientLike, Config};
                 let config = Config::from_url(url).expect("a Redis URL");
                 let pool = Builder::from_config(config).build_pool(4).expect("a Redis pool");
@@ -127,11 +172,11 @@ mod store {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [krate, backend, port, rest @ ..] = &args[..] else {
-        panic!("usage: peers <flex|store> <memory|redis> <port> [redis-url]");
+        panic!("usage: peers <flex|store> <memory|redis|postgres|sqlite> <port> [url]");
     };
-    let redis = match backend.as_str() {
+    let url = match backend.as_str() {
         "memory" => None,
-        _ => Some(rest.first().expect("a Redis URL after the port").clone()),
+        _ => Some(rest.first().expect("a URL after the port").clone()),
     };
     let figment = Figment::from(rocket::Config::release_default())
         .merge(("port", port.parse::<u16>().expect("a port")))
@@ -146,8 +191,8 @@ fn main() {
         .expect("a runtime");
     runtime.block_on(async move {
         let rocket = match krate.as_str() {
-            "flex" => flex::rocket(figment, redis.as_deref()).await,
-            "store" => store::rocket(figment, redis.as_deref()),
+            "flex" => flex::rocket(figment, backend, url.as_deref()).await,
+            "store" => store::rocket(figment, url.as_deref()),
             other => panic!("unknown crate {other}: flex or store"),
         };
         let _ = rocket.launch().await;

@@ -140,6 +140,37 @@ impl SqliteStore {
         self.upsert(transaction, key, record.iter()).await
     }
 
+    /// The common save, values set and none removed, as one statement: the writer's lock is
+    /// held for one step, not for a transaction's several, which is what bounds how many
+    /// writes SQLite takes a second. The header is upserted with the values, all only where
+    /// it is live; the header's row coming back says it was.
+    async fn update_in_one_statement(
+        &self,
+        key: &str,
+        values: &Record,
+        times: Times,
+    ) -> Result<bool, Error> {
+        let rows: Vec<String> =
+            (0..values.len()).map(|i| format!("(?{}, ?{})", 4 + 2 * i, 5 + 2 * i)).collect();
+        let sql = format!(
+            "INSERT INTO {t} (id, field, value, expires_at) \
+             SELECT ?1, v.column1, v.column2, CASE WHEN v.column1 = '' THEN ?3 ELSE 0 END \
+             FROM (VALUES ('', X''){more}) AS v \
+             WHERE EXISTS (SELECT 1 FROM {t} WHERE id = ?1 AND field = '' AND expires_at > ?2) \
+             ON CONFLICT (id, field) DO UPDATE SET value = excluded.value, \
+             expires_at = excluded.expires_at RETURNING field = ''",
+            t = self.table.name,
+            more = rows.iter().map(|row| format!(", {row}")).collect::<String>()
+        );
+        let mut query =
+            sqlx::query_scalar(AssertSqlSafe(sql)).bind(key).bind(times.now).bind(times.expiry);
+        for (field, value) in values {
+            query = query.bind(field.as_str()).bind(value.as_slice());
+        }
+        let written: Vec<bool> = self.run(query.fetch_all(&self.pool)).await?;
+        Ok(written.contains(&true))
+    }
+
     /// Writes `values` under `key`, replacing rows of the same fields, a few hundred rows a
     /// statement.
     async fn upsert<'v>(
@@ -167,6 +198,7 @@ impl SqliteStore {
 }
 
 struct Statements {
+    rows: SqlStr,
     load: SqlStr,
     exists: SqlStr,
     touch: SqlStr,
@@ -183,6 +215,7 @@ impl Statements {
     fn for_table(t: &str) -> Statements {
         let sql = |text: String| AssertSqlSafe(text).into_sql_str();
         Statements {
+            rows: sql(format!("SELECT field, value, expires_at FROM {t} WHERE id = ?1")),
             load: sql(format!(
                 "SELECT field, value FROM {t} WHERE id = ?1 AND field <> '' AND EXISTS \
                  (SELECT 1 FROM {t} WHERE id = ?1 AND field = '' AND expires_at > ?2)"
@@ -203,8 +236,12 @@ impl Statements {
                 "DELETE FROM {t} WHERE id = ?1 AND field = '' AND NOT EXISTS \
                  (SELECT 1 FROM {t} WHERE id = ?1 AND field <> '')"
             )),
-            remove: sql(format!("DELETE FROM {t} WHERE id = ?1 AND field = ?2")),
-            extend: sql(format!("UPDATE {t} SET expires_at = ?2 WHERE id = ?1 AND field = ''")),
+            remove: sql(format!(
+                "DELETE FROM {t} WHERE id = ?1 AND field IN (SELECT value FROM json_each(?2))"
+            )),
+            extend: sql(format!(
+                "UPDATE {t} SET expires_at = ?3 WHERE id = ?1 AND field = '' AND expires_at > ?2"
+            )),
             delete_all: sql(format!("DELETE FROM {t} WHERE id = ?1")),
             delete_returning: sql(format!(
                 "DELETE FROM {t} WHERE id = ?1 RETURNING field = '' AND expires_at > ?2"
@@ -219,28 +256,36 @@ impl Statements {
 
 #[async_trait::async_trait]
 impl SessionStore for SqliteStore {
+    /// One statement reads the session's rows, header included (a statement sees one
+    /// snapshot); only when the header's expiry is due does a second one move it, so that a
+    /// read takes no write lock.
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let times = Times::for_ttl(touch.unwrap_or_default());
-        let loaded = self
-            .run(async {
-                let mut expiry_reset = false;
-                let mut transaction = self.pool.begin().await?;
-                if touch.is_some() {
-                    let touched = sqlx::query(self.statements.touch.clone())
-                        .bind(key)
-                        .bind(times.now)
-                        .bind(times.expiry)
-                        .bind(times.due_before)
-                        .execute(&mut *transaction)
-                        .await?;
-                    expiry_reset = touched.rows_affected() > 0;
-                }
-                let record = self.live(&mut transaction, key, times.now).await?;
-                transaction.commit().await?;
-                Ok((!record.is_empty()).then_some(Loaded { record, expiry_reset }))
-            })
-            .await?;
-        Ok(loaded)
+        let query = sqlx::query_as(self.statements.rows.clone()).bind(key);
+        let rows: Vec<(String, Vec<u8>, i64)> = self.run(query.fetch_all(&self.pool)).await?;
+        let header = rows.iter().find(|(field, _, _)| field.is_empty());
+        let Some(&(_, _, expires_at)) = header.filter(|(_, _, at)| *at > times.now) else {
+            return Ok(None);
+        };
+        let record: Record = rows
+            .into_iter()
+            .filter(|(field, _, _)| !field.is_empty())
+            .map(|(f, v, _)| (f, v))
+            .collect();
+        if record.is_empty() {
+            return Ok(None);
+        }
+        let due = expires_at > times.expiry || expires_at < times.due_before;
+        let mut expiry_reset = false;
+        if touch.is_some() && due {
+            let query = sqlx::query(self.statements.touch.clone())
+                .bind(key)
+                .bind(times.now)
+                .bind(times.expiry)
+                .bind(times.due_before);
+            expiry_reset = self.run(query.execute(&self.pool)).await?.rows_affected() > 0;
+        }
+        Ok(Some(Loaded { record, expiry_reset }))
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
@@ -260,28 +305,34 @@ impl SessionStore for SqliteStore {
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
         let times = Times::for_ttl(ttl);
+        if changes.remove.is_empty() && changes.set.len() < ROWS_PER_STATEMENT {
+            return self.update_in_one_statement(key, &changes.set, times).await;
+        }
         self.run(async {
             let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            if !self.exists(&mut transaction, key, times.now).await? {
-                return Ok(false);
-            }
-            for field in &changes.remove {
-                sqlx::query(self.statements.remove.clone())
-                    .bind(key)
-                    .bind(field)
-                    .execute(&mut *transaction)
-                    .await?;
-            }
-            self.upsert(&mut transaction, key, changes.set.iter()).await?;
-            sqlx::query(self.statements.extend.clone())
+            // Moving the expiry of a live header is the existence check too.
+            let extended = sqlx::query(self.statements.extend.clone())
                 .bind(key)
+                .bind(times.now)
                 .bind(times.expiry)
                 .execute(&mut *transaction)
                 .await?;
-            sqlx::query(self.statements.drop_if_empty.clone())
-                .bind(key)
-                .execute(&mut *transaction)
-                .await?;
+            if extended.rows_affected() == 0 {
+                return Ok(false);
+            }
+            self.upsert(&mut transaction, key, changes.set.iter()).await?;
+            if !changes.remove.is_empty() {
+                let names = serde_json::to_string(&changes.remove).unwrap_or_default();
+                sqlx::query(self.statements.remove.clone())
+                    .bind(key)
+                    .bind(names)
+                    .execute(&mut *transaction)
+                    .await?;
+                sqlx::query(self.statements.drop_if_empty.clone())
+                    .bind(key)
+                    .execute(&mut *transaction)
+                    .await?;
+            }
             transaction.commit().await?;
             Ok(true)
         })
