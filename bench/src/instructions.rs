@@ -264,6 +264,7 @@ pub fn markdown(report: &str, command: &str) -> String {
          counters, {COUNTED} more requests go out, and a dump gives their instructions. Every \
          app serves the same ~100-byte payload; the baseline is our app's route without a \
          session. Counts repeat to within about 1% from run to run (req/s here swing by a \
-         third), so compare rows of one run.\n\n{report}"
+         third), so compare rows of one run.\n\n\
+         ![instructions per request by scenario](instructions.svg)\n\n{report}"
     )
 }

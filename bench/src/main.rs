@@ -7,6 +7,7 @@
 //! how that mode runs our app alone in a process.
 
 mod app;
+mod chart;
 mod counting;
 mod cpu;
 // The tests' HTTP/1.1 client: one parser for both.
@@ -140,11 +141,11 @@ fn scenarios() -> Vec<Scenario> {
                 });
             }
         }
-        if backend == Backend::Redis {
+        if matches!(backend, Backend::Redis | Backend::Postgres | Backend::Sqlite) {
             // Like for like with rocket_flex_session, which refreshes nothing on a read.
             for op in ["read", "write"] {
                 list.push(Scenario {
-                    name: format!("ours on Redis, {op}, no rolling refresh"),
+                    name: format!("ours on {}, {op}, no rolling refresh", backend.name()),
                     rolling: false,
                     setup: Some("/session/write"),
                     path: format!("/session/{op}"),
@@ -440,6 +441,10 @@ fn count_instructions(settings: &Settings, keep: Option<PathBuf>) {
     println!("{report}");
     if settings.save {
         save("docs/instructions.md", &instructions::markdown(&report, &this_command()));
+        let values: Vec<(String, f64)> =
+            rows.iter().map(|(name, counts)| (name.clone(), counts.per_request)).collect();
+        let title = "instructions per request (lower is better)";
+        save("docs/instructions.svg", &chart::grouped(title, &values));
     }
 }
 

@@ -130,31 +130,11 @@ pub fn markdown(rows: &[Row], rounds: usize, command: &str, notes: &str) -> Stri
     )
 }
 
-/// A horizontal bar chart of requests per second.
+/// Requests per second, grouped by scenario with one colour per crate.
 pub fn svg(rows: &[Row]) -> String {
-    let (width, bar_height, label_width) = (900.0, 26.0, 330.0);
-    let height = 40.0 + rows.len() as f64 * (bar_height + 8.0);
-    let max = rows.iter().map(|r| r.rps).fold(1.0, f64::max);
-    let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"13\">\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
-         <text x=\"10\" y=\"22\" font-size=\"15\">requests per second (higher is better)</text>"
-    );
-    for (i, row) in rows.iter().enumerate() {
-        let y = 36.0 + i as f64 * (bar_height + 8.0);
-        let bar = (width - label_width - 90.0) * row.rps / max;
-        let _ = write!(
-            out,
-            "<text x=\"10\" y=\"{ty}\">{name}</text><rect x=\"{label_width}\" y=\"{y}\" width=\"{bar:.1}\" height=\"{bar_height}\" fill=\"#4a78b5\"/>\
-             <text x=\"{tx:.1}\" y=\"{ty}\">{rps:.0}</text>",
-            ty = y + 18.0,
-            name = row.scenario.replace('&', "&amp;").replace('<', "&lt;"),
-            tx = label_width + bar + 6.0,
-            rps = row.rps,
-        );
-    }
-    out.push_str("</svg>\n");
-    out
+    let values: Vec<(String, f64)> =
+        rows.iter().map(|row| (row.scenario.clone(), row.rps)).collect();
+    crate::chart::grouped("requests per second (higher is better)", &values)
 }
 
 /// What profiling found and changed.

@@ -141,6 +141,7 @@ struct Statements {
     load_touching: SqlStr,
     create: SqlStr,
     update: SqlStr,
+    update_setting: SqlStr,
     delete: SqlStr,
     regenerate: SqlStr,
     cleanup: SqlStr,
@@ -195,6 +196,20 @@ impl Statements {
                    AND EXISTS (SELECT 1 FROM live) AND NOT (SELECT yes FROM emptied)), \
                  gone AS (DELETE FROM {t} WHERE id = $1 AND EXISTS (SELECT 1 FROM live) \
                    AND (field = ANY($6) OR (field = '' AND (SELECT yes FROM emptied)))), \
+                 put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
+                   SELECT $1, f.field, f.value, 0 \
+                   FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
+                   WHERE EXISTS (SELECT 1 FROM live) \
+                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value) \
+                 SELECT count(*) FROM live",
+                live("$1", "$2")
+            )),
+            // The common save, values set and none removed: no record can end, so the header
+            // moves and the values are written, under the same lock.
+            update_setting: sql(format!(
+                "WITH live AS ({} FOR UPDATE), \
+                 head AS (UPDATE {t} SET expires_at = $3 WHERE id = $1 AND field = '' \
+                   AND EXISTS (SELECT 1 FROM live)), \
                  put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
                    SELECT $1, f.field, f.value, 0 \
                    FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
@@ -277,14 +292,19 @@ impl SessionStore for PostgresStore {
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
         let times = Times::for_ttl(ttl);
         let (names, values) = columns(&changes.set);
-        let removed: Vec<&str> = changes.remove.iter().map(String::as_str).collect();
-        let query = sqlx::query_scalar(self.statements.update.clone())
+        let statement = match changes.remove.is_empty() {
+            true => &self.statements.update_setting,
+            false => &self.statements.update,
+        };
+        let mut query = sqlx::query_scalar(statement.clone())
             .bind(key)
             .bind(times.now)
             .bind(times.expiry)
             .bind(names)
-            .bind(values)
-            .bind(removed);
+            .bind(values);
+        if !changes.remove.is_empty() {
+            query = query.bind(changes.remove.iter().map(String::as_str).collect::<Vec<_>>());
+        }
         Ok(self.fetch_count(query).await? > 0)
     }
 
