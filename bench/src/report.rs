@@ -110,7 +110,8 @@ const INSTRUCTIONS_FIRST: &str = "Instructions per request, counted by callgrind
 timed, repeat to within about 1% where req/s on this shared machine swing by a third: they are \
 in [docs/instructions.md](docs/instructions.md), with where ours go stage by stage, from \
 `cargo run --release -p rocket_typed_session_bench -- --instructions --save`. The req/s, \
-latency and CPU figures below are from the load run.";
+latency and CPU figures below are from the load run.\n\n\
+![instructions per request by scenario](docs/instructions.svg)";
 
 /// BENCHMARKS.md: how the figures were made, then the table and the chart.
 pub fn markdown(rows: &[Row], rounds: usize, command: &str, notes: &str) -> String {
@@ -285,7 +286,15 @@ pub fn targets(rows: &[Row], rounds: &[Vec<Row>]) -> String {
          The peers run with their own defaults, as their users get them: rocket_flex_session \
          without rolling expiry, one JSON string per session in Redis through fred; \
          rocket-session-store one JSON string per session through a blocking redis 0.29 \
-         connection. The rows \"no rolling refresh\" run ours like rocket_flex_session's default, \
+         connection; rocket_flex_session on PostgreSQL and SQLite one JSON text per session in \
+         a table without an index on the expiry (it creates none; the bench creates the table \
+         its docs ask for), through an sqlx 0.8 pool with sqlx's defaults. Ours keeps one row \
+         per field plus a header row whose expiry is indexed for cleanup, so each of our saves \
+         writes two rows and moves an indexed column where theirs rewrites one row; the \
+         PostgreSQL and SQLite servers share the two cores with the app and the load \
+         generator, so that server-side work shows in the app's throughput. The SQL rows run \
+         against a private PostgreSQL cluster the bench starts and a fresh SQLite file per \
+         scenario. The rows \"no rolling refresh\" run ours like rocket_flex_session's default, \
 with `session_refresh_each_request = false`. Each app gets one runtime worker; the peers run \
 as child processes built \
          from `bench/peers`. Micro-benchmarks of the hot path: `cargo bench -p \

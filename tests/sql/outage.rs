@@ -219,3 +219,30 @@ async fn an_exhausted_mysql_pool_is_a_503_at_the_bound_not_a_queue() {
     let url = crate::support::mariadb::shared_mariadb().url();
     an_exhausted_pool_is_a_503_at_the_bound(&url, MysqlStore::new).await;
 }
+
+/// Writes `path` until the disk it is on has no room left.
+fn fill(path: &std::path::Path) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while file.write_all(&chunk).and_then(|()| file.sync_data()).is_ok() {}
+}
+
+/// A database file on a full disk (a tmpfs of its own): a save is a 503 and leaves the
+/// stored session as it was; once there is room, saves work again with no restart.
+#[rocket::async_test]
+async fn a_full_disk_refuses_sqlite_saves_with_503_and_keeps_the_session() {
+    let Some(mount) = crate::support::tmpfs::Mount::tmpfs("4m") else { return };
+    let url = format!("sqlite://{}", mount.path().join("sessions.db").display());
+    let app = app_with("sqlite", &url, &[("session_store_timeout", TIMEOUT)]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let filler = mount.path().join("filler");
+    fill(&filler);
+    let reply = app.get("/map/set/key/other", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::ServiceUnavailable, "{reply:?}");
+    assert!(reply.header("Retry-After").is_some(), "{reply:?}");
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value", "nothing changed");
+    assert_eq!(app.get("/map/set/key/other", Some(&cookie)).await.status, Status::Ok);
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "other");
+}

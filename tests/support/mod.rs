@@ -13,6 +13,7 @@ pub mod process;
 pub mod proxy;
 pub mod recording;
 pub mod redis;
+pub mod tmpfs;
 
 use rocket::figment::value::Value;
 use rocket::figment::Figment;
