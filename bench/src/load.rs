@@ -104,8 +104,8 @@ pub async fn run(
         let (setup, path) = (setup.map(str::to_owned), path.to_owned());
         tasks.push(rocket::tokio::spawn(async move {
             let mut user = User::connect(port).await;
-            if let Some(setup) = setup {
-                user.get(&setup).await;
+            if let Some(setup) = &setup {
+                user.get(setup).await;
             }
             let (mut latencies, mut requests, mut errors) = (Vec::new(), 0u64, 0u64);
             loop {
@@ -120,7 +120,12 @@ pub async fn run(
                     latencies.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
                 }
                 if !ok {
+                    // A user who lost its connection comes back with its session, as a
+                    // browser would: without it, its next requests would skip the store.
                     user = User::connect(port).await;
+                    if let Some(setup) = &setup {
+                        user.get(setup).await;
+                    }
                 }
             }
             (latencies, requests, errors)

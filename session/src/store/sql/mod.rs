@@ -227,6 +227,17 @@ pub(crate) fn pool_options<DB: sqlx::Database>(
         .acquire_timeout(options.timeout)
 }
 
+/// The launch line of a store on a database server: `kind at host:port/database, table t`.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn describe_server(
+    kind: &str,
+    (host, port, database): (&str, u16, Option<&str>),
+    table: &str,
+) -> String {
+    let database = database.unwrap_or("(default database)");
+    format!("{kind} at {host}:{port}/{database}, table {table}")
+}
+
 /// Unix milliseconds now.
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, millis)

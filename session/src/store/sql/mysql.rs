@@ -423,13 +423,8 @@ impl SessionStore for MysqlStore {
 
     fn describe(&self) -> String {
         let options = self.connections.connect_options();
-        format!(
-            "MySQL at {}:{}/{}, table {}",
-            options.get_host(),
-            options.get_port(),
-            options.get_database().unwrap_or("(default database)"),
-            self.table.name
-        )
+        let server = (options.get_host(), options.get_port(), options.get_database());
+        super::describe_server("MySQL", server, &self.table.name)
     }
 
     async fn ping(&self) -> Option<Result<(), Error>> {

@@ -153,6 +153,15 @@ impl Statements {
         let live = |id: &str, now: &str| {
             format!("SELECT 1 FROM {t} WHERE id = {id} AND field = '' AND expires_at > {now}")
         };
+        // Writes the values $4, $5 under $1 where `condition` holds, replacing rows of the
+        // same fields.
+        let put = |condition: &str| {
+            format!(
+                "put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
+                 SELECT $1, f.field, f.value, 0 FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
+                 WHERE {condition} ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value)"
+            )
+        };
         Statements {
             load: sql(format!(
                 "SELECT f.field, f.value, false FROM {t} f \
@@ -178,13 +187,10 @@ impl Statements {
                    ON CONFLICT (id, field) DO UPDATE SET expires_at = EXCLUDED.expires_at \
                      WHERE s.expires_at <= $2 \
                    RETURNING 1), \
-                 put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
-                   SELECT $1, f.field, f.value, 0 \
-                   FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
-                   WHERE NOT EXISTS (SELECT 1 FROM live) \
-                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value) \
+                 {put} \
                  SELECT count(*) FROM head",
-                live("$1", "$2")
+                live("$1", "$2"),
+                put = put("NOT EXISTS (SELECT 1 FROM live)")
             )),
             // `live` locks the header: a logout deleting the session waits, or has won. The
             // header goes when the last value does, as a record without fields ends.
@@ -196,13 +202,10 @@ impl Statements {
                    AND EXISTS (SELECT 1 FROM live) AND NOT (SELECT yes FROM emptied)), \
                  gone AS (DELETE FROM {t} WHERE id = $1 AND EXISTS (SELECT 1 FROM live) \
                    AND (field = ANY($6) OR (field = '' AND (SELECT yes FROM emptied)))), \
-                 put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
-                   SELECT $1, f.field, f.value, 0 \
-                   FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
-                   WHERE EXISTS (SELECT 1 FROM live) \
-                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value) \
+                 {put} \
                  SELECT count(*) FROM live",
-                live("$1", "$2")
+                live("$1", "$2"),
+                put = put("EXISTS (SELECT 1 FROM live)")
             )),
             // The common save, values set and none removed: no record can end, so the header
             // moves and the values are written, under the same lock.
@@ -210,13 +213,10 @@ impl Statements {
                 "WITH live AS ({} FOR UPDATE), \
                  head AS (UPDATE {t} SET expires_at = $3 WHERE id = $1 AND field = '' \
                    AND EXISTS (SELECT 1 FROM live)), \
-                 put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
-                   SELECT $1, f.field, f.value, 0 \
-                   FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
-                   WHERE EXISTS (SELECT 1 FROM live) \
-                   ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value) \
+                 {put} \
                  SELECT count(*) FROM live",
-                live("$1", "$2")
+                live("$1", "$2"),
+                put = put("EXISTS (SELECT 1 FROM live)")
             )),
             delete: sql(format!(
                 "WITH gone AS (DELETE FROM {t} WHERE id = $1 RETURNING field, expires_at) \
@@ -363,13 +363,8 @@ impl SessionStore for PostgresStore {
 
     fn describe(&self) -> String {
         let options = self.connections.connect_options();
-        format!(
-            "PostgreSQL at {}:{}/{}, table {}",
-            options.get_host(),
-            options.get_port(),
-            options.get_database().unwrap_or("(default database)"),
-            self.table.name
-        )
+        let server = (options.get_host(), options.get_port(), options.get_database());
+        super::describe_server("PostgreSQL", server, &self.table.name)
     }
 
     async fn ping(&self) -> Option<Result<(), Error>> {
