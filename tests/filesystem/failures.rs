@@ -1,5 +1,4 @@
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use rocket_typed_session::store::{Changes, Error, FilesystemStore, SessionStore};

@@ -1,5 +1,6 @@
-//! The SQL stores on sqlx: what PostgreSQL, SQLite and MySQL share (the layout, the table name rule,
-//! time, errors and the time bound), with one file per database.
+//! The SQL stores on sqlx: what PostgreSQL, SQLite and MySQL share (the layout, the table
+//! name rule, time, errors and the time bound), with one file per database and `pool.rs` for
+//! the connections of the two that reach a server.
 //!
 //! Every stored value is its own row, `(id, field, value, expires_at)` with the primary key
 //! `(id, field)`, where `id` is the storage key. Beside them, a header row with the empty
