@@ -89,7 +89,7 @@ impl MysqlStore {
                 // One statement, atomic on its own: instances starting together do not
                 // collide (MySQL cannot put DDL in a transaction).
                 if create {
-                    self.send(&MysqlStore::ddl(&self.table.name)).await?;
+                    self.send(MysqlStore::ddl(&self.table.name)).await?;
                     return Ok(Vec::new());
                 }
                 self.missing_columns().await
@@ -117,13 +117,13 @@ impl MysqlStore {
     /// Runs the write `batch` and returns its rows.
     async fn batch(&self, batch: String) -> Result<Vec<MySqlRow>, Error> {
         self.ready().await?;
-        self.table.bounded(STORE, self.send(&batch)).await
+        self.table.bounded(STORE, self.send(batch)).await
     }
 
     /// Sends `batch` on a connection of its own; a connection whose batch did not finish is
     /// closed, never handed to the next caller mid-transaction.
-    async fn send(&self, batch: &str) -> Result<Vec<MySqlRow>, sqlx::Error> {
-        let sql = AssertSqlSafe(batch.to_owned());
+    async fn send(&self, batch: String) -> Result<Vec<MySqlRow>, sqlx::Error> {
+        let sql = AssertSqlSafe(batch);
         on_connection!(self.connections, |c| sqlx::raw_sql(sql).fetch_all(c)).await
     }
 
@@ -361,7 +361,7 @@ impl SessionStore for MysqlStore {
             Some(_) => batch.load_touching(),
         };
         self.ready().await?;
-        record_of(self.table.read(STORE, || self.send(&sql)).await?)
+        record_of(self.table.read(STORE, || self.send(sql.clone())).await?)
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
