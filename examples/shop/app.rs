@@ -1,12 +1,15 @@
 //! The shop: log in with a form, a typed cart and a typed login, a page for logged-in users,
-//! one-time messages ([`Flash`]), log out, and log out everywhere. Plain HTML strings, no
+//! one-time messages ([`Flash`]), log out, log out everywhere, and "Your devices": every
+//! session of the user, with a sign-out button per other device. Plain HTML strings, no
 //! templates.
 
 use rocket::form::{Form, FromForm};
 use rocket::response::content::RawHtml;
 use rocket::response::Redirect;
 use rocket::{get, post, routes, Build, Rocket};
-use rocket_typed_session::{ExistingSession, Flash, FlashMessage, Session, SessionFairing};
+use rocket_typed_session::{
+    ExistingSession, Flash, FlashMessage, Session, SessionFairing, SessionInfo,
+};
 
 /// What the shop sells: (id, name, price in cents).
 const PRODUCTS: &[(u32, &str, u32)] = &[(1, "Tea", 450), (2, "Coffee", 600), (3, "Cocoa", 500)];
@@ -25,6 +28,12 @@ pub struct Cart {
 pub struct Auth {
     /// The user's name.
     pub user: String,
+}
+
+/// A device list's sign-out button: the handle of the session to end.
+#[derive(FromForm)]
+struct SignOut<'r> {
+    handle: &'r str,
 }
 
 #[derive(FromForm)]
@@ -140,7 +149,8 @@ fn account(
     let body = format!(
         "<p id=\"user\">Logged in as {}</p>{}\
          <form method=\"post\" action=\"/logout\"><button id=\"logout\">Log out</button></form>\
-         <form method=\"post\" action=\"/logout/everywhere\"><button id=\"logout-everywhere\">Log out everywhere</button></form>",
+         <form method=\"post\" action=\"/logout/everywhere\"><button id=\"logout-everywhere\">Log out everywhere</button></form>\
+         <p><a id=\"devices\" href=\"/devices\">Your devices</a></p>",
         escape(&auth.user),
         cart_lines(&cart)
     );
@@ -181,6 +191,77 @@ async fn logout_everywhere(
     }
 }
 
+/// One row of the device list: the device's name, when it was last seen, and a sign-out
+/// button unless it is this one.
+fn device_row(device: &SessionInfo) -> String {
+    let name = device.label.as_deref().or(device.user_agent.as_deref()).unwrap_or("Unknown device");
+    let seen = device
+        .last_seen
+        .and_then(|seen| seen.elapsed().ok())
+        .map_or("unknown".to_owned(), |ago| format!("{} s ago", ago.as_secs()));
+    let action = match device.current {
+        true => "<strong class=\"this-device\">This device</strong>".to_owned(),
+        false => format!(
+            "<form method=\"post\" action=\"/devices/sign-out\">\
+             <button class=\"sign-out\" name=\"handle\" value=\"{}\">Sign out</button></form>",
+            device.handle
+        ),
+    };
+    format!(
+        "<li class=\"device\"><span class=\"name\">{}</span>, last seen {seen} {action}</li>",
+        escape(name)
+    )
+}
+
+#[get("/devices")]
+async fn devices(
+    auth: ExistingSession<'_, Auth>,
+    mut flash: Session<'_, Flash>,
+) -> RawHtml<String> {
+    let message = flash.take();
+    let body = match auth.sessions_of_user().await {
+        Ok(list) => {
+            let rows: String = list.iter().map(device_row).collect();
+            format!(
+                "<ul id=\"devices\">{rows}</ul>\
+                 <form method=\"post\" action=\"/devices/sign-out-others\">\
+                 <button id=\"sign-out-others\">Sign out everywhere else</button></form>"
+            )
+        }
+        Err(_) => {
+            "<p id=\"devices\">Your devices cannot be listed right now; try again.</p>".to_owned()
+        }
+    };
+    page("Your devices", message, &body)
+}
+
+#[post("/devices/sign-out", data = "<form>")]
+async fn sign_out_device(
+    auth: ExistingSession<'_, Auth>,
+    mut flash: Session<'_, Flash>,
+    form: Form<SignOut<'_>>,
+) -> Redirect {
+    // The handle only works for the logged-in user's own sessions.
+    match auth.sessions().revoke_session(&auth.user, form.handle).await {
+        Ok(true) => flash.push("info", "That device is signed out"),
+        Ok(false) => flash.push("error", "That device was already signed out"),
+        Err(_) => flash.push("error", "Could not sign that device out; try again"),
+    }
+    Redirect::to("/devices")
+}
+
+#[post("/devices/sign-out-others")]
+async fn sign_out_others(
+    mut auth: ExistingSession<'_, Auth>,
+    mut flash: Session<'_, Flash>,
+) -> Redirect {
+    match auth.revoke_other_sessions().await {
+        Ok(ended) => flash.push("info", format!("Signed out {ended} other devices")),
+        Err(_) => flash.push("error", "Could not sign the other devices out; try again"),
+    }
+    Redirect::to("/devices")
+}
+
 /// The shop on `rocket`, whose configuration chooses the store.
 pub fn shop(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket.attach(SessionFairing::new()).mount(
@@ -194,7 +275,10 @@ pub fn shop(rocket: Rocket<Build>) -> Rocket<Build> {
             account,
             account_login_first,
             logout,
-            logout_everywhere
+            logout_everywhere,
+            devices,
+            sign_out_device,
+            sign_out_others
         ],
     )
 }

@@ -13,6 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::SessionConfig;
 use crate::cookie;
 use crate::error::Error;
+use crate::events::{Hook, SessionEvent};
 use crate::save::{save, CookieChange};
 use crate::sessions::Sessions;
 use crate::state::RequestState;
@@ -38,11 +39,12 @@ use crate::store::SessionStore;
 pub struct SessionFairing {
     store: Option<Arc<dyn SessionStore>>,
     clock: Arc<dyn Clock>,
+    hook: Option<Hook>,
 }
 
 impl Default for SessionFairing {
     fn default() -> Self {
-        SessionFairing { store: None, clock: Arc::new(SystemClock) }
+        SessionFairing { store: None, clock: Arc::new(SystemClock), hook: None }
     }
 }
 
@@ -62,6 +64,27 @@ impl SessionFairing {
     /// timeouts that move time by hand rather than sleep.
     pub fn with_clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Calls `hook` with every [`SessionEvent`]: a session created, regenerated, bound to a
+    /// user or destroyed, and a user's sessions revoked, each once the store has accepted the
+    /// change (a save that failed tells nothing). Sessions are named by their
+    /// [`SessionHandle`](crate::SessionHandle), never their id. The hook runs on the request's
+    /// task after the save and costs no store call; keep it quick (hand slow work to a
+    /// channel).
+    ///
+    /// ```
+    /// use rocket_typed_session::{SessionEvent, SessionFairing};
+    ///
+    /// let fairing = SessionFairing::new().on_event(|event| {
+    ///     if let SessionEvent::Revoked { user, count } = event {
+    ///         println!("audit: {count} sessions of {user} revoked");
+    ///     }
+    /// });
+    /// ```
+    pub fn on_event(mut self, hook: impl Fn(&SessionEvent) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Arc::new(hook));
         self
     }
 }
@@ -114,7 +137,8 @@ impl Fairing for SessionFairing {
         if !announce(store.as_ref()).await {
             return Err(rocket);
         }
-        Ok(rocket.manage(Sessions::new(store, config, self.clock.clone())))
+        let sessions = Sessions::new(store, config, self.clock.clone(), self.hook.clone());
+        Ok(rocket.manage(sessions))
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -123,7 +147,7 @@ impl Fairing for SessionFairing {
         };
         match state {
             Ok(state) => {
-                match save(state).await {
+                match save(state, req).await {
                     Ok(change) => {
                         if let Some(cookie) = cookie_header(state.sessions(), change) {
                             set_cookie(res, cookie);

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::id::SessionId;
 use crate::sessions::Sessions;
 use crate::state::RequestState;
+use crate::users::{SessionHandle, SessionInfo};
 
 /// The namespace `T` of the client's session, as a request guard.
 ///
@@ -183,6 +184,74 @@ impl<'r, T: SessionData> Session<'r, T> {
     /// The user this session is bound to, if any.
     pub fn bound_user(&self) -> Option<String> {
         self.state.bound_user()
+    }
+
+    /// Gives the session a label that the device list shows
+    /// ([`SessionInfo::label`](crate::SessionInfo::label)), such as "Firefox on Linux" or a
+    /// name the user chose; cut to 256 bytes. It is stored with the session's next save like
+    /// any change. At login the session also records the client's `User-Agent` (and, with
+    /// `session_track_ip = true`, its address) by itself.
+    pub fn set_label(&mut self, label: &str) {
+        self.state.set_label(label);
+    }
+
+    /// The handle that names this session in a device list, once it is stored; `None` for a
+    /// session not stored yet (the handle of a session the request regenerates changes when
+    /// the response leaves).
+    pub fn handle(&self) -> Option<SessionHandle> {
+        self.state.stored_key().map(|key| SessionHandle::of(&key))
+    }
+
+    /// The managed [`Sessions`], for listing or ending other sessions from a handler.
+    pub fn sessions(&self) -> &Sessions {
+        self.state.sessions()
+    }
+
+    /// Every live session of the user this session is bound to, as
+    /// [`Sessions::sessions_of`](crate::Sessions::sessions_of) lists them, with
+    /// [`current`](crate::SessionInfo::current) set on this one; empty for a session bound
+    /// to nobody.
+    ///
+    /// ```
+    /// # use rocket::get;
+    /// # use rocket_typed_session::{ExistingSession, Session};
+    /// # #[derive(Session, Default)]
+    /// # struct Auth { user: String }
+    /// #[get("/devices")]
+    /// async fn devices(auth: ExistingSession<'_, Auth>) -> String {
+    ///     let Ok(list) = auth.sessions_of_user().await else { return "try again".into() };
+    ///     list.iter()
+    ///         .map(|s| {
+    ///             let name = s.label.as_deref().or(s.user_agent.as_deref()).unwrap_or("unknown");
+    ///             format!("{name}{}\n", if s.current { " (this device)" } else { "" })
+    ///         })
+    ///         .collect()
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn sessions_of_user(&self) -> Result<Vec<SessionInfo>, crate::store::Error> {
+        let Some(user) = self.bound_user() else { return Ok(Vec::new()) };
+        let mut list = self.sessions().sessions_of(&user).await?;
+        if let Some(own) = self.handle() {
+            list.iter_mut().for_each(|info| info.current = info.handle == own);
+        }
+        Ok(list)
+    }
+
+    /// Ends every other session of the user this session is bound to ("sign out my other
+    /// devices"), keeping this one; returns how many live sessions ended, 0 for a session
+    /// bound to nobody.
+    ///
+    /// # Errors
+    /// The store failed; sessions already ended stay ended.
+    pub async fn revoke_other_sessions(&mut self) -> Result<usize, crate::store::Error> {
+        let Some(user) = self.bound_user() else { return Ok(0) };
+        let own = self.state.stored_key().unwrap_or_default();
+        let ended = self.sessions().users().revoke_others(&user, &own).await?;
+        self.sessions().emit_revoked(&user, ended);
+        Ok(ended)
     }
 
     /// The size in bytes the session would be stored with if the response left now, this

@@ -47,7 +47,11 @@
 //! their defaults gets no record and no cookie. Both offer
 //! [`id`](Session::id), [`regenerate`](Session::regenerate) (at login),
 //! [`destroy`](Session::destroy) (at logout), [`clear`](Session::clear),
-//! [`set_permanent`](Session::set_permanent) and [`bind_user`](Session::bind_user).
+//! [`set_permanent`](Session::set_permanent) and [`bind_user`](Session::bind_user); a session
+//! bound to a user can list and end that user's other sessions
+//! ([`sessions_of_user`](Session::sessions_of_user),
+//! [`revoke_other_sessions`](Session::revoke_other_sessions),
+//! [`Sessions::revoke_session`]).
 //!
 //! # Configuration
 //! Every key is optional and can be set in Rocket.toml or as `ROCKET_SESSION_*` environment
@@ -169,7 +173,8 @@
 //! request's state (`state.rs`: what was loaded, what guards changed, what the request asked
 //! for). When the response leaves, a pure planner turns that state into at most one write and
 //! a cookie change (`plan.rs`), `save.rs` carries it out against the store (and the user index
-//! behind [`Sessions::revoke_user`], `users.rs`), and the fairing writes the headers
+//! behind [`Sessions::sessions_of`] and [`Sessions::revoke_user`], `users/`), and the fairing
+//! writes the headers
 //! (`fairing.rs`). The repository's README lists every file under "Layout".
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -177,6 +182,7 @@
 
 mod cookie;
 mod error;
+mod events;
 mod fairing;
 mod flash;
 mod guard;
@@ -234,7 +240,9 @@ pub use guard::{ExistingSession, Session};
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct Readme;
+pub use events::SessionEvent;
 pub use id::SessionId;
 pub use map::SessionMap;
 pub use rocket_typed_session_macros::Session;
 pub use sessions::Sessions;
+pub use users::{SessionHandle, SessionInfo};

@@ -33,6 +33,9 @@ pub(crate) struct Plan {
     pub(crate) write: Write,
     /// The user whose index must list the session once it is written.
     pub(crate) index_user: Option<String>,
+    /// Whether the request bound the session (`bind_user`), rather than only moved a bound
+    /// one.
+    pub(crate) binds: bool,
     /// The store expiry, and the cookie's `Max-Age` when permanent.
     pub(crate) ttl: Duration,
     pub(crate) permanent: bool,
@@ -80,6 +83,14 @@ impl Write {
         }
     }
 
+    /// The session a destroy ends.
+    pub(crate) fn destroyed(&self) -> Option<&KeyedId> {
+        match self {
+            Write::Delete { old } | Write::Replace { old, .. } => Some(old),
+            _ => None,
+        }
+    }
+
     fn stores_data(&self) -> bool {
         !matches!(self, Write::Nothing { .. } | Write::Delete { .. })
     }
@@ -122,7 +133,7 @@ pub(crate) fn plan(facts: Facts, rules: &Rules) -> Result<Plan, Error> {
     let index_user = (intent.bound || moves)
         .then(|| Fields::new(view, rules.format).value::<String>(reserved::USER))
         .flatten();
-    Ok(Plan { write, index_user, ttl: rules.ttl, permanent, refresh_cookie })
+    Ok(Plan { write, index_user, binds: intent.bound, ttl: rules.ttl, permanent, refresh_cookie })
 }
 
 /// A record of `size` bytes may be stored when it is within `max_size`, or no larger than the

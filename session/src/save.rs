@@ -3,12 +3,16 @@
 
 use std::time::Duration;
 
+use rocket::Request;
+
 use crate::error::Error;
+use crate::events::SessionEvent;
 use crate::id::{KeyedId, SessionId};
 use crate::plan::{Plan, Write};
 use crate::sessions::Sessions;
 use crate::state::RequestState;
 use crate::store::{Record, Regenerated};
+use crate::users::SessionHandle;
 
 /// How many fresh ids a save draws before giving up on finding a free one.
 const ID_ATTEMPTS: usize = 3;
@@ -37,23 +41,27 @@ enum Written {
 /// Saves what the request changed, within what the store's per-request time limit leaves
 /// after the load, so that a slow load followed by a slow save cannot hold a request for
 /// twice the limit.
-pub(crate) async fn save(state: &RequestState) -> Result<CookieChange, Error> {
-    let Some(budget) = state.save_budget() else { return save_unbounded(state).await };
-    rocket::tokio::time::timeout(budget.left, save_unbounded(state))
+pub(crate) async fn save(state: &RequestState, req: &Request<'_>) -> Result<CookieChange, Error> {
+    let Some(budget) = state.save_budget() else { return save_unbounded(state, req).await };
+    rocket::tokio::time::timeout(budget.left, save_unbounded(state, req))
         .await
         .unwrap_or(Err(Error::OutOfTime(budget.limit)))
 }
 
-async fn save_unbounded(state: &RequestState) -> Result<CookieChange, Error> {
-    let Plan { write, index_user, ttl, permanent, refresh_cookie } = state.plan()?;
+async fn save_unbounded(state: &RequestState, req: &Request<'_>) -> Result<CookieChange, Error> {
+    let Plan { write, index_user, binds, ttl, permanent, refresh_cookie } = state.plan(req)?;
     let sessions = state.sessions();
-    let replaced = index_user.as_ref().and(write.replaced()).map(|old| old.key.clone());
+    let moved_from = write.replaced().map(|old| old.key.clone());
+    let destroyed = write.destroyed().map(|old| old.key.clone());
     let written = carry_out(sessions, write, ttl).await?;
-    if let Some(user) = index_user {
+    if let Some(user) = &index_user {
         if let Written::Kept(Some(session)) | Written::Moved(session) = &written {
-            sessions.users().bind(&user, &session.key, replaced.as_deref()).await?;
+            let capped = sessions.users().bind(user, &session.key, moved_from.as_deref()).await?;
+            sessions.emit_revoked(user, capped);
         }
     }
+    let bound = index_user.filter(|_| binds);
+    report(sessions, &written, moved_from.as_deref(), destroyed.as_deref(), bound);
     let max_age = permanent.then_some(ttl);
     Ok(match written {
         Written::Kept(Some(kept)) if refresh_cookie => CookieChange::Set { id: kept.id, max_age },
@@ -61,6 +69,36 @@ async fn save_unbounded(state: &RequestState) -> Result<CookieChange, Error> {
         Written::Moved(new) => CookieChange::Set { id: new.id, max_age },
         Written::Gone => CookieChange::Remove,
     })
+}
+
+/// Tells the audit hook what the save did, once the store has accepted all of it.
+fn report(
+    sessions: &Sessions,
+    written: &Written,
+    moved_from: Option<&str>,
+    destroyed: Option<&str>,
+    bound: Option<String>,
+) {
+    if let Some(old) = destroyed {
+        sessions.emit(|| SessionEvent::Destroyed { handle: SessionHandle::of(old) });
+    }
+    let session = match written {
+        Written::Kept(Some(session)) => session,
+        Written::Moved(new) => {
+            sessions.emit(|| match moved_from {
+                Some(old) => SessionEvent::Regenerated {
+                    handle: SessionHandle::of(&new.key),
+                    previous: SessionHandle::of(old),
+                },
+                None => SessionEvent::Created { handle: SessionHandle::of(&new.key) },
+            });
+            new
+        }
+        Written::Kept(None) | Written::Gone => return,
+    };
+    if let Some(user) = bound {
+        sessions.emit(|| SessionEvent::Bound { user, handle: SessionHandle::of(&session.key) });
+    }
 }
 
 /// The plan's single store write (two for a destroy followed by new data).

@@ -7,11 +7,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::clock::Clock;
 use crate::codec;
 use crate::config::SessionConfig;
+use crate::events::{Hook, SessionEvent};
 use crate::id::{KeyedId, SessionId};
 use crate::reserved;
 use crate::signer::Signer;
-use crate::store::{Record, SessionStore};
-use crate::users::UserIndex;
+use crate::store::{Error as StoreError, Record, SessionStore};
+use crate::users::{Listed, SessionHandle, SessionInfo, UserIndex};
 
 /// The configured store and settings, managed by [`SessionFairing`](crate::SessionFairing)
 /// and available to any code that holds the Rocket instance (`rocket.state::<Sessions>()`)
@@ -28,6 +29,7 @@ struct Shared {
     clock: Arc<dyn Clock>,
     users: UserIndex,
     requests: AtomicU64,
+    hook: Option<Hook>,
 }
 
 /// The id a session cookie carries.
@@ -42,11 +44,13 @@ impl Sessions {
         store: Arc<dyn SessionStore>,
         config: SessionConfig,
         clock: Arc<dyn Clock>,
+        hook: Option<Hook>,
     ) -> Self {
         let signer =
             config.signing_key().map(|secret| Signer::new(&secret, &config.secret_key_fallbacks));
         let users = UserIndex::new(store.clone(), &config, clock.clone());
-        let shared = Shared { store, config, signer, clock, users, requests: AtomicU64::new(0) };
+        let requests = AtomicU64::new(0);
+        let shared = Shared { store, config, signer, clock, users, requests, hook };
         Sessions { shared: Arc::new(shared) }
     }
 
@@ -101,7 +105,7 @@ impl Sessions {
         lifetime.min(absolute.saturating_sub(age))
     }
 
-    fn now(&self) -> SystemTime {
+    pub(crate) fn now(&self) -> SystemTime {
         self.shared.clock.now()
     }
 
@@ -122,6 +126,27 @@ impl Sessions {
 
     pub(crate) fn users(&self) -> &UserIndex {
         &self.shared.users
+    }
+
+    /// Tells the audit hook, if there is one, of the event `event` makes; nothing is made
+    /// without a hook.
+    pub(crate) fn emit(&self, event: impl FnOnce() -> SessionEvent) {
+        if let Some(hook) = &self.shared.hook {
+            hook(&event());
+        }
+    }
+
+    /// Tells the hook of a revocation that ended `count` sessions of `user`, if any.
+    pub(crate) fn emit_revoked(&self, user: &str, count: usize) {
+        if count > 0 {
+            self.emit(|| SessionEvent::Revoked { user: user.to_owned(), count });
+        }
+    }
+
+    /// What a listing shows of `listed`.
+    pub(crate) fn info(&self, listed: &Listed) -> SessionInfo {
+        let config = &self.shared.config;
+        SessionInfo::read(&listed.key, &listed.peeked, config.format, config.lifetime, self.now())
     }
 
     /// The store sessions live in.
@@ -159,7 +184,96 @@ impl Sessions {
     /// # Errors
     /// The store failed; sessions already deleted stay deleted, and calling again finishes
     /// the job.
-    pub async fn revoke_user(&self, user: &str) -> Result<usize, crate::store::Error> {
-        self.shared.users.revoke(user).await
+    pub async fn revoke_user(&self, user: &str) -> Result<usize, StoreError> {
+        let ended = self.shared.users.revoke(user).await?;
+        self.emit_revoked(user, ended);
+        Ok(ended)
+    }
+
+    /// Every live session bound to `user`, the most recently bound first: the "where you're
+    /// signed in" page. Each [`SessionInfo`] carries a [`SessionHandle`] that
+    /// [`revoke_session`](Self::revoke_session) takes. From a request guard,
+    /// [`Session::sessions_of_user`](crate::Session::sessions_of_user) also marks the
+    /// caller's own session.
+    ///
+    /// It costs two store calls whatever the number of sessions: one load of the user's
+    /// index and one [`peek`](crate::store::SessionStore::peek) of the sessions it lists
+    /// (on Redis one pipeline, on a cluster one pipeline per session, sent together). Sessions
+    /// that ended since they were bound (expired, logged out, revoked) are not listed and
+    /// leave the index, in a third call. For a user with very many sessions, see
+    /// [`sessions_of_page`](Self::sessions_of_page), or cap them with
+    /// `session_max_per_user`.
+    ///
+    /// ```
+    /// use rocket::{get, State};
+    /// use rocket_typed_session::Sessions;
+    ///
+    /// #[get("/admin/users/<user>/sessions")]
+    /// async fn devices(sessions: &State<Sessions>, user: &str) -> String {
+    ///     match sessions.sessions_of(user).await {
+    ///         Ok(list) => format!("{} sessions", list.len()),
+    ///         Err(error) => format!("try again: {error}"),
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn sessions_of(&self, user: &str) -> Result<Vec<SessionInfo>, StoreError> {
+        self.sessions_of_page(user, 0, usize::MAX).await
+    }
+
+    /// Like [`sessions_of`](Self::sessions_of), for the sessions from the `offset`th (0 the
+    /// most recently bound) on, at most `limit` of them: the store reads only those. Offsets
+    /// count the sessions the index lists, so a page may hold fewer than `limit` when some
+    /// of it had ended.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn sessions_of_page(
+        &self,
+        user: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        let listed = self.shared.users.list(user, offset, limit).await?;
+        Ok(listed.iter().map(|listed| self.info(listed)).collect())
+    }
+
+    /// Ends the session of `user` that `handle` names, as a "sign out" button of a device
+    /// list sends it back; returns whether a live session ended. A handle that is malformed,
+    /// unknown, of another user's session or of a session already ended ends nothing and
+    /// returns `false`: a caller can only end sessions of the user it names, so name the
+    /// logged-in user, never one taken from the form.
+    ///
+    /// ```
+    /// use rocket::{form::Form, post, FromForm};
+    /// use rocket_typed_session::{ExistingSession, Session, Sessions};
+    /// # #[derive(Session, Default)]
+    /// # struct Auth { user: String }
+    ///
+    /// #[derive(FromForm)]
+    /// struct SignOut<'r> {
+    ///     handle: &'r str,
+    /// }
+    ///
+    /// #[post("/devices/sign-out", data = "<form>")]
+    /// async fn sign_out(auth: ExistingSession<'_, Auth>, form: Form<SignOut<'_>>) -> &'static str {
+    ///     let sessions: &Sessions = auth.sessions();
+    ///     match sessions.revoke_session(&auth.user, form.handle).await {
+    ///         Ok(true) => "signed out",
+    ///         Ok(false) => "no such session",
+    ///         Err(_) => "try again",
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// The store failed; calling again finishes the job.
+    pub async fn revoke_session(&self, user: &str, handle: &str) -> Result<bool, StoreError> {
+        let Some(handle) = SessionHandle::parse(handle) else { return Ok(false) };
+        let ended = self.shared.users.revoke_handle(user, &handle).await?;
+        self.emit_revoked(user, usize::from(ended));
+        Ok(ended)
     }
 }

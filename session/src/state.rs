@@ -22,6 +22,7 @@ use crate::reserved;
 use crate::sessions::{CookieId, Sessions};
 use crate::store::lock::lock;
 use crate::store::{record_size, Loaded, Record};
+use crate::users::{login_fields, truncated, Login};
 
 /// The slot a request's session state is cached in; empty until a guard asks for it, so a
 /// route without session guards costs the fairing nothing.
@@ -281,6 +282,20 @@ impl RequestState {
         facts.intent.bound = true;
     }
 
+    /// Gives the session a label for the device list, replacing any earlier one; cut to 256
+    /// bytes.
+    pub(crate) fn set_label(&self, label: &str) {
+        let mut facts = lock(&self.facts);
+        let bytes =
+            codec::encode(self.format(), &truncated(label)).expect("a string always encodes");
+        facts.working_mut().insert(reserved::LABEL.to_owned(), bytes);
+    }
+
+    /// The storage key of the session as it was stored when the request began.
+    pub(crate) fn stored_key(&self) -> Option<String> {
+        lock(&self.facts).stored.as_ref().map(|stored| stored.key.clone())
+    }
+
     pub(crate) fn bound_user(&self) -> Option<String> {
         Fields::new(lock(&self.facts).view(), self.format()).value(reserved::USER)
     }
@@ -293,16 +308,25 @@ impl RequestState {
         &self.sessions
     }
 
-    /// Hands the request's facts to planning: the one write and cookie change it needs.
+    /// Hands the request's facts to planning: the one write and cookie change it needs. A
+    /// login (`bind_user`) also stores what `req` tells of the client, for the device list.
     ///
     /// # Errors
     /// A guard's value failed to encode, or the record would grow past `session_max_size`.
-    pub(crate) fn plan(&self) -> Result<Plan, Error> {
+    pub(crate) fn plan(&self, req: &Request<'_>) -> Result<Plan, Error> {
         let mut facts = std::mem::take(&mut *lock(&self.facts));
         if let Some(error) = facts.encode_error.take() {
             return Err(Error::Encode(error));
         }
         let config = self.sessions.config();
+        if facts.intent.bound {
+            let login = Login {
+                user_agent: req.headers().get_one("User-Agent"),
+                address: req.client_ip().filter(|_| config.track_ip),
+                now: self.sessions.now(),
+            };
+            login_fields(facts.working_mut(), &login, config.format);
+        }
         let rules = Rules {
             ttl: self.sessions.remaining(facts.view()),
             max_size: config.max_size,

@@ -51,6 +51,14 @@ fn browser_installed() -> bool {
     installed
 }
 
+/// Logs `user` in through the shop's form; the browser ends on `/account`.
+fn log_in(browser: &Browser<'_>, shop: &str, user: &str) {
+    browser.goto(&format!("{shop}/login"));
+    browser.type_into("#user", user);
+    browser.type_into("#password", "shop");
+    browser.click_to("#login", "/account");
+}
+
 fn session_cookie(browser: &Browser<'_>) -> String {
     browser.cookie("session").expect("a session cookie")["value"].as_str().unwrap().to_owned()
 }
@@ -78,10 +86,7 @@ fn a_shopper_logs_in_keeps_a_cart_and_logs_out_in_a_real_browser() {
     assert_eq!(browser.cookie("session").unwrap()["httpOnly"], true);
     let before_login = session_cookie(&browser);
 
-    browser.goto(&format!("{shop}/login"));
-    browser.type_into("#user", "ada");
-    browser.type_into("#password", "shop");
-    browser.click_to("#login", "/account");
+    log_in(&browser, &shop, "ada");
     assert_eq!(browser.text("#flash"), "Welcome, ada");
     assert_eq!(browser.text("#user"), "Logged in as ada");
     assert_eq!(browser.text("#cart"), "1 items: Tea", "the cart survives the login");
@@ -116,10 +121,7 @@ fn log_out_everywhere_ends_the_session_in_every_browser() {
     let laptop = Browser::open(&driver);
     let phone = Browser::open(&driver);
     for browser in [&laptop, &phone] {
-        browser.goto(&format!("{shop}/login"));
-        browser.type_into("#user", "grace");
-        browser.type_into("#password", "shop");
-        browser.click_to("#login", "/account");
+        log_in(browser, &shop, "grace");
         assert_eq!(browser.text("#user"), "Logged in as grace");
     }
     laptop.click_to("#logout-everywhere", "/login");
@@ -128,4 +130,34 @@ fn log_out_everywhere_ends_the_session_in_every_browser() {
     assert!(laptop.url().ends_with("/login"), "{}", laptop.url());
     phone.goto(&format!("{shop}/account"));
     assert!(phone.url().ends_with("/login"), "{}", phone.url());
+}
+
+#[test]
+fn a_user_signs_out_another_device_from_the_device_list() {
+    if !browser_installed() {
+        return;
+    }
+    let shop = serve_shop();
+    let driver = Driver::start(free_port());
+    let laptop = Browser::open(&driver);
+    let phone = Browser::open(&driver);
+    for browser in [&phone, &laptop] {
+        log_in(browser, &shop, "lin");
+    }
+    laptop.click_to("#devices", "/devices");
+    let rows = || laptop.script("return document.querySelectorAll('li.device').length;");
+    assert_eq!(rows(), 2, "both browsers are listed");
+    assert_eq!(laptop.text(".this-device"), "This device");
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    laptop.screenshot(&artifacts.join("devices.png"));
+
+    // The only sign-out button is the other device's.
+    laptop.click_to(".sign-out", "/devices");
+    assert_eq!(laptop.text("#flash"), "That device is signed out");
+    assert_eq!(rows(), 1);
+    phone.click_to("nav a[href='/account']", "/login");
+    assert_eq!(phone.text("#flash"), "Please log in first");
+    laptop.goto(&format!("{shop}/account"));
+    assert!(laptop.url().ends_with("/account"), "the laptop stays logged in: {}", laptop.url());
 }

@@ -110,3 +110,24 @@ async fn the_test_helpers_work_on_the_filesystem_store() {
     let cart: crate::support::app::Cart = sessions.read(&cookie).await.unwrap().unwrap();
     assert_eq!(cart.items, vec![3, 4]);
 }
+
+#[rocket::async_test]
+async fn a_listing_shows_each_session_with_its_client_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path(), &[]).await;
+    crate::support::devices::a_listing_shows_each_session_with_its_client(&app).await;
+}
+
+#[rocket::async_test]
+async fn a_handle_ends_its_session_for_its_user_only_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path(), &[]).await;
+    crate::support::devices::a_handle_ends_its_session_for_its_user_only(&app).await;
+}
+
+#[rocket::async_test]
+async fn a_login_past_the_cap_ends_the_least_recently_active_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path(), &[("session_max_per_user", "2")]).await;
+    crate::support::devices::a_login_past_the_cap_ends_the_least_recently_active(&app).await;
+}

@@ -6,6 +6,7 @@ mod support;
 
 mod cluster;
 mod commands;
+mod devices;
 mod failover;
 mod layout;
 mod outage;

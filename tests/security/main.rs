@@ -4,6 +4,7 @@
 mod support;
 
 mod caching;
+mod devices;
 mod ids;
 mod revocation;
 mod signing;

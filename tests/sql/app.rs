@@ -2,6 +2,7 @@
 
 use rocket::http::Status;
 
+use crate::support::devices;
 use crate::support::mariadb::shared_mariadb;
 use crate::support::postgres::shared_postgres;
 use crate::{app_with, sqlite_url};
@@ -100,4 +101,28 @@ async fn concurrent_logins_all_succeed_on_postgres() {
 #[rocket::async_test]
 async fn concurrent_logins_all_succeed_on_mysql() {
     concurrent_logins_all_succeed_on("mysql", &shared_mariadb().url()).await;
+}
+
+async fn the_device_list_works_on(store: &str, url: &str) {
+    let app = app_with(store, url, &[]).await;
+    devices::a_listing_shows_each_session_with_its_client(&app).await;
+    devices::a_handle_ends_its_session_for_its_user_only(&app).await;
+    devices::signing_out_the_other_devices_keeps_the_callers(&app).await;
+    let capped = app_with(store, url, &[("session_max_per_user", "2")]).await;
+    devices::a_login_past_the_cap_ends_the_least_recently_active(&capped).await;
+}
+
+#[rocket::async_test]
+async fn the_device_list_works_on_postgres() {
+    the_device_list_works_on("postgres", &shared_postgres().url()).await;
+}
+
+#[rocket::async_test]
+async fn the_device_list_works_on_mysql() {
+    the_device_list_works_on("mysql", &shared_mariadb().url()).await;
+}
+
+#[rocket::async_test]
+async fn the_device_list_works_on_sqlite() {
+    the_device_list_works_on("sqlite", &sqlite_url()).await;
 }

@@ -166,6 +166,58 @@ async fn revoke_mine(
     format!("{ended:?}")
 }
 
+/// The caller's user's sessions, as JSON.
+#[get("/devices")]
+async fn devices(auth: Session<'_, Auth>) -> String {
+    match auth.sessions_of_user().await {
+        Ok(list) => serde_json::to_string(&list).unwrap(),
+        Err(error) => format!("failed: {error}"),
+    }
+}
+
+/// A page of `user`'s sessions, as JSON.
+#[get("/devices/of/<user>?<offset>&<limit>")]
+async fn devices_of(
+    sessions: &State<rocket_typed_session::Sessions>,
+    user: &str,
+    offset: Option<usize>,
+    limit: Option<usize>,
+) -> String {
+    let listed = sessions.sessions_of_page(user, offset.unwrap_or(0), limit.unwrap_or(usize::MAX));
+    match listed.await {
+        Ok(list) => serde_json::to_string(&list).unwrap(),
+        Err(error) => format!("failed: {error}"),
+    }
+}
+
+/// Ends the session of `user` that `handle` names.
+#[get("/devices/revoke/<user>/<handle>")]
+async fn devices_revoke(
+    sessions: &State<rocket_typed_session::Sessions>,
+    user: &str,
+    handle: &str,
+) -> String {
+    match sessions.revoke_session(user, handle).await {
+        Ok(ended) => ended.to_string(),
+        Err(error) => format!("failed: {error}"),
+    }
+}
+
+/// "Sign out my other devices".
+#[get("/devices/revoke-others")]
+async fn devices_revoke_others(mut auth: Session<'_, Auth>) -> String {
+    match auth.revoke_other_sessions().await {
+        Ok(ended) => ended.to_string(),
+        Err(error) => format!("failed: {error}"),
+    }
+}
+
+#[get("/label/<label>")]
+fn label(mut auth: Session<Auth>, label: &str) -> &'static str {
+    auth.set_label(label);
+    "labelled"
+}
+
 /// Destroys through one guard, then writes through another taken before.
 #[get("/logout-then-cart/<item>")]
 fn logout_then_cart(mut auth: Session<Auth>, mut cart: Session<Cart>, item: u32) -> &'static str {
@@ -307,6 +359,11 @@ fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
             barrier_late_items,
             barrier_coupon,
             barrier_logout,
+            devices,
+            devices_of,
+            devices_revoke,
+            devices_revoke_others,
+            label,
         ],
     )
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use rocket_typed_session::clock::Clock;
 use rocket_typed_session::store::{
-    touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore,
+    touch_interval, Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore,
 };
 
 #[derive(Clone)]
@@ -77,6 +77,19 @@ impl SessionStore for ClockedStore {
                 Loaded { record: record.clone(), expiry_reset: reset.is_some() }
             })
         }))
+    }
+
+    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        let now = self.clock.now();
+        let peek = |key: &String| {
+            self.with_live(key, |entry| {
+                entry.map(|(record, expiry)| Peeked {
+                    record: record.clone(),
+                    expires_in: expiry.duration_since(now).ok(),
+                })
+            })
+        };
+        Ok(keys.iter().map(peek).collect())
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {

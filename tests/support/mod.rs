@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod clocked;
+pub mod devices;
 
 pub mod exit;
 pub mod http;
@@ -79,6 +80,17 @@ impl App {
             Some(value) => self.get_with_cookie(path, "session", value).await,
             None => reply(self.client.get(path.to_owned()).dispatch().await).await,
         }
+    }
+
+    /// A GET from a client whose `User-Agent` is `agent`, carrying the session cookie with
+    /// `value`, if given.
+    pub async fn get_as(&self, path: &str, value: Option<&str>, agent: &str) -> Reply {
+        let mut request = self.client.get(path.to_owned());
+        request.add_header(rocket::http::Header::new("User-Agent", agent.to_owned()));
+        if let Some(value) = value {
+            request = request.cookie(Cookie::new("session", value.to_owned()));
+        }
+        reply(request.dispatch().await).await
     }
 
     /// A GET carrying `header` as its raw `Cookie` header, as a browser sends several cookies.

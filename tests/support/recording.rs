@@ -15,6 +15,7 @@ pub enum Call {
     Update { key: String, changes: Changes },
     Delete { key: String },
     Regenerate { old: String, new: String, changes: Changes },
+    Peek { keys: Vec<String> },
 }
 
 /// The recording store; clones share the record and the switches.
@@ -98,6 +99,7 @@ impl Observer for Recorder {
                     Call::Regenerate { old: old.into(), new: new.into(), changes: changes.clone() };
                 (call, &self.fail_writes)
             }
+            StoreCall::Peek { keys } => (Call::Peek { keys: keys.to_vec() }, &self.fail_loads),
             other => unreachable!("a store call the recorder does not know: {other:?}"),
         };
         self.calls.lock().unwrap().push(call);

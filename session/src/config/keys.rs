@@ -40,6 +40,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "session_sql_table",
     "session_sql_pool_size",
     "session_sql_create_table",
+    "session_max_per_user",
+    "session_track_ip",
 ];
 
 pub(super) fn reject_unknown_keys(keys: &Dict) -> Result<(), Error> {

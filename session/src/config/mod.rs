@@ -193,6 +193,16 @@ pub struct SessionConfig {
     /// 1000.
     #[serde(rename = "session_cleanup_n_requests")]
     pub cleanup_n_requests: u64,
+    /// `session_max_per_user`: the most sessions one user may have bound at once
+    /// ([`Session::bind_user`](crate::Session::bind_user)); a login past it ends the user's
+    /// least recently active sessions, in the same save. Default none (no cap).
+    #[serde(rename = "session_max_per_user")]
+    pub max_per_user: Option<usize>,
+    /// `session_track_ip`: record the client's address at login, for the device list
+    /// ([`SessionInfo::address`](crate::SessionInfo::address)). It is personal data, so it
+    /// is off unless asked for. Default `false`.
+    #[serde(rename = "session_track_ip")]
+    pub track_ip: bool,
 }
 
 /// The stores `session_type` can name; each needs its cargo feature.
@@ -292,6 +302,8 @@ impl Default for SessionConfig {
             sql_table: "sessions".to_owned(),
             sql_pool_size: 8,
             sql_create_table: true,
+            max_per_user: None,
+            track_ip: false,
         }
     }
 }

@@ -50,6 +50,9 @@ impl SessionConfig {
         if self.filesystem_threshold == 0 {
             return invalid("session_filesystem_threshold", "must be at least 1");
         }
+        if self.max_per_user == Some(0) {
+            return invalid("session_max_per_user", "must be at least 1 (leave it out for no cap)");
+        }
         if self.cleanup_n_requests == 0 {
             return invalid("session_cleanup_n_requests", "must be at least 1");
         }

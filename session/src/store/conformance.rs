@@ -126,6 +126,41 @@ pub async fn regenerate_onto_a_taken_key_changes_nothing(store: impl SessionStor
     assert_eq!(fields_of(&store, &k("new")).await, Some(record(&[("a.x", b"other")])));
 }
 
+/// Peek reads each live record in the order of the keys, and `None` for a missing one.
+pub async fn peek_reads_each_key_in_order(store: impl SessionStore) {
+    let k = key_space();
+    let (one, two) = (record(&[("a.x", b"1")]), record(&[("a.x", b"2"), ("b.y", b"3")]));
+    store.create(&k("1"), &one, TTL).await.unwrap();
+    store.create(&k("2"), &two, TTL).await.unwrap();
+    let keys = [k("2"), k("missing"), k("1")];
+    let peeked = store.peek(&keys).await.unwrap();
+    let records: Vec<_> = peeked.into_iter().map(|p| p.map(|p| p.record)).collect();
+    assert_eq!(records, [Some(two), None, Some(one)]);
+    assert!(store.peek(&[]).await.unwrap().is_empty());
+}
+
+/// Peek tells at most the ttl as the time left, and never a record that expired.
+pub async fn peek_tells_the_time_left_and_skips_expired_records(store: impl SessionStore) {
+    let k = key_space();
+    store.create(&k("live"), &record(&[("a.x", b"1")]), TTL).await.unwrap();
+    store.create(&k("brief"), &record(&[("a.x", b"1")]), Duration::from_millis(300)).await.unwrap();
+    tokio_sleep(Duration::from_millis(700)).await;
+    let peeked = store.peek(&[k("live"), k("brief")]).await.unwrap();
+    let left = peeked[0].as_ref().expect("the live record").expires_in;
+    assert!(left.is_none_or(|left| left <= TTL && left > TTL / 2), "{left:?}");
+    assert_eq!(peeked[1], None);
+}
+
+/// Peek resets no expiry.
+pub async fn peek_resets_nothing(store: impl SessionStore) {
+    let k = key_space();
+    store.create(&k("1"), &record(&[("a.x", b"1")]), SHORT_TTL).await.unwrap();
+    tokio_sleep(MOST_OF_SHORT_TTL).await;
+    store.peek(&[k("1")]).await.unwrap();
+    tokio_sleep(MOST_OF_SHORT_TTL).await;
+    assert_eq!(fields_of(&store, &k("1")).await, None, "the peek extended the ttl");
+}
+
 /// Records expire after their ttl.
 pub async fn records_expire_after_their_ttl(store: impl SessionStore) {
     let k = key_space();
@@ -283,6 +318,9 @@ macro_rules! conformance_suite {
             binary_values_survive_unchanged,
             an_update_that_removes_every_field_ends_the_record,
             thousands_of_fields_fit_in_one_write,
+            peek_reads_each_key_in_order,
+            peek_tells_the_time_left_and_skips_expired_records,
+            peek_resets_nothing,
         );
     };
     (@tests $make:expr; $($name:ident,)*) => {

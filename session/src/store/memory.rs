@@ -9,7 +9,7 @@ use moka::sync::Cache;
 use super::defaults::MEMORY_CAPACITY_BYTES;
 use super::lock::lock;
 use super::{
-    record_size, touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore,
+    record_size, touch_interval, Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore,
 };
 
 /// Sessions kept in this process's memory (`session_type = "memory"`, the default).
@@ -48,6 +48,12 @@ impl Entry {
     /// A fresh expiry for the same fields.
     fn sharing(fields: Arc<Mutex<Record>>, ttl: Duration) -> Entry {
         Entry { fields, ttl, touched: Instant::now() }
+    }
+
+    /// How long until the entry expires; zero for one past its expiry that the cache has not
+    /// evicted yet.
+    fn expires_in(&self) -> Duration {
+        (self.touched + self.ttl).saturating_duration_since(Instant::now())
     }
 
     fn fields(&self) -> MutexGuard<'_, Record> {
@@ -159,6 +165,16 @@ impl SessionStore for MemoryStore {
         Ok(entry.map(|entry| Loaded { record: entry.fields().clone(), expiry_reset }))
     }
 
+    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        let peek = |key: &String| {
+            let entry = self.cache.get(key)?;
+            let expires_in = entry.expires_in();
+            let record = entry.fields().clone();
+            (!expires_in.is_zero()).then_some(Peeked { record, expires_in: Some(expires_in) })
+        };
+        Ok(keys.iter().map(peek).collect())
+    }
+
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
         Ok(self.insert_if_absent(key, Entry::new(fields.clone(), ttl)))
     }
@@ -184,7 +200,7 @@ impl SessionStore for MemoryStore {
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {
         // The cache hands back an entry past its expiry that it has not evicted yet.
-        Ok(self.cache.remove(key).is_some_and(|entry| entry.touched.elapsed() < entry.ttl))
+        Ok(self.cache.remove(key).is_some_and(|entry| !entry.expires_in().is_zero()))
     }
 
     async fn regenerate(

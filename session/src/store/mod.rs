@@ -126,6 +126,17 @@ pub struct Loaded {
     pub expiry_reset: bool,
 }
 
+/// A record as [`SessionStore::peek`] found it: for listings, read without touching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peeked {
+    /// The stored fields.
+    pub record: Record,
+    /// How long until the record expires, when the store can tell. Its idle expiry restarts
+    /// at each reset, so this is also when the session was last active: the device list's
+    /// "last seen" comes from it, at no cost to ordinary requests.
+    pub expires_in: Option<Duration>,
+}
+
 /// How soon after one expiry reset a touching load may skip the next: a 64th of the
 /// lifetime, and never more than a second. Resetting is a write (in Redis one that replicas
 /// and the append-only file see) and re-sends the cookie, on requests that otherwise only
@@ -258,6 +269,23 @@ pub trait SessionStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<Regenerated, Error>;
 
+    /// Reads the records under `keys` without resetting their expiry, each with how long it
+    /// has left: one entry per key, in order, `None` where the key is missing or expired. It
+    /// serves listings (a user's sessions), so it should take as few round trips as the
+    /// backend allows, not one per key. The default loads each key in turn and reports no
+    /// expiry.
+    ///
+    /// # Errors
+    /// Backend failures; missing keys are not errors.
+    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            let loaded = self.load(key, None).await?;
+            found.push(loaded.map(|loaded| Peeked { record: loaded.record, expires_in: None }));
+        }
+        Ok(found)
+    }
+
     /// Removes expired records, for backends without native expiry. The default does nothing.
     ///
     /// # Errors
@@ -314,6 +342,10 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
         (**self).regenerate(old, new, changes, ttl).await
+    }
+
+    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        (**self).peek(keys).await
     }
 
     async fn cleanup(&self) -> Result<(), Error> {

@@ -6,7 +6,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
+use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 /// A store call, as an [`Observer`] sees it before it reaches the store.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +46,11 @@ pub enum StoreCall<'a> {
         new: &'a str,
         /// The fields set and removed on the way.
         changes: &'a Changes,
+    },
+    /// [`SessionStore::peek`].
+    Peek {
+        /// The storage keys read.
+        keys: &'a [String],
     },
 }
 
@@ -185,6 +190,11 @@ impl<O: Observer> SessionStore for ObservedStore<O> {
     ) -> Result<Regenerated, Error> {
         self.observer.before(StoreCall::Regenerate { old, new, changes }).await?;
         self.inner.regenerate(old, new, changes, ttl).await
+    }
+
+    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        self.observer.before(StoreCall::Peek { keys }).await?;
+        self.inner.peek(keys).await
     }
 
     async fn cleanup(&self) -> Result<(), Error> {

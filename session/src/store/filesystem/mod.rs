@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use super::digest::prefixed_sha256_hex;
 use super::lock::lock;
-use super::{touch_interval, Changes, Error, Loaded, Record, Regenerated, SessionStore};
+use super::{touch_interval, Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 use format::{decode, encode, Stored};
 
 mod format;
@@ -141,6 +141,28 @@ impl SessionStore for FilesystemStore {
                 _ => false,
             };
             Ok(Some(Loaded { record: stored.record, expiry_reset }))
+        })
+        .await
+    }
+
+    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        let keys = keys.to_vec();
+        self.blocking(move |dir| {
+            let mut found = Vec::with_capacity(keys.len());
+            for key in &keys {
+                let path = dir.path(key);
+                let _guard = dir.lock(&path);
+                found.push(match dir.read(&path)? {
+                    Some((file, stored)) => {
+                        let expiry = file.metadata()?.modified()?.checked_add(stored.ttl);
+                        let expires_in =
+                            expiry.and_then(|at| at.duration_since(SystemTime::now()).ok());
+                        Some(Peeked { record: stored.record, expires_in })
+                    }
+                    None => None,
+                });
+            }
+            Ok(found)
         })
         .await
     }

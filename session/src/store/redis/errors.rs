@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use deadpool_redis::redis::{ErrorKind, RedisError, ServerErrorKind};
+use deadpool_redis::redis::{ErrorKind, ParsingError, RedisError, ServerErrorKind};
 
 use super::round_trip::Wait;
 use crate::store::Error;
@@ -46,6 +46,11 @@ pub(super) fn is_read_only(error: &RedisError) -> bool {
 
 pub(super) fn is_broken_connection(error: &RedisError) -> bool {
     error.is_connection_dropped() || error.is_io_error() || error.is_unrecoverable_error()
+}
+
+/// A reply of another shape than the command sends back.
+pub(super) fn unexpected_reply(error: ParsingError) -> Error {
+    Error::Decode { store: STORE, message: error.to_string() }
 }
 
 /// Sorts a Redis error into the store's error kinds.

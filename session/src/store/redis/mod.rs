@@ -15,11 +15,11 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use deadpool_redis::redis::{AsyncConnectionConfig, RedisError};
+use deadpool_redis::redis::{from_redis_value, AsyncConnectionConfig, RedisError, Value};
 use deadpool_redis::{cluster, sentinel};
 
 use super::defaults::{NETWORK_TIMEOUT, REDIS_CONNECTIONS};
-use super::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
+use super::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 use connection::{pooled, Connection, Source};
 
 /// Settings for a [`RedisStore`] built from URLs.
@@ -167,6 +167,13 @@ impl RedisStore {
     }
 }
 
+/// A record and its `PTTL` as a listing sees them: a key without fields holds no session.
+fn peeked((record, pttl): (Record, i64)) -> Option<Peeked> {
+    // `PTTL` is -1 for a key without an expiry: it holds a session that never expires.
+    let expires_in = u64::try_from(pttl).ok().map(Duration::from_millis);
+    (!record.is_empty()).then_some(Peeked { record, expires_in })
+}
+
 /// `url` with the password of its user info, if any, replaced by `***`.
 fn masked(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
@@ -190,6 +197,24 @@ impl SessionStore for RedisStore {
             None => (0, self.run(&round_trip::read(key)).await?),
         };
         Ok((!record.is_empty()).then_some(Loaded { record, expiry_reset: reset == 1 }))
+    }
+
+    /// One pipeline of `HGETALL` and `PTTL` per key; on a cluster, where keys rarely share a
+    /// slot, one such pipeline per key, all sent at once.
+    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        if self.is_cluster() {
+            let each = keys.iter().map(|key| async move {
+                self.run::<(Record, i64)>(&round_trip::peek([key])).await
+            });
+            let replies = rocket::futures::future::try_join_all(each).await?;
+            return Ok(replies.into_iter().map(peeked).collect());
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let replies: Vec<Value> = self.run(&round_trip::peek(keys)).await?;
+        let pairs = replies.chunks(2).map(|pair| from_redis_value(Value::Array(pair.to_vec())));
+        pairs.map(|pair| pair.map(peeked).map_err(errors::unexpected_reply)).collect()
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {

@@ -15,6 +15,8 @@ pub(super) enum RoundTrip {
     One(Call),
     /// A write followed by `WAIT`; the reply is the write's and the replicas that acknowledged.
     Replicated(Call, Wait),
+    /// Commands without scripts, sent together; the reply is one value per command.
+    Pipeline(redis::Pipeline),
 }
 
 /// A command, or a call of one of the scripts.
@@ -69,6 +71,7 @@ impl RoundTrip {
                 pipeline.cmd("WAIT").arg(wait.replicas).arg(millis(wait.within));
                 pipeline.query_async(connection).await
             }
+            RoundTrip::Pipeline(pipeline) => pipeline.query_async(connection).await,
         }
     }
 }
@@ -83,6 +86,16 @@ pub(super) fn read(key: &str) -> RoundTrip {
     let mut command = redis::cmd("HGETALL");
     command.arg(key);
     RoundTrip::One(Call::Command(command))
+}
+
+/// `HGETALL key` and `PTTL key` for each of `keys`: their records and how long each has
+/// left, in one round trip. On a cluster all `keys` must share a slot.
+pub(super) fn peek<'k>(keys: impl IntoIterator<Item = &'k String>) -> RoundTrip {
+    let mut pipeline = redis::pipe();
+    for key in keys {
+        pipeline.cmd("HGETALL").arg(key).cmd("PTTL").arg(key);
+    }
+    RoundTrip::Pipeline(pipeline)
 }
 
 /// The read-touching script on `key`.

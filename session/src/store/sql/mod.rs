@@ -18,13 +18,14 @@ pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::defaults::NETWORK_TIMEOUT;
-use super::{touch_interval, Error};
+use super::{touch_interval, Error, Peeked, Record};
 
 /// How many expired rows one cleanup statement deletes, so that a sweep never holds long
 /// locks.
@@ -246,6 +247,30 @@ pub(crate) fn now_ms() -> i64 {
 
 pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A peek's answer from the rows of the sessions under `keys`, each `(id, field, value,
+/// expires_at)`: per key, in order, its fields and how long its header has left, or `None`
+/// where there is no live header or no field.
+pub(crate) fn peeked(
+    keys: &[String],
+    rows: Vec<(String, String, Vec<u8>, i64)>,
+) -> Vec<Option<Peeked>> {
+    let now = now_ms();
+    let mut found: HashMap<String, (Record, Option<i64>)> = HashMap::new();
+    for (id, field, value, expires_at) in rows {
+        let (record, expiry) = found.entry(id).or_default();
+        match field.is_empty() {
+            true => *expiry = Some(expires_at),
+            false => drop(record.insert(field, value)),
+        }
+    }
+    let live = |(record, expiry): (Record, Option<i64>)| {
+        let left = expiry.filter(|at| *at > now)? - now;
+        let expires_in = Some(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
+        (!record.is_empty()).then_some(Peeked { record, expires_in })
+    };
+    keys.iter().map(|key| found.remove(key).and_then(live)).collect()
 }
 
 /// The times one operation compares against, in Unix milliseconds.

@@ -12,8 +12,8 @@ use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::pool::{on_connection, Connections};
-use super::{bare_name, missing_columns, SqlOptions, Table, Times, CLEANUP_BATCH};
-use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
+use super::{bare_name, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
+use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "mysql";
 
@@ -352,8 +352,36 @@ fn record_of(rows: Vec<MySqlRow>) -> Result<Option<Loaded>, Error> {
     Ok(Some(Loaded { record, expiry_reset: touched.unwrap_or(0) > 0 }))
 }
 
+/// The rows of the sessions under `keys`, as [`peeked`] reads them, in one statement: the
+/// keys as hex literals, like every batch here.
+fn peek_rows(table: &str, keys: &[String]) -> String {
+    let listed: Vec<String> = keys.iter().map(|key| hex(key.as_bytes())).collect();
+    format!("SELECT id, field, value, expires_at FROM {table} WHERE id IN ({});", listed.join(", "))
+}
+
+/// A peeked row's `(id, field, value, expires_at)`.
+fn peek_row(row: &MySqlRow) -> Result<(String, String, Vec<u8>, i64), Error> {
+    let text = |column: usize| -> Result<String, Error> {
+        let bytes: Vec<u8> = row.try_get(column).map_err(|e| decode(&e.to_string()))?;
+        String::from_utf8(bytes).map_err(|_| decode("a key or field name is not UTF-8"))
+    };
+    let value = row.try_get(2).map_err(|e| decode(&e.to_string()))?;
+    let expires_at = row.try_get(3).map_err(|e| decode(&e.to_string()))?;
+    Ok((text(0)?, text(1)?, value, expires_at))
+}
+
 #[async_trait::async_trait]
 impl SessionStore for MysqlStore {
+    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = peek_rows(&self.table.name, keys);
+        self.ready().await?;
+        let rows = self.table.read(STORE, || self.send(sql.clone())).await?;
+        Ok(peeked(keys, rows.iter().map(peek_row).collect::<Result<_, _>>()?))
+    }
+
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let batch = Batch::new(&self.table.name, key, Times::for_ttl(touch.unwrap_or_default()));
         let sql = match touch {

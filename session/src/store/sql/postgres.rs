@@ -8,8 +8,8 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, Postgres};
 use sqlx::{AssertSqlSafe, Connection, SqlSafeStr, SqlStr};
 
 use super::pool::{on_connection, Connections};
-use super::{columns, ddl, missing_columns, SqlOptions, Table, Times, CLEANUP_BATCH};
-use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
+use super::{columns, ddl, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
+use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "postgres";
 
@@ -145,6 +145,7 @@ struct Statements {
     delete: SqlStr,
     regenerate: SqlStr,
     cleanup: SqlStr,
+    peek: SqlStr,
 }
 
 impl Statements {
@@ -244,6 +245,7 @@ impl Statements {
                 "DELETE FROM {t} WHERE id IN \
                    (SELECT id FROM {t} WHERE field = '' AND expires_at <= $1 LIMIT $2)"
             )),
+            peek: sql(format!("SELECT id, field, value, expires_at FROM {t} WHERE id = ANY($1)")),
         }
     }
 }
@@ -274,6 +276,18 @@ impl SessionStore for PostgresStore {
             })
             .await?;
         Ok(record_of(rows))
+    }
+
+    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        self.ready().await?;
+        let rows = self
+            .table
+            .read(STORE, || {
+                let query = sqlx::query_as(self.statements.peek.clone()).bind(keys);
+                on_connection!(self.connections, |c| query.fetch_all(c))
+            })
+            .await?;
+        Ok(peeked(keys, rows))
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr, Sqlite, Transaction};
 
-use super::{ddl, missing_columns, pool_options, SqlOptions, Table, Times, CLEANUP_BATCH};
-use crate::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
+use super::{ddl, missing_columns, peeked, pool_options, SqlOptions, Table, Times, CLEANUP_BATCH};
+use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "sqlite";
 
@@ -199,6 +199,7 @@ impl SqliteStore {
 
 struct Statements {
     rows: SqlStr,
+    peek: SqlStr,
     load: SqlStr,
     exists: SqlStr,
     touch: SqlStr,
@@ -216,6 +217,10 @@ impl Statements {
         let sql = |text: String| AssertSqlSafe(text).into_sql_str();
         Statements {
             rows: sql(format!("SELECT field, value, expires_at FROM {t} WHERE id = ?1")),
+            peek: sql(format!(
+                "SELECT id, field, value, expires_at FROM {t} \
+                 WHERE id IN (SELECT value FROM json_each(?1))"
+            )),
             load: sql(format!(
                 "SELECT field, value FROM {t} WHERE id = ?1 AND field <> '' AND EXISTS \
                  (SELECT 1 FROM {t} WHERE id = ?1 AND field = '' AND expires_at > ?2)"
@@ -259,6 +264,12 @@ impl SessionStore for SqliteStore {
     /// One statement reads the session's rows, header included (a statement sees one
     /// snapshot); only when the header's expiry is due does a second one move it, so that a
     /// read takes no write lock.
+    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        let listed = serde_json::to_string(keys).expect("a list of strings always encodes");
+        let query = sqlx::query_as(self.statements.peek.clone()).bind(listed);
+        Ok(peeked(keys, self.run(query.fetch_all(&self.pool)).await?))
+    }
+
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let times = Times::for_ttl(touch.unwrap_or_default());
         let query = sqlx::query_as(self.statements.rows.clone()).bind(key);

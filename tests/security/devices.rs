@@ -1,0 +1,214 @@
+//! The device list (SECURITY.md "A user's sessions"): listing, handles, revocation, the cap
+//! and the audit hook, on the memory store; the other stores run the shared behaviours in
+//! their own suites.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rocket_typed_session::{SessionEvent, SessionFairing};
+
+use crate::support::app::{launch, launch_clocked, launch_with, with_fairing};
+use crate::support::clocked::ManualClock;
+use crate::support::devices::{self, devices, log_in, sessions_of};
+use crate::support::{recording_store, App, Call};
+
+#[rocket::async_test]
+async fn a_listing_shows_each_session_with_its_client() {
+    devices::a_listing_shows_each_session_with_its_client(&launch().await.0).await;
+}
+
+#[rocket::async_test]
+async fn a_handle_ends_its_session_for_its_user_only() {
+    devices::a_handle_ends_its_session_for_its_user_only(&launch().await.0).await;
+}
+
+#[rocket::async_test]
+async fn signing_out_the_other_devices_keeps_the_callers() {
+    devices::signing_out_the_other_devices_keeps_the_callers(&launch().await.0).await;
+}
+
+#[rocket::async_test]
+async fn a_login_past_the_cap_ends_the_least_recently_active() {
+    let (app, _) = launch_with(&[("session_max_per_user", "2")]).await;
+    devices::a_login_past_the_cap_ends_the_least_recently_active(&app).await;
+}
+
+#[rocket::async_test]
+async fn the_address_is_recorded_only_with_session_track_ip() {
+    let (app, _) = launch_with(&[("session_track_ip", "true")]).await;
+    let cookie = log_in(&app, "ida", "browser").await;
+    // The local client connects from no address unless told one.
+    let listed = devices(&app.get("/devices", Some(&cookie)).await.body);
+    assert_eq!(listed[0].address, None);
+    let request = app.client.get("/login/bound/ida").remote("198.51.100.7:4000".parse().unwrap());
+    crate::support::reply(request.dispatch().await).await;
+    let addresses: Vec<_> = sessions_of(&app, "ida").await.iter().map(|d| d.address).collect();
+    assert_eq!(addresses, [Some("198.51.100.7".parse().unwrap()), None]);
+}
+
+#[rocket::async_test]
+async fn a_label_the_app_sets_is_listed() {
+    let (app, _) = launch().await;
+    let cookie = log_in(&app, "lou", "agent").await;
+    app.get("/label/work%20laptop", Some(&cookie)).await;
+    assert_eq!(sessions_of(&app, "lou").await[0].label.as_deref(), Some("work laptop"));
+}
+
+#[rocket::async_test]
+async fn a_long_user_agent_is_cut_to_256_bytes() {
+    let (app, _) = launch().await;
+    log_in(&app, "una", &"x".repeat(1000)).await;
+    assert_eq!(sessions_of(&app, "una").await[0].user_agent.as_ref().unwrap().len(), 256);
+}
+
+#[rocket::async_test]
+async fn a_session_bound_to_nobody_lists_nothing() {
+    let (app, _) = launch().await;
+    let cookie = app.get("/cart/add/1", None).await.session_cookie().unwrap();
+    assert_eq!(app.get("/devices", Some(&cookie)).await.body, "[]");
+    assert_eq!(app.get("/devices/revoke-others", Some(&cookie)).await.body, "0");
+}
+
+#[rocket::async_test]
+async fn last_seen_moves_only_when_the_expiry_is_reset() {
+    let clock = ManualClock::new();
+    let (app, _) = launch_clocked(&clock, &[("session_lifetime", "30m")]).await;
+    let cookie = log_in(&app, "lars", "agent").await;
+    let at_login = sessions_of(&app, "lars").await[0].last_seen.unwrap();
+    clock.advance(Duration::from_secs(600));
+    app.get("/cart", Some(&cookie)).await;
+    let after_read = sessions_of(&app, "lars").await[0].last_seen.unwrap();
+    assert_eq!(after_read.duration_since(at_login).unwrap(), Duration::from_secs(600));
+    // Within the touch interval (a second here) a read resets nothing, so nothing moves.
+    clock.advance(Duration::from_millis(500));
+    app.get("/cart", Some(&cookie)).await;
+    assert_eq!(sessions_of(&app, "lars").await[0].last_seen.unwrap(), after_read);
+}
+
+#[rocket::async_test]
+async fn an_ordinary_read_of_a_listed_session_costs_one_store_call() {
+    let (app, store) = launch().await;
+    let cookie = log_in(&app, "rhea", "agent").await;
+    store.take_calls();
+    app.get("/cart", Some(&cookie)).await;
+    assert!(matches!(store.take_calls()[..], [Call::Load { .. }]));
+}
+
+#[rocket::async_test]
+async fn a_listing_costs_two_store_calls_whatever_the_number_of_sessions() {
+    let (app, store) = launch().await;
+    for agent in 0..20 {
+        log_in(&app, "many", &agent.to_string()).await;
+    }
+    store.take_calls();
+    assert_eq!(sessions_of(&app, "many").await.len(), 20);
+    let calls = store.take_calls();
+    assert!(matches!(calls[..], [Call::Load { .. }, Call::Peek { ref keys }] if keys.len() == 20));
+}
+
+#[rocket::async_test]
+async fn a_listing_forgets_sessions_that_ended() {
+    let (app, store) = launch().await;
+    let phone = log_in(&app, "fay", "phone").await;
+    log_in(&app, "fay", "laptop").await;
+    app.get("/logout", Some(&phone)).await;
+    assert_eq!(sessions_of(&app, "fay").await.len(), 1);
+    store.take_calls();
+    sessions_of(&app, "fay").await;
+    let calls = store.take_calls();
+    assert!(matches!(calls[..], [_, Call::Peek { ref keys }] if keys.len() == 1), "{calls:?}");
+}
+
+#[rocket::async_test]
+async fn a_listing_pages_through_the_sessions_newest_first() {
+    let (app, _) = launch().await;
+    for agent in ["a", "b", "c", "d", "e"] {
+        log_in(&app, "pam", agent).await;
+    }
+    let page = devices(&app.get("/devices/of/pam?offset=1&limit=2", None).await.body);
+    let agents: Vec<_> = page.iter().map(|d| d.user_agent.clone().unwrap()).collect();
+    assert_eq!(agents, ["d", "c"]);
+}
+
+#[rocket::async_test]
+async fn malformed_and_unknown_handles_end_nothing() {
+    let (app, _) = launch().await;
+    let cookie = log_in(&app, "max", "agent").await;
+    for handle in ["x", "0123456789abcdef0123456789abcdef", "%00%0A", &"A".repeat(32)] {
+        assert_eq!(app.get(&format!("/devices/revoke/max/{handle}"), None).await.body, "false");
+    }
+    assert_eq!(app.get("/private", Some(&cookie)).await.status, rocket::http::Status::Ok);
+}
+
+#[rocket::async_test]
+async fn a_handle_reveals_neither_the_id_nor_the_storage_key() {
+    let (app, _) = launch().await;
+    let cookie = log_in(&app, "nia", "agent").await;
+    let handle = sessions_of(&app, "nia").await[0].handle.clone();
+    let key = crate::support::storage_key(&cookie);
+    assert!(!cookie.contains(&handle) && !key.contains(&handle));
+    assert!(!handle.contains(&cookie) && !handle.contains(&key["session:".len()..][..16]));
+}
+
+/// An app whose audit hook collects every event.
+async fn app_hearing_events() -> (App, Arc<Mutex<Vec<SessionEvent>>>, crate::support::RecordingStore)
+{
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    let store = recording_store();
+    let fairing = SessionFairing::with_store(store.clone())
+        .on_event(move |event| sink.lock().unwrap().push(event.clone()));
+    (App::launch(with_fairing(fairing, &[])).await, heard, store)
+}
+
+fn take(heard: &Arc<Mutex<Vec<SessionEvent>>>) -> Vec<SessionEvent> {
+    std::mem::take(&mut *heard.lock().unwrap())
+}
+
+#[rocket::async_test]
+async fn the_hook_hears_a_session_created_regenerated_bound_and_destroyed() {
+    let (app, heard, _) = app_hearing_events().await;
+    let cookie = app.get("/cart/add/1", None).await.session_cookie().unwrap();
+    let [SessionEvent::Created { handle: created }] = &take(&heard)[..] else { panic!() };
+    let cookie = app.get("/login/bound/ada", Some(&cookie)).await.session_cookie().unwrap();
+    let events = take(&heard);
+    let [SessionEvent::Regenerated { handle, previous }, SessionEvent::Bound { user, handle: bound }] =
+        &events[..]
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!((previous, user.as_str(), bound), (created, "ada", handle));
+    app.get("/logout", Some(&cookie)).await;
+    assert_eq!(take(&heard), [SessionEvent::Destroyed { handle: handle.clone() }]);
+}
+
+#[rocket::async_test]
+async fn the_hook_hears_revocations_with_their_count() {
+    let (app, heard, _) = app_hearing_events().await;
+    log_in(&app, "rob", "a").await;
+    log_in(&app, "rob", "b").await;
+    take(&heard);
+    app.get("/revoke/rob", None).await;
+    assert_eq!(take(&heard), [SessionEvent::Revoked { user: "rob".into(), count: 2 }]);
+    app.get("/revoke/rob", None).await;
+    assert_eq!(take(&heard), [], "a revocation that ended nothing is no event");
+}
+
+#[rocket::async_test]
+async fn a_failed_save_tells_the_hook_nothing() {
+    let (app, heard, store) = app_hearing_events().await;
+    store.fail_writes(true);
+    let reply = app.get("/login/bound/ada", None).await;
+    assert_eq!(reply.status, rocket::http::Status::ServiceUnavailable);
+    assert_eq!(take(&heard), []);
+}
+
+#[rocket::async_test]
+async fn ordinary_reads_and_writes_tell_the_hook_nothing() {
+    let (app, heard, _) = app_hearing_events().await;
+    let cookie = log_in(&app, "ned", "agent").await;
+    take(&heard);
+    app.get("/cart/add/1", Some(&cookie)).await;
+    app.get("/cart", Some(&cookie)).await;
+    assert_eq!(take(&heard), []);
+}
