@@ -131,3 +131,27 @@ async fn a_login_past_the_cap_ends_the_least_recently_active_in_files() {
     let app = app_in(dir.path(), &[("session_max_per_user", "2")]).await;
     crate::support::devices::a_login_past_the_cap_ends_the_least_recently_active(&app).await;
 }
+
+#[rocket::async_test]
+async fn signing_out_the_other_devices_keeps_the_callers_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path(), &[]).await;
+    crate::support::devices::signing_out_the_other_devices_keeps_the_callers(&app).await;
+}
+
+#[rocket::async_test]
+async fn last_seen_moves_only_when_the_expiry_is_reset_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path(), &[crate::support::devices::SECOND_TOUCH_INTERVAL]).await;
+    crate::support::devices::last_seen_moves_only_when_the_expiry_is_reset(&app).await;
+}
+
+#[rocket::async_test]
+async fn the_hook_hears_logins_and_revocations_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let keys = [("session_type", "filesystem"), ("session_filesystem_dir", path)];
+    let (rocket, heard) = crate::support::app::configured_hearing(&keys);
+    let app = App::launch(rocket).await;
+    crate::support::devices::the_hook_hears_logins_and_revocations(&app, &heard).await;
+}

@@ -1,17 +1,60 @@
 //! The device list on Redis and on a Redis Cluster, where a user's sessions and their index
 //! live in different slots.
 
-use crate::app_on;
-use crate::support::app::configured;
-use crate::support::devices::{self, log_in, sessions_of};
-use crate::support::redis::{shared_cluster, shared_server, RedisServer};
+use crate::support::app::{configured, configured_hearing};
+use crate::support::devices::{self, log_in, sessions_of, SECOND_TOUCH_INTERVAL};
+use crate::support::redis::{
+    shared_cluster, shared_sentinel, shared_server, RedisServer, SENTINEL_MASTER,
+};
 use crate::support::App;
+use crate::{app_on, redis_keys};
 
 async fn cluster_app(keys: &[(&str, &str)]) -> App {
     let urls = format!("{:?}", shared_cluster().urls());
     let mut all = vec![("session_type", "redis_cluster"), ("session_redis_cluster_urls", &urls)];
     all.extend_from_slice(keys);
     App::launch(configured(&all)).await
+}
+
+async fn sentinel_app() -> App {
+    let urls = format!("{:?}", shared_sentinel().urls());
+    App::launch(configured(&[
+        ("session_type", "redis_sentinel"),
+        ("session_redis_sentinel_urls", &urls),
+        ("session_redis_sentinel_master", SENTINEL_MASTER),
+    ]))
+    .await
+}
+
+#[rocket::async_test]
+async fn last_seen_moves_only_when_the_expiry_is_reset_on_redis() {
+    let app = app_on(&shared_server().url(), &[SECOND_TOUCH_INTERVAL]).await;
+    devices::last_seen_moves_only_when_the_expiry_is_reset(&app).await;
+}
+
+#[rocket::async_test]
+async fn last_seen_moves_only_when_the_expiry_is_reset_on_a_cluster() {
+    let app = cluster_app(&[SECOND_TOUCH_INTERVAL]).await;
+    devices::last_seen_moves_only_when_the_expiry_is_reset(&app).await;
+}
+
+#[rocket::async_test]
+async fn the_hook_hears_logins_and_revocations_on_redis() {
+    let (rocket, heard) = configured_hearing(&redis_keys(&shared_server().url()));
+    devices::the_hook_hears_logins_and_revocations(&App::launch(rocket).await, &heard).await;
+}
+
+#[rocket::async_test]
+async fn the_device_list_works_through_sentinel() {
+    let app = sentinel_app().await;
+    devices::a_listing_shows_each_session_with_its_client(&app).await;
+    devices::a_handle_ends_its_session_for_its_user_only(&app).await;
+    devices::signing_out_the_other_devices_keeps_the_callers(&app).await;
+}
+
+#[rocket::async_test]
+async fn signing_out_the_other_devices_keeps_the_callers_on_a_cluster() {
+    devices::signing_out_the_other_devices_keeps_the_callers(&cluster_app(&[]).await).await;
 }
 
 #[rocket::async_test]

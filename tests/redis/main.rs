@@ -17,9 +17,14 @@ mod sentinel;
 use support::app::configured;
 use support::App;
 
+/// The keys of `session_type = "redis"` at `url`.
+fn redis_keys(url: &str) -> Vec<(&'static str, &str)> {
+    vec![("session_type", "redis"), ("session_redis_url", url)]
+}
+
 /// The test app on `session_type = "redis"` at `url`, with `keys` added.
 async fn app_on(url: &str, keys: &[(&str, &str)]) -> App {
-    let mut all = vec![("session_type", "redis"), ("session_redis_url", url)];
+    let mut all = redis_keys(url);
     all.extend_from_slice(keys);
     App::launch(configured(&all)).await
 }

@@ -2,15 +2,14 @@
 //! and the audit hook, on the memory store; the other stores run the shared behaviours in
 //! their own suites.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rocket_typed_session::{SessionEvent, SessionFairing};
 
-use crate::support::app::{launch, launch_clocked, launch_with, with_fairing};
+use crate::support::app::{launch, launch_clocked, launch_with, with_fairing, Heard};
 use crate::support::clocked::ManualClock;
 use crate::support::devices::{self, devices, log_in, sessions_of};
-use crate::support::{recording_store, App, Call};
+use crate::support::{recording_store, App, Call, RecordingStore};
 
 #[rocket::async_test]
 async fn a_listing_shows_each_session_with_its_client() {
@@ -31,6 +30,24 @@ async fn signing_out_the_other_devices_keeps_the_callers() {
 async fn a_login_past_the_cap_ends_the_least_recently_active() {
     let (app, _) = launch_with(&[("session_max_per_user", "2")]).await;
     devices::a_login_past_the_cap_ends_the_least_recently_active(&app).await;
+}
+
+#[rocket::async_test]
+async fn last_seen_moves_only_when_the_expiry_is_reset_in_real_time() {
+    let (app, _) = launch_with(&[devices::SECOND_TOUCH_INTERVAL]).await;
+    devices::last_seen_moves_only_when_the_expiry_is_reset(&app).await;
+}
+
+#[rocket::async_test]
+async fn the_cap_bounds_the_index() {
+    let (app, store) = launch_with(&[("session_max_per_user", "2")]).await;
+    for agent in 0..5 {
+        log_in(&app, "ivy", &agent.to_string()).await;
+    }
+    store.take_calls();
+    assert_eq!(sessions_of(&app, "ivy").await.len(), 2);
+    let calls = store.take_calls();
+    assert!(matches!(calls[..], [_, Call::Peek { ref keys }] if keys.len() == 2), "{calls:?}");
 }
 
 #[rocket::async_test]
@@ -150,28 +167,21 @@ async fn a_handle_reveals_neither_the_id_nor_the_storage_key() {
     assert!(!handle.contains(&cookie) && !handle.contains(&key["session:".len()..][..16]));
 }
 
-/// An app whose audit hook collects every event.
-async fn app_hearing_events() -> (App, Arc<Mutex<Vec<SessionEvent>>>, crate::support::RecordingStore)
-{
-    let heard = Arc::new(Mutex::new(Vec::new()));
-    let sink = heard.clone();
+/// An app on a recording store whose audit hook collects every event, with `keys`.
+async fn app_hearing_events(keys: &[(&str, &str)]) -> (App, Heard, RecordingStore) {
+    let heard = Heard::default();
     let store = recording_store();
-    let fairing = SessionFairing::with_store(store.clone())
-        .on_event(move |event| sink.lock().unwrap().push(event.clone()));
-    (App::launch(with_fairing(fairing, &[])).await, heard, store)
-}
-
-fn take(heard: &Arc<Mutex<Vec<SessionEvent>>>) -> Vec<SessionEvent> {
-    std::mem::take(&mut *heard.lock().unwrap())
+    let fairing = heard.listening(SessionFairing::with_store(store.clone()));
+    (App::launch(with_fairing(fairing, keys)).await, heard, store)
 }
 
 #[rocket::async_test]
 async fn the_hook_hears_a_session_created_regenerated_bound_and_destroyed() {
-    let (app, heard, _) = app_hearing_events().await;
+    let (app, heard, _) = app_hearing_events(&[]).await;
     let cookie = app.get("/cart/add/1", None).await.session_cookie().unwrap();
-    let [SessionEvent::Created { handle: created }] = &take(&heard)[..] else { panic!() };
+    let [SessionEvent::Created { handle: created }] = &heard.take()[..] else { panic!() };
     let cookie = app.get("/login/bound/ada", Some(&cookie)).await.session_cookie().unwrap();
-    let events = take(&heard);
+    let events = heard.take();
     let [SessionEvent::Regenerated { handle, previous }, SessionEvent::Bound { user, handle: bound }] =
         &events[..]
     else {
@@ -179,36 +189,73 @@ async fn the_hook_hears_a_session_created_regenerated_bound_and_destroyed() {
     };
     assert_eq!((previous, user.as_str(), bound), (created, "ada", handle));
     app.get("/logout", Some(&cookie)).await;
-    assert_eq!(take(&heard), [SessionEvent::Destroyed { handle: handle.clone() }]);
+    assert_eq!(heard.take(), [SessionEvent::Destroyed { handle: handle.clone() }]);
 }
 
 #[rocket::async_test]
 async fn the_hook_hears_revocations_with_their_count() {
-    let (app, heard, _) = app_hearing_events().await;
+    let (app, heard, _) = app_hearing_events(&[]).await;
     log_in(&app, "rob", "a").await;
     log_in(&app, "rob", "b").await;
-    take(&heard);
+    heard.take();
     app.get("/revoke/rob", None).await;
-    assert_eq!(take(&heard), [SessionEvent::Revoked { user: "rob".into(), count: 2 }]);
+    assert_eq!(heard.take(), [SessionEvent::Revoked { user: "rob".into(), count: 2 }]);
     app.get("/revoke/rob", None).await;
-    assert_eq!(take(&heard), [], "a revocation that ended nothing is no event");
+    assert_eq!(heard.take(), [], "a revocation that ended nothing is no event");
+}
+
+#[rocket::async_test]
+async fn the_hook_hears_what_signing_out_other_devices_and_the_cap_ended() {
+    let (app, heard, _) = app_hearing_events(&[("session_max_per_user", "2")]).await;
+    log_in(&app, "val", "a").await;
+    log_in(&app, "val", "b").await;
+    heard.take();
+    let third = log_in(&app, "val", "c").await;
+    let revoked = SessionEvent::Revoked { user: "val".into(), count: 1 };
+    assert!(heard.take().contains(&revoked), "the cap ended one session");
+    app.get("/devices/revoke-others", Some(&third)).await;
+    assert_eq!(heard.take(), [revoked]);
 }
 
 #[rocket::async_test]
 async fn a_failed_save_tells_the_hook_nothing() {
-    let (app, heard, store) = app_hearing_events().await;
+    let (app, heard, store) = app_hearing_events(&[]).await;
     store.fail_writes(true);
     let reply = app.get("/login/bound/ada", None).await;
     assert_eq!(reply.status, rocket::http::Status::ServiceUnavailable);
-    assert_eq!(take(&heard), []);
+    assert_eq!(heard.take(), []);
 }
 
 #[rocket::async_test]
 async fn ordinary_reads_and_writes_tell_the_hook_nothing() {
-    let (app, heard, _) = app_hearing_events().await;
+    let (app, heard, _) = app_hearing_events(&[]).await;
     let cookie = log_in(&app, "ned", "agent").await;
-    take(&heard);
+    heard.take();
     app.get("/cart/add/1", Some(&cookie)).await;
     app.get("/cart", Some(&cookie)).await;
-    assert_eq!(take(&heard), []);
+    assert_eq!(heard.take(), []);
+}
+
+#[rocket::async_test]
+async fn a_login_costs_three_store_calls_beside_its_save() {
+    let (app, store) = launch().await;
+    log_in(&app, "lia", "first").await;
+    store.take_calls();
+    log_in(&app, "lia", "second").await;
+    let calls = store.take_calls();
+    let expected = matches!(
+        calls[..],
+        [Call::Create { .. }, Call::Load { .. }, Call::Peek { .. }, Call::Update { .. }]
+    );
+    assert!(expected, "create the session; load, peek and update the index: {calls:?}");
+}
+
+#[rocket::async_test]
+async fn a_user_name_of_any_bytes_and_length_lists_its_sessions() {
+    let (app, _) = launch().await;
+    let name = format!("a%00b%0Ac%2F{}", "x".repeat(5000));
+    let cookie = log_in(&app, &name, "agent").await;
+    let listed = devices(&app.get("/devices", Some(&cookie)).await.body);
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].current);
 }

@@ -84,6 +84,9 @@ async fn every_configuration_error_aborts_launch_with_a_message_naming_the_key()
         (&[("session_redis_wait_replicas", "-1")], &["session_redis_wait_replicas"]),
         (&[("session_store_timeout", "0ms")], &["session_store_timeout", "longer than zero"]),
         (&[("session_sql_pool_size", "0")], &["session_sql_pool_size", "at least 1"]),
+        (&[("session_max_per_user", "0")], &["session_max_per_user", "at least 1"]),
+        (&[("session_max_per_user", "many")], &["session_max_per_user"]),
+        (&[("session_track_ip", "perhaps")], &["session_track_ip"]),
         (&[("session_type", "postgres")], &["session_sql_url", "postgres://"]),
         (&[("session_type", "mysql")], &["session_sql_url", "mysql://"]),
     ];

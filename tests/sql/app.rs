@@ -5,6 +5,7 @@ use rocket::http::Status;
 use crate::support::devices;
 use crate::support::mariadb::shared_mariadb;
 use crate::support::postgres::shared_postgres;
+use crate::support::App;
 use crate::{app_with, sqlite_url};
 
 async fn a_session_lives_and_ends_on(store: &str, url: &str) {
@@ -103,6 +104,7 @@ async fn concurrent_logins_all_succeed_on_mysql() {
     concurrent_logins_all_succeed_on("mysql", &shared_mariadb().url()).await;
 }
 
+/// Every behaviour of the device list, on one store.
 async fn the_device_list_works_on(store: &str, url: &str) {
     let app = app_with(store, url, &[]).await;
     devices::a_listing_shows_each_session_with_its_client(&app).await;
@@ -110,6 +112,13 @@ async fn the_device_list_works_on(store: &str, url: &str) {
     devices::signing_out_the_other_devices_keeps_the_callers(&app).await;
     let capped = app_with(store, url, &[("session_max_per_user", "2")]).await;
     devices::a_login_past_the_cap_ends_the_least_recently_active(&capped).await;
+    let rolling = app_with(store, url, &[devices::SECOND_TOUCH_INTERVAL]).await;
+    devices::last_seen_moves_only_when_the_expiry_is_reset(&rolling).await;
+    let (rocket, heard) = crate::support::app::configured_hearing(&[
+        ("session_type", store),
+        ("session_sql_url", url),
+    ]);
+    devices::the_hook_hears_logins_and_revocations(&App::launch(rocket).await, &heard).await;
 }
 
 #[rocket::async_test]

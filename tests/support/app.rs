@@ -1,8 +1,10 @@
 //! The app the integration tests drive: every guard and session operation behind a route.
 
+use std::sync::{Arc, Mutex};
+
 use rocket::tokio::sync::Barrier;
 use rocket::{get, routes, Build, Rocket, State};
-use rocket_typed_session::{ExistingSession, Session, SessionFairing, SessionMap};
+use rocket_typed_session::{ExistingSession, Session, SessionEvent, SessionFairing, SessionMap};
 
 use rocket_typed_session::store::SessionStore;
 
@@ -324,6 +326,29 @@ pub fn with_fairing(fairing: SessionFairing, keys: &[(&str, &str)]) -> Rocket<Bu
 /// The test app on the store its configuration names.
 pub fn configured(keys: &[(&str, &str)]) -> Rocket<Build> {
     with_routes(rocket::custom(figment(keys)).attach(SessionFairing::new()))
+}
+
+/// What an app's audit hook heard, in order.
+#[derive(Clone, Default)]
+pub struct Heard(Arc<Mutex<Vec<SessionEvent>>>);
+
+impl Heard {
+    /// The events heard since the last call.
+    pub fn take(&self) -> Vec<SessionEvent> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    /// `fairing`, telling this of every event.
+    pub fn listening(&self, fairing: SessionFairing) -> SessionFairing {
+        let heard = self.0.clone();
+        fairing.on_event(move |event| heard.lock().unwrap().push(event.clone()))
+    }
+}
+
+/// The test app on the store its configuration names, with an audit hook.
+pub fn configured_hearing(keys: &[(&str, &str)]) -> (Rocket<Build>, Heard) {
+    let heard = Heard::default();
+    (with_fairing(heard.listening(SessionFairing::new()), keys), heard)
 }
 
 fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {

@@ -2,10 +2,12 @@
 //! store's suite runs them on an app of its own.
 
 use std::net::IpAddr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rocket::http::Status;
+use rocket_typed_session::SessionEvent;
 
+use crate::support::app::Heard;
 use crate::support::App;
 
 /// One session of a listing, as the test app's `/devices` routes return it.
@@ -94,4 +96,49 @@ pub async fn a_login_past_the_cap_ends_the_least_recently_active(app: &App) {
     assert_eq!(app.get("/private", Some(&first)).await.status, Status::Ok);
     assert_eq!(app.get("/private", Some(&third)).await.status, Status::Ok);
     assert_eq!(sessions_of(app, "cleo").await.len(), 2);
+}
+
+/// The configuration of [`last_seen_moves_only_when_the_expiry_is_reset`]: a lifetime whose
+/// touch interval is a second.
+pub const SECOND_TOUCH_INTERVAL: (&str, &str) = ("session_lifetime", "64s");
+
+/// With a touch interval of a second (`SECOND_TOUCH_INTERVAL`), a read more than a second
+/// after the last reset moves last seen to now; one right after it moves nothing. Real time:
+/// a store's own expiry cannot be moved by a test clock.
+pub async fn last_seen_moves_only_when_the_expiry_is_reset(app: &App) {
+    let cookie = log_in(app, "lena", "agent").await;
+    let seen = |list: Vec<Device>| list[0].last_seen.expect("the store tells the expiry");
+    let at_login = seen(sessions_of(app, "lena").await);
+    rocket::tokio::time::sleep(Duration::from_millis(1300)).await;
+    let before_read = SystemTime::now();
+    app.get("/cart", Some(&cookie)).await;
+    let after_read = seen(sessions_of(app, "lena").await);
+    assert!(after_read.duration_since(at_login).unwrap() >= Duration::from_millis(1300));
+    // Stores keep expiries to the millisecond.
+    assert!(after_read + Duration::from_millis(2) >= before_read, "{after_read:?} {before_read:?}");
+    app.get("/cart", Some(&cookie)).await;
+    let again = seen(sessions_of(app, "lena").await);
+    let moved = again.duration_since(after_read).unwrap_or_else(|e| e.duration());
+    assert!(moved <= Duration::from_millis(2), "a read within the interval moved it by {moved:?}");
+}
+
+/// The hook hears a login as a regeneration (or creation) and a binding, and a revocation
+/// with its count, each once, with handles the listing shows.
+pub async fn the_hook_hears_logins_and_revocations(app: &App, heard: &Heard) {
+    let cookie = app.get("/cart/add/1", None).await.session_cookie().unwrap();
+    app.get_as("/login/bound/hugo", Some(&cookie), "agent").await;
+    let events = heard.take();
+    let handle = sessions_of(app, "hugo").await[0].handle.clone();
+    match &events[..] {
+        [SessionEvent::Created { .. }, SessionEvent::Regenerated { handle: moved, .. }, SessionEvent::Bound { user, handle: bound }] =>
+        {
+            assert_eq!(
+                (moved.as_str(), bound.as_str(), user.as_str()),
+                (&*handle, &*handle, "hugo")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    app.get("/revoke/hugo", None).await;
+    assert_eq!(heard.take(), [SessionEvent::Revoked { user: "hugo".into(), count: 1 }]);
 }
