@@ -172,7 +172,7 @@ fn stages(dump: &Path) -> Vec<(&'static str, u64)> {
     let save = update + create;
     vec![
         ("guard: cookie read, id parse, request state", guard - digest - load - decode),
-        ("guard: id digest (SHA-256)", digest),
+        ("guard: id digest (BLAKE3; SHA-256 before)", digest),
         ("guard: store load", load),
         ("guard: decode", decode),
         ("handler: encode into the record", commit),

@@ -35,9 +35,10 @@ pub(crate) fn set(
     value: String,
     max_age: Option<Duration>,
 ) -> Header<'static> {
-    use std::fmt::Write;
     let mut out = String::with_capacity(128 + value.len());
-    let _ = write!(out, "{}={value}", config.cookie_name);
+    out.push_str(&config.cookie_name);
+    out.push('=');
+    out.push_str(&value);
     if config.cookie_http_only {
         out.push_str("; HttpOnly");
     }
@@ -49,14 +50,32 @@ pub(crate) fn set(
     if config.cookie_secure {
         out.push_str("; Secure");
     }
-    let _ = write!(out, "; Path={}", config.cookie_path);
+    out.push_str("; Path=");
+    out.push_str(&config.cookie_path);
     if let Some(domain) = &config.cookie_domain {
-        let _ = write!(out, "; Domain={domain}");
+        out.push_str("; Domain=");
+        out.push_str(domain);
     }
     if let Some(max_age) = max_age {
-        let _ = write!(out, "; Max-Age={}", i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX));
+        out.push_str("; Max-Age=");
+        push_decimal(&mut out, max_age.as_secs().min(i64::MAX as u64));
     }
     Header::new("Set-Cookie", out)
+}
+
+/// Appends `number` in decimal, without the formatting machinery `write!` goes through.
+fn push_decimal(out: &mut String, mut number: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            break;
+        }
+    }
+    digits[start..].iter().for_each(|digit| out.push(char::from(*digit)));
 }
 
 /// The `Set-Cookie` header that makes the client forget its id, repeating the attributes the
@@ -144,7 +163,8 @@ mod tests {
             });
         }
         for config in &configs {
-            for max_age in [LIFETIME, None] {
+            let edges = [0, 7, 10, 99_999_999_999].map(|secs| Some(Duration::from_secs(secs)));
+            for max_age in [LIFETIME, None].into_iter().chain(edges) {
                 let header = set(config, id.expose().to_owned(), max_age);
                 assert_eq!(header.value(), by_the_cookie_crate(config, id.expose(), max_age));
             }

@@ -1,7 +1,7 @@
 //! Session ids: generation from the OS CSPRNG, strict parsing, and the storage key digest.
 //!
 //! The raw id only ever travels in the cookie. Stores, file names and logs see the
-//! [`SessionId::storage_key`], a SHA-256 digest, so a leaked store dump or log line cannot be
+//! [`SessionId::storage_key`], a BLAKE3 digest, so a leaked store dump or log line cannot be
 //! replayed as a cookie.
 
 use std::fmt;
@@ -9,7 +9,7 @@ use std::fmt;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::store::digest::prefixed_sha256_hex;
+use crate::store::digest::prefixed_digest_hex;
 
 /// The smallest accepted id length in bytes of entropy (128 bits).
 pub const MIN_ID_BYTES: usize = 16;
@@ -57,10 +57,10 @@ impl SessionId {
         &self.encoded
     }
 
-    /// The key a store files this session under: `prefix` followed by the hex SHA-256 digest
+    /// The key a store files this session under: `prefix` followed by the hex BLAKE3 digest
     /// of the id. The raw id cannot be recovered from it.
     pub fn storage_key(&self, prefix: &str) -> String {
-        prefixed_sha256_hex(prefix, &self.encoded)
+        prefixed_digest_hex(prefix, &self.encoded)
     }
 }
 

@@ -86,7 +86,7 @@
 //!
 //! # Security
 //! Ids carry 256 bits from the OS CSPRNG and are parsed strictly before any store call; an
-//! unknown id is never adopted; stores see only a SHA-256 of the id; cookies are `HttpOnly`
+//! unknown id is never adopted; stores see only a BLAKE3 digest of the id; cookies are `HttpOnly`
 //! and `SameSite=Lax` by default. Call [`regenerate`](Session::regenerate) and
 //! [`bind_user`](Session::bind_user) at login, [`destroy`](Session::destroy) at logout, and
 //! [`Sessions::revoke_user`] to end every session of a user. `session_use_signer` signs ids,
@@ -120,7 +120,7 @@
 //!
 //! ```
 //! use std::collections::HashMap;
-//! use std::sync::Mutex;
+//! use std::sync::{Arc, Mutex};
 //! use std::time::Duration;
 //! use rocket_typed_session::async_trait;
 //! use rocket_typed_session::store::{Changes, Error, Loaded, Record, Regenerated, SessionStore};
@@ -133,7 +133,7 @@
 //! #[async_trait]
 //! impl SessionStore for MapStore {
 //!     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
-//!         let record = self.0.lock().unwrap().get(key).cloned();
+//!         let record = self.0.lock().unwrap().get(key).cloned().map(Arc::new);
 //!         // Without an expiry of its own, it reports every touch as a reset.
 //!         Ok(record.map(|record| Loaded { record, expiry_reset: touch.is_some() }))
 //!     }

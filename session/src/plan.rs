@@ -159,6 +159,8 @@ fn new_record(view: &Record, rules: &Rules) -> Record {
 mod tests {
     use super::*;
     use crate::codec;
+    use std::sync::Arc;
+
     use crate::state::{Intent, LoadFacts};
 
     const TTL: Duration = Duration::from_secs(3600);
@@ -184,14 +186,14 @@ mod tests {
 
     /// A stored session that loaded `loaded` and that guards left as `now`.
     fn existing(loaded: Record, now: Option<Record>) -> Facts {
-        let mut facts = Facts::new(Some(stored()), loaded, true);
+        let mut facts = Facts::new(Some(stored()), Arc::new(loaded), true);
         facts.working = now;
         facts
     }
 
     /// A visitor without a stored session whose guards left `now`.
     fn visitor(now: Option<Record>) -> Facts {
-        let mut facts = Facts::new(None, Record::new(), true);
+        let mut facts = Facts::new(None, Arc::default(), true);
         facts.working = now;
         facts
     }

@@ -103,7 +103,7 @@ fn report(
 
 /// The plan's single store write (two for a destroy followed by new data).
 async fn carry_out(sessions: &Sessions, write: Write, ttl: Duration) -> Result<Written, Error> {
-    let store = sessions.store();
+    let store = sessions.backend();
     Ok(match write {
         Write::Nothing { kept } => Written::Kept(kept),
         Write::Create { id, fields } => Written::Moved(create(sessions, id, &fields, ttl).await?),
@@ -144,7 +144,7 @@ async fn create(
 ) -> Result<KeyedId, Error> {
     let mut new = sessions.keyed(id);
     for _ in 0..ID_ATTEMPTS {
-        if sessions.store().create(&new.key, fields, ttl).await? {
+        if sessions.backend().create(&new.key, fields, ttl).await? {
             return Ok(new);
         }
         new = sessions.fresh_id();

@@ -154,6 +154,12 @@ impl Sessions {
         &self.shared.store
     }
 
+    /// The store, called directly: through the `Arc`, each call would box its future twice
+    /// (the `Arc`'s forwarding impl, then the store's own).
+    pub(crate) fn backend(&self) -> &dyn SessionStore {
+        self.shared.store.as_ref()
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &SessionConfig {
         &self.shared.config

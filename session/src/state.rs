@@ -5,7 +5,7 @@
 //! This file alone knows that the state lives in Rocket's request-local cache.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use rocket::Request;
@@ -41,14 +41,13 @@ pub(crate) struct RequestState {
 }
 
 /// What the request knows of its session: planning reads nothing else.
-#[derive(Default)]
 pub(crate) struct Facts {
     /// The session as stored when the request began; `None` for one not stored yet.
     pub(crate) stored: Option<KeyedId>,
     /// The id the session will carry after this request when it differs from `stored`,
     /// drawn on first need.
     pub(crate) next_id: Option<SessionId>,
-    pub(crate) loaded: Record,
+    pub(crate) loaded: Arc<Record>,
     /// The record as guards left it; `None` while no guard changed anything.
     pub(crate) working: Option<Record>,
     pub(crate) permanent: bool,
@@ -104,17 +103,17 @@ impl RequestState {
 
     async fn load(req: &Request<'_>, sessions: Sessions) -> Result<RequestState, Error> {
         // Only a store with a time limit needs to know how long the load took.
-        let started = sessions.store().request_time_limit().map(|_| Instant::now());
+        let started = sessions.backend().request_time_limit().map(|_| Instant::now());
         let config = sessions.config();
-        let mut facts = Facts::new(None, Record::new(), config.permanent);
+        let mut found = None;
         if let Some(CookieId { id, resign }) = session_cookie(req, &sessions) {
             let stored = sessions.keyed(id);
             let touch = config.refresh_each_request.then_some(config.lifetime);
-            let loaded = sessions.store().load(&stored.key, touch).await.map_err(load_failure)?;
+            let loaded = sessions.backend().load(&stored.key, touch).await.map_err(load_failure)?;
             let loaded = match loaded {
                 // Past the absolute timeout: the session ends here, whatever its activity.
                 Some(loaded) if sessions.remaining(&loaded.record).is_zero() => {
-                    sessions.store().delete(&stored.key).await.map_err(load_failure)?;
+                    sessions.backend().delete(&stored.key).await.map_err(load_failure)?;
                     None
                 }
                 loaded => loaded,
@@ -123,10 +122,12 @@ impl RequestState {
                 let permanent = Fields::new(&record, config.format)
                     .value(reserved::PERMANENT)
                     .unwrap_or(config.permanent);
-                facts = Facts::new(Some(stored), record, permanent);
+                let mut facts = Facts::new(Some(stored), record, permanent);
                 facts.load = LoadFacts { expiry_reset, resign };
+                found = Some(facts);
             }
         }
+        let facts = found.unwrap_or_else(|| Facts::new(None, empty(), config.permanent));
         let load_time = started.map_or(Duration::ZERO, |started| started.elapsed());
         Ok(RequestState {
             sessions,
@@ -138,7 +139,7 @@ impl RequestState {
 
     /// What the store's per-request time limit leaves for the save, if it has a limit.
     pub(crate) fn save_budget(&self) -> Option<SaveBudget> {
-        let limit = self.sessions.store().request_time_limit()?;
+        let limit = self.sessions.backend().request_time_limit()?;
         Some(SaveBudget { limit, left: limit.saturating_sub(self.load_time) })
     }
 
@@ -173,7 +174,7 @@ impl RequestState {
         }
         let format = self.format();
         let defaults = defaults_of::<T>(format);
-        let working = facts.working.get_or_insert_with(|| facts.loaded.clone());
+        let working = facts.working.get_or_insert_with(|| Record::clone(&facts.loaded));
         let held = namespace_len(working, T::NAMESPACE);
         let mut sink = FieldSink::without_defaults(working, format, defaults);
         let written = value.encode(&mut sink);
@@ -259,7 +260,7 @@ impl RequestState {
     pub(crate) fn destroy(&self) {
         let mut facts = lock(&self.facts);
         let destroyed = facts.stored.take().or_else(|| facts.intent.destroyed.take());
-        *facts = Facts::new(None, Record::new(), self.sessions.config().permanent);
+        *facts = Facts::new(None, empty(), self.sessions.config().permanent);
         facts.intent.destroyed = destroyed;
         self.generation.fetch_add(1, Ordering::Relaxed);
     }
@@ -348,9 +349,24 @@ pub(crate) struct SaveBudget {
     pub(crate) left: Duration,
 }
 
+impl Default for Facts {
+    fn default() -> Self {
+        Facts::new(None, empty(), false)
+    }
+}
+
 impl Facts {
-    pub(crate) fn new(stored: Option<KeyedId>, loaded: Record, permanent: bool) -> Self {
-        Facts { stored, loaded, permanent, ..Facts::default() }
+    pub(crate) fn new(stored: Option<KeyedId>, loaded: Arc<Record>, permanent: bool) -> Self {
+        Facts {
+            stored,
+            next_id: None,
+            loaded,
+            working: None,
+            permanent,
+            load: LoadFacts::default(),
+            intent: Intent::default(),
+            encode_error: None,
+        }
     }
 
     /// The record as it stands now.
@@ -359,8 +375,15 @@ impl Facts {
     }
 
     fn working_mut(&mut self) -> &mut Record {
-        self.working.get_or_insert_with(|| self.loaded.clone())
+        self.working.get_or_insert_with(|| Record::clone(&self.loaded))
     }
+}
+
+/// The record of a session that is not stored: one empty record shared by every request, so
+/// that a visitor without a session costs no allocation for it.
+fn empty() -> Arc<Record> {
+    static EMPTY: LazyLock<Arc<Record>> = LazyLock::new(Arc::default);
+    EMPTY.clone()
 }
 
 /// The id of the first cookie of the session's name that parses (and verifies, when signed),

@@ -50,7 +50,7 @@ async fn over_the_threshold_expired_files_go_first_then_the_least_recently_used(
         .unwrap();
     let store = FilesystemStore::open(dir.path(), 2).unwrap();
     let by_key = |key: &str| {
-        let name = format!("{:x}", sha2_digest(key));
+        let name = blake3::hash(key.as_bytes()).to_hex().to_string();
         dir.path().join(name)
     };
     age(&by_key("s:old"), Duration::from_secs(30));
@@ -74,19 +74,5 @@ async fn a_create_past_the_threshold_triggers_a_background_sweep() {
     while session_files(dir.path()).len() > 3 {
         assert!(std::time::Instant::now() < deadline, "no sweep brought the files down to 3");
         rocket::tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The file name the store gives a key: the hex SHA-256 of the key.
-fn sha2_digest(key: &str) -> Hex {
-    use sha2::Digest;
-    Hex(sha2::Sha256::digest(key.as_bytes()).to_vec())
-}
-
-struct Hex(Vec<u8>);
-
-impl std::fmt::LowerHex for Hex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
     }
 }

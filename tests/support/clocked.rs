@@ -74,7 +74,7 @@ impl SessionStore for ClockedStore {
                 if let Some(ttl) = reset {
                     *expiry = now + ttl;
                 }
-                Loaded { record: record.clone(), expiry_reset: reset.is_some() }
+                Loaded { record: Arc::new(record.clone()), expiry_reset: reset.is_some() }
             })
         }))
     }
@@ -84,7 +84,7 @@ impl SessionStore for ClockedStore {
         let peek = |key: &String| {
             self.with_live(key, |entry| {
                 entry.map(|(record, expiry)| Peeked {
-                    record: record.clone(),
+                    record: Arc::new(record.clone()),
                     expires_in: expiry.duration_since(now).ok(),
                 })
             })

@@ -76,7 +76,7 @@ impl Recorder {
     }
 
     pub async fn record(&self, key: &str) -> Option<Record> {
-        self.inner.load(key, None).await.unwrap().map(|loaded| loaded.record)
+        self.inner.load(key, None).await.unwrap().map(|loaded| Record::clone(&loaded.record))
     }
 }
 

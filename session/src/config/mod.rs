@@ -67,9 +67,9 @@ pub struct SessionConfig {
     #[serde(rename = "session_refresh_each_request")]
     pub refresh_each_request: bool,
     /// `session_key_prefix`: prepended to every store key. Default `"session:"`. A session is
-    /// stored under the prefix and the SHA-256 of its id in hex; the index behind
+    /// stored under the prefix and the BLAKE3 digest of its id in hex; the index behind
     /// [`Sessions::revoke_user`](crate::Sessions::revoke_user) under the prefix, `user:` and
-    /// the SHA-256 of the user name, one field per bound session (its key → the bind time).
+    /// the BLAKE3 digest of the user name, one field per bound session (its key → the bind time).
     #[serde(rename = "session_key_prefix")]
     pub key_prefix: String,
     /// `session_id_length`: bytes of entropy in an id, 16 to 128. Default 32 (a 43-character

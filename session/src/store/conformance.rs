@@ -36,7 +36,7 @@ pub fn record(entries: &[(&str, &[u8])]) -> Record {
 
 /// The fields stored under `key`, read without touching the expiry.
 pub async fn fields_of(store: &impl SessionStore, key: &str) -> Option<Record> {
-    store.load(key, None).await.unwrap().map(|loaded| loaded.record)
+    store.load(key, None).await.unwrap().map(|loaded| Record::clone(&loaded.record))
 }
 
 /// Changes that set `set` and remove `remove`.
@@ -134,7 +134,7 @@ pub async fn peek_reads_each_key_in_order(store: impl SessionStore) {
     store.create(&k("2"), &two, TTL).await.unwrap();
     let keys = [k("2"), k("missing"), k("1")];
     let peeked = store.peek(&keys).await.unwrap();
-    let records: Vec<_> = peeked.into_iter().map(|p| p.map(|p| p.record)).collect();
+    let records: Vec<_> = peeked.into_iter().map(|p| p.map(|p| Record::clone(&p.record))).collect();
     assert_eq!(records, [Some(two), None, Some(one)]);
     assert!(store.peek(&[]).await.unwrap().is_empty());
 }

@@ -31,10 +31,12 @@ pub struct MemoryStore {
 
 /// A cached record. Its fields sit behind a lock so that an update changes them in place:
 /// putting an entry back into the cache costs several times more, and is only needed when
-/// the expiry must be reset or the size (the cache's weight) changed.
+/// the expiry must be reset or the size (the cache's weight) changed. The fields are a shared
+/// snapshot: a load hands out the same `Arc` without copying, and an update copies them
+/// only while a request still holds the snapshot it loaded.
 #[derive(Clone)]
 struct Entry {
-    fields: Arc<Mutex<Record>>,
+    fields: Arc<Mutex<Arc<Record>>>,
     ttl: Duration,
     /// When the expiry was last reset.
     touched: Instant,
@@ -42,11 +44,11 @@ struct Entry {
 
 impl Entry {
     fn new(fields: Record, ttl: Duration) -> Entry {
-        Entry::sharing(Arc::new(Mutex::new(fields)), ttl)
+        Entry::sharing(Arc::new(Mutex::new(Arc::new(fields))), ttl)
     }
 
     /// A fresh expiry for the same fields.
-    fn sharing(fields: Arc<Mutex<Record>>, ttl: Duration) -> Entry {
+    fn sharing(fields: Arc<Mutex<Arc<Record>>>, ttl: Duration) -> Entry {
         Entry { fields, ttl, touched: Instant::now() }
     }
 
@@ -56,7 +58,7 @@ impl Entry {
         (self.touched + self.ttl).saturating_duration_since(Instant::now())
     }
 
-    fn fields(&self) -> MutexGuard<'_, Record> {
+    fn fields(&self) -> MutexGuard<'_, Arc<Record>> {
         lock(&self.fields)
     }
 
@@ -186,7 +188,7 @@ impl SessionStore for MemoryStore {
         let (emptied, resized) = {
             let mut fields = entry.fields();
             let before = record_size(&fields);
-            changes.apply_to(&mut fields);
+            changes.apply_to(Arc::make_mut(&mut fields));
             (fields.is_empty(), record_size(&fields) != before)
         };
         if emptied {
@@ -216,7 +218,7 @@ impl SessionStore for MemoryStore {
         let Some(entry) = self.cache.remove(old) else {
             return Ok(Regenerated::SourceGone);
         };
-        let mut fields = entry.fields().clone();
+        let mut fields = Record::clone(&entry.fields());
         changes.apply_to(&mut fields);
         if self.insert_if_absent(new, Entry::new(fields, ttl)) {
             return Ok(Regenerated::Moved);

@@ -11,6 +11,7 @@
 //! built-in store.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) mod defaults;
@@ -119,8 +120,10 @@ pub fn record_size(record: &Record) -> usize {
 /// A record as [`SessionStore::load`] found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
-    /// The stored fields.
-    pub record: Record,
+    /// The stored fields, shared rather than copied: a store that keeps records in memory
+    /// hands out its own snapshot, so a request that only reads copies nothing. A store that
+    /// reads bytes from elsewhere wraps what it decoded (`Arc::new(record)`).
+    pub record: Arc<Record>,
     /// Whether this load reset the record's expiry. A rolling session's cookie is re-sent
     /// only then, so that its `Max-Age` restarts together with the record's expiry.
     pub expiry_reset: bool,
@@ -129,8 +132,8 @@ pub struct Loaded {
 /// A record as [`SessionStore::peek`] found it: for listings, read without touching.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peeked {
-    /// The stored fields.
-    pub record: Record,
+    /// The stored fields, shared as in [`Loaded`].
+    pub record: Arc<Record>,
     /// How long until the record expires, when the store can tell. Its idle expiry restarts
     /// at each reset, so this is also when the session was last active: the device list's
     /// "last seen" comes from it, at no cost to ordinary requests.

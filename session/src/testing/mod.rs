@@ -39,6 +39,8 @@ mod observed;
 
 pub use observed::{ObservedStore, Observer, StoreCall};
 
+use std::sync::Arc;
+
 use rocket::http::Cookie;
 use rocket::local::asynchronous::{Client, LocalResponse};
 
@@ -146,7 +148,7 @@ impl<'c> TestSessions<'c> {
         let Some(parsed) = self.sessions.id_from_cookie(cookie.value()) else { return Ok(None) };
         let session = self.sessions.keyed(parsed.id);
         let loaded = self.sessions.store().load(&session.key, None).await?;
-        Ok(loaded.map(|loaded| loaded.record))
+        Ok(loaded.map(|loaded| Arc::unwrap_or_clone(loaded.record)))
     }
 
     /// The session cookie a response set, if it set one (a removal yields `None`).

@@ -2,14 +2,12 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
 /// Hex characters in a handle: 128 bits of the digest.
 const HANDLE_LEN: usize = 32;
 
-/// What a handle digests before the storage key, so that it can never equal another digest
-/// the crate makes of the same key.
-const DOMAIN: &[u8] = b"rocket_typed_session handle\0";
+/// The BLAKE3 key-derivation context handles are made in, so that a handle can never equal
+/// another digest the crate makes of the same key.
+const CONTEXT: &str = "rocket_typed_session 2026-12 session handle";
 
 /// Names one of a user's sessions in a device list, for a page to show and send back
 /// (`<button name="handle" value="…">`) to end that session with
@@ -32,12 +30,8 @@ pub struct SessionHandle(String);
 impl SessionHandle {
     /// The handle of the session stored under `key`.
     pub(crate) fn of(key: &str) -> SessionHandle {
-        let digest = Sha256::new().chain_update(DOMAIN).chain_update(key.as_bytes()).finalize();
-        let mut text = String::with_capacity(HANDLE_LEN);
-        for byte in &digest[..HANDLE_LEN / 2] {
-            text.push_str(&format!("{byte:02x}"));
-        }
-        SessionHandle(text)
+        let digest = blake3::Hasher::new_derive_key(CONTEXT).update(key.as_bytes()).finalize();
+        SessionHandle(digest.to_hex()[..HANDLE_LEN].to_owned())
     }
 
     /// Reads a handle as a page sent it back: exactly 32 lowercase hex characters, anything

@@ -1,7 +1,7 @@
 //! The user index: per user, the sessions bound to them, kept in the session store itself
 //! through the ordinary [`SessionStore`] operations, so it works on every store.
 //!
-//! The index is a record under `prefix` + `user:` + SHA-256(user), one field per bound
+//! The index is a record under `prefix` + `user:` + BLAKE3(user), one field per bound
 //! session (its storage key → the bind time, Unix nanoseconds). It is written only when a session is bound or
 //! moves to a new id (login), when a listing or a bind finds members whose sessions ended,
 //! and by revocations; never on ordinary requests.
@@ -11,7 +11,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::clock::Clock;
 use crate::config::SessionConfig;
-use crate::store::digest::prefixed_sha256_hex;
+use crate::store::digest::prefixed_digest_hex;
 use crate::store::{Changes, Error, Peeked, Record, SessionStore};
 
 use super::SessionHandle;
@@ -50,12 +50,17 @@ impl UserIndex {
         UserIndex { store, prefix, ttl, clock, max_per_user: config.max_per_user }
     }
 
-    fn key(&self, user: &str) -> String {
-        prefixed_sha256_hex(&self.prefix, user)
+    /// The store, called directly rather than through the `Arc`'s forwarding impl.
+    fn store(&self) -> &dyn SessionStore {
+        self.store.as_ref()
     }
 
-    async fn load(&self, key: &str) -> Result<Option<Record>, Error> {
-        Ok(self.store.load(key, None).await?.map(|loaded| loaded.record))
+    fn key(&self, user: &str) -> String {
+        prefixed_digest_hex(&self.prefix, user)
+    }
+
+    async fn load(&self, key: &str) -> Result<Option<Arc<Record>>, Error> {
+        Ok(self.store().load(key, None).await?.map(|loaded| loaded.record))
     }
 
     /// Records that the session under `session_key` belongs to `user`; `replaced` is the key
@@ -90,13 +95,13 @@ impl UserIndex {
                 capped = over.0;
                 changes.remove.extend(over.1);
             }
-            if self.store.update(&key, &changes, self.ttl).await? {
+            if self.store().update(&key, &changes, self.ttl).await? {
                 return Ok(capped);
             }
         }
-        if !self.store.create(&key, &changes.set, self.ttl).await? {
+        if !self.store().create(&key, &changes.set, self.ttl).await? {
             // Another request created the index meanwhile.
-            self.store.update(&key, &changes, self.ttl).await?;
+            self.store().update(&key, &changes, self.ttl).await?;
         }
         Ok(capped)
     }
@@ -117,7 +122,7 @@ impl UserIndex {
         let mut ended = 0;
         let mut forget = Vec::with_capacity(excess);
         for listed in live.into_iter().take(excess) {
-            ended += usize::from(self.store.delete(&listed.key).await?);
+            ended += usize::from(self.store().delete(&listed.key).await?);
             forget.push(listed.key);
         }
         Ok((ended, forget))
@@ -126,7 +131,7 @@ impl UserIndex {
     /// The live sessions of `members`, read in one [`SessionStore::peek`], and the members
     /// whose sessions ended.
     async fn split(&self, members: Vec<String>) -> Result<(Vec<Listed>, Vec<String>), Error> {
-        let peeked = self.store.peek(&members).await?;
+        let peeked = self.store().peek(&members).await?;
         let mut live = Vec::with_capacity(members.len());
         let mut ended = Vec::new();
         for (key, peeked) in members.into_iter().zip(peeked) {
@@ -181,7 +186,7 @@ impl UserIndex {
         let members: Vec<String> = index.keys().filter(|member| pick(member)).cloned().collect();
         let mut ended = 0;
         for member in &members {
-            ended += usize::from(self.store.delete(member).await?);
+            ended += usize::from(self.store().delete(member).await?);
         }
         // Only the members seen are removed: a login racing this call keeps its entry.
         self.forget(&key, members).await?;
@@ -193,7 +198,7 @@ impl UserIndex {
             return Ok(());
         }
         let done = Changes { set: Record::new(), remove: members };
-        self.store.update(key, &done, self.ttl).await.map(drop)
+        self.store().update(key, &done, self.ttl).await.map(drop)
     }
 }
 

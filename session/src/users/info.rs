@@ -113,6 +113,8 @@ pub(crate) fn truncated(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[test]
@@ -128,14 +130,14 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
         let lifetime = Duration::from_secs(3600);
         let peeked =
-            Peeked { record: Record::new(), expires_in: Some(lifetime - Duration::from_secs(60)) };
+            Peeked { record: Arc::default(), expires_in: Some(lifetime - Duration::from_secs(60)) };
         let info = SessionInfo::read("k", &peeked, Format::Msgpack, lifetime, now);
         assert_eq!(info.last_seen, Some(now - Duration::from_secs(60)));
     }
 
     #[test]
     fn a_store_that_cannot_tell_the_expiry_gives_no_last_seen() {
-        let peeked = Peeked { record: Record::new(), expires_in: None };
+        let peeked = Peeked { record: Arc::default(), expires_in: None };
         let info =
             SessionInfo::read("k", &peeked, Format::Msgpack, Duration::from_secs(60), UNIX_EPOCH);
         assert_eq!(info.last_seen, None);
@@ -158,7 +160,7 @@ mod tests {
         login_fields(&mut record, &second, Format::Msgpack);
         let info = SessionInfo::read(
             "k",
-            &Peeked { record, expires_in: None },
+            &Peeked { record: Arc::new(record), expires_in: None },
             Format::Msgpack,
             Duration::from_secs(60),
             UNIX_EPOCH,

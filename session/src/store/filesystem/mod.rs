@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use super::digest::prefixed_sha256_hex;
+use super::digest::prefixed_digest_hex;
 use super::lock::lock;
 use super::{touch_interval, Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 use format::{decode, encode, Stored};
@@ -19,13 +19,16 @@ mod format;
 const STORE: &str = "filesystem";
 const LOCK_SHARDS: usize = 64;
 const TEMP_PREFIX: &str = ".tmp-";
+/// The most sweeps one trigger runs while creates keep the directory over its threshold; the
+/// next create past it starts another.
+const SWEEP_ROUNDS: usize = 4;
 /// A temporary file older than this was left by a crash mid-write.
 const STALE_TEMP: Duration = Duration::from_secs(600);
 
 /// Sessions as files in one directory (`session_type = "filesystem"`), for development and
 /// small single-server deployments.
 ///
-/// - Each session is one file, mode 0600, named by the SHA-256 of its storage key in hex: no
+/// - Each session is one file, mode 0600, named by the BLAKE3 digest of its storage key in hex: no
 ///   cookie can choose a path, and no file name contains an id.
 /// - A write goes to a temporary file in the same directory, is synced, then renamed over the
 ///   old file: a crash mid-write leaves the old session intact. Writes to one session are
@@ -107,7 +110,7 @@ impl FilesystemStore {
         }
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || {
-            if let Err(error) = dir.sweep() {
+            if let Err(error) = dir.sweep_until_within() {
                 log::warn!("sessions: the filesystem sweep failed: {error}");
             }
             dir.sweeping.store(false, Ordering::Release);
@@ -140,7 +143,7 @@ impl SessionStore for FilesystemStore {
                 }
                 _ => false,
             };
-            Ok(Some(Loaded { record: stored.record, expiry_reset }))
+            Ok(Some(Loaded { record: Arc::new(stored.record), expiry_reset }))
         })
         .await
     }
@@ -157,7 +160,7 @@ impl SessionStore for FilesystemStore {
                         let expiry = file.metadata()?.modified()?.checked_add(stored.ttl);
                         let expires_in =
                             expiry.and_then(|at| at.duration_since(SystemTime::now()).ok());
-                        Some(Peeked { record: stored.record, expires_in })
+                        Some(Peeked { record: Arc::new(stored.record), expires_in })
                     }
                     None => None,
                 });
@@ -245,7 +248,7 @@ impl SessionStore for FilesystemStore {
 impl Dir {
     /// The file of `key`: its digest, so neither the key nor any id shapes the path.
     fn path(&self, key: &str) -> PathBuf {
-        self.root.join(prefixed_sha256_hex("", key))
+        self.root.join(prefixed_digest_hex("", key))
     }
 
     fn shard(&self, path: &Path) -> usize {
@@ -337,6 +340,21 @@ impl Dir {
 
     /// Removes expired files and stale temporary files, then the least recently used files
     /// beyond the threshold.
+    /// Sweeps until the directory is within its threshold. Files created while a sweep runs
+    /// are not in what it listed, and their creates skipped starting a sweep of their own
+    /// (one was running), so the directory is counted again after each sweep.
+    fn sweep_until_within(&self) -> io::Result<()> {
+        for _ in 0..SWEEP_ROUNDS {
+            self.sweep()?;
+            let files = session_files(&self.root)?.count();
+            self.files.store(files, Ordering::Relaxed);
+            if files <= self.threshold {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn sweep(&self) -> io::Result<()> {
         remove_stale_temps(&self.root)?;
         let mut live = Vec::new();

@@ -12,7 +12,7 @@ mod round_trip;
 mod scripts;
 
 use std::sync::atomic::AtomicUsize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadpool_redis::redis::{from_redis_value, AsyncConnectionConfig, RedisError, Value};
@@ -171,7 +171,7 @@ impl RedisStore {
 fn peeked((record, pttl): (Record, i64)) -> Option<Peeked> {
     // `PTTL` is -1 for a key without an expiry: it holds a session that never expires.
     let expires_in = u64::try_from(pttl).ok().map(Duration::from_millis);
-    (!record.is_empty()).then_some(Peeked { record, expires_in })
+    (!record.is_empty()).then(|| Peeked { record: Arc::new(record), expires_in })
 }
 
 /// `url` with the password of its user info, if any, replaced by `***`.
@@ -196,7 +196,8 @@ impl SessionStore for RedisStore {
             Some(ttl) => self.run(&round_trip::read_touching(key, ttl)).await?,
             None => (0, self.run(&round_trip::read(key)).await?),
         };
-        Ok((!record.is_empty()).then_some(Loaded { record, expiry_reset: reset == 1 }))
+        let expiry_reset = reset == 1;
+        Ok((!record.is_empty()).then(|| Loaded { record: Arc::new(record), expiry_reset }))
     }
 
     /// One pipeline of `HGETALL` and `PTTL` per key; on a cluster, where keys rarely share a
@@ -277,9 +278,10 @@ impl RedisStore {
         changes: &Changes,
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
-        let Some(Loaded { mut record, .. }) = self.load(old, None).await? else {
+        let Some(Loaded { record, .. }) = self.load(old, None).await? else {
             return Ok(Regenerated::SourceGone);
         };
+        let mut record = Arc::unwrap_or_clone(record);
         changes.apply_to(&mut record);
         if !record.is_empty() && !self.create(new, &record, ttl).await? {
             return Ok(Regenerated::TargetTaken);

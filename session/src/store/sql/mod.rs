@@ -268,7 +268,7 @@ pub(crate) fn peeked(
     let live = |(record, expiry): (Record, Option<i64>)| {
         let left = expiry.filter(|at| *at > now)? - now;
         let expires_in = Some(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
-        (!record.is_empty()).then_some(Peeked { record, expires_in })
+        (!record.is_empty()).then(|| Peeked { record: Arc::new(record), expires_in })
     };
     keys.iter().map(|key| found.remove(key).and_then(live)).collect()
 }

@@ -6,6 +6,7 @@
 //! than reused: the server then rolls the transaction back.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlRow};
@@ -349,7 +350,7 @@ fn record_of(rows: Vec<MySqlRow>) -> Result<Option<Loaded>, Error> {
         let field = String::from_utf8(field).map_err(|_| decode("a field name is not UTF-8"))?;
         record.insert(field, row.try_get(1).map_err(|e| decode(&e.to_string()))?);
     }
-    Ok(Some(Loaded { record, expiry_reset: touched.unwrap_or(0) > 0 }))
+    Ok(Some(Loaded { record: Arc::new(record), expiry_reset: touched.unwrap_or(0) > 0 }))
 }
 
 /// The rows of the sessions under `keys`, as [`peeked`] reads them, in one statement: the

@@ -2,6 +2,7 @@
 //! the writes that must see the session alive lock its rows first, so a logout racing them
 //! wins or waits, and is never undone.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, Postgres};
@@ -253,7 +254,7 @@ impl Statements {
 fn record_of(rows: Vec<(String, Vec<u8>, bool)>) -> Option<Loaded> {
     let expiry_reset = rows.first()?.2;
     let record = rows.into_iter().map(|(field, value, _)| (field, value)).collect();
-    Some(Loaded { record, expiry_reset })
+    Some(Loaded { record: Arc::new(record), expiry_reset })
 }
 
 #[async_trait::async_trait]

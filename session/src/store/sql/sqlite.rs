@@ -2,6 +2,7 @@
 //! (`BEGIN IMMEDIATE`, taking the write lock up front, so two writers queue instead of
 //! failing midway) rather than one statement; nothing crosses a network.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
@@ -296,7 +297,7 @@ impl SessionStore for SqliteStore {
                 .bind(times.due_before);
             expiry_reset = self.run(query.execute(&self.pool)).await?.rows_affected() > 0;
         }
-        Ok(Some(Loaded { record, expiry_reset }))
+        Ok(Some(Loaded { record: Arc::new(record), expiry_reset }))
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {

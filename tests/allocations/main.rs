@@ -1,0 +1,145 @@
+//! What a session costs in heap allocations: a request that reads a stored session allocates
+//! only a fixed handful beyond the same request without a session guard, and nothing that
+//! grows with the record. Counted by a global allocator, per thread, on a current-thread
+//! runtime, so nothing else running can add to the count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use rocket::http::Cookie;
+use rocket::local::asynchronous::Client;
+use rocket::{get, routes};
+use rocket_typed_session::{Session, SessionFairing, SessionMap};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // `try_with`: the thread-local may be gone while a thread shuts down.
+        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// Fields whose decoding allocates nothing, so that every allocation counted is the
+/// library's.
+#[derive(rocket_typed_session::Session, Default)]
+struct Counters {
+    a: u64,
+    b: u64,
+    c: u64,
+}
+
+#[get("/plain")]
+fn plain() -> &'static str {
+    "ok"
+}
+
+#[get("/read")]
+fn read(counters: Session<Counters>) -> &'static str {
+    if counters.a + counters.b + counters.c > 0 {
+        "ok"
+    } else {
+        "empty"
+    }
+}
+
+#[get("/write")]
+fn write(mut counters: Session<Counters>) -> &'static str {
+    counters.a += 1;
+    counters.b = 2;
+    counters.c = 3;
+    "ok"
+}
+
+/// Forty more fields in another namespace, which a read of `Counters` must not copy.
+#[get("/grow")]
+fn grow(mut map: Session<SessionMap>) -> &'static str {
+    for key in 0..40 {
+        map.insert(format!("key{key}"), &key).unwrap();
+    }
+    "ok"
+}
+
+/// Allocations of one request to `path` carrying `cookie`, after one like it warmed up.
+async fn counted(client: &Client, path: &str, cookie: &str) -> u64 {
+    let send = || client.get(path.to_owned()).cookie(Cookie::new("session", cookie.to_owned()));
+    send().dispatch().await.into_string().await;
+    let before = allocations();
+    let body = send().dispatch().await.into_string().await;
+    let after = allocations();
+    assert_eq!(body.as_deref(), Some("ok"));
+    after - before
+}
+
+/// A client of the test app, and the cookie of a stored session whose counters are set.
+async fn client_with_session() -> (Client, String) {
+    let config = rocket::Config {
+        log_level: rocket::config::LogLevel::Off,
+        ..rocket::Config::debug_default()
+    };
+    let rocket = rocket::custom(config)
+        .attach(SessionFairing::new())
+        .mount("/", routes![plain, read, write, grow]);
+    let client = Client::untracked(rocket).await.unwrap();
+    let response = client.get("/write").dispatch().await;
+    let cookie = response.cookies().get("session").expect("a session").value().to_owned();
+    drop(response);
+    (client, cookie)
+}
+
+fn current_thread() -> rocket::tokio::runtime::Runtime {
+    rocket::tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// The allocations a read of a stored session adds to the same request without a session
+/// guard: Rocket's boxed guard future and its request-local slot for the session state, the
+/// id and its storage key, and the store's boxed load future. The record is shared with the
+/// memory store, not copied. This holds the count: a change that allocates more on every
+/// read fails here.
+const READ_ALLOCATIONS: u64 = 5;
+
+#[test]
+fn a_read_allocates_a_fixed_handful_beyond_a_route_without_a_session() {
+    current_thread().block_on(async {
+        let (client, cookie) = client_with_session().await;
+        let plain = counted(&client, "/plain", &cookie).await;
+        let read = counted(&client, "/read", &cookie).await;
+        let extra = read - plain;
+        eprintln!(
+            "a session read allocates {extra} times beyond a plain route ({read} vs {plain})"
+        );
+        assert!(extra <= READ_ALLOCATIONS, "{extra} allocations, the bound is {READ_ALLOCATIONS}");
+    });
+}
+
+#[test]
+fn a_read_allocates_nothing_more_for_a_larger_record() {
+    current_thread().block_on(async {
+        let (client, cookie) = client_with_session().await;
+        let small = counted(&client, "/read", &cookie).await;
+        let grown = client.get("/grow").cookie(Cookie::new("session", cookie.clone()));
+        assert_eq!(grown.dispatch().await.into_string().await.as_deref(), Some("ok"));
+        assert_eq!(counted(&client, "/read", &cookie).await, small, "40 more fields were copied");
+    });
+}
