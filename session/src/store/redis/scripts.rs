@@ -45,8 +45,12 @@ pub(super) struct ScriptCall {
 impl ScriptCall {
     /// A call of `lua` on `keys`, whose first argument is `ttl`.
     pub(super) fn new(lua: &'static Lua, keys: &[&str], ttl: Duration) -> ScriptCall {
-        let mut evalsha = redis::cmd("EVALSHA");
-        evalsha.arg(&lua.sha).arg(keys.len()).arg(keys).arg(millis(ttl));
+        // Room for a read's whole call, so that building it never grows a buffer (it did,
+        // once per argument: a quarter of a rolling read's own instructions); a write's
+        // fields grow it as they come.
+        let key_bytes: usize = keys.iter().map(|key| key.len()).sum();
+        let mut evalsha = redis::Cmd::with_capacity(keys.len() + 6, key_bytes + 96);
+        evalsha.arg("EVALSHA").arg(&lua.sha).arg(keys.len()).arg(keys).arg(millis(ttl));
         ScriptCall { lua, evalsha }
     }
 
