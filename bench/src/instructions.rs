@@ -263,8 +263,9 @@ pub fn markdown(report: &str, command: &str) -> String {
          {WARMUP} warm-up requests of the scenario's route, then `callgrind_control` zeroes the \
          counters, {COUNTED} more requests go out, and a dump gives their instructions. Every \
          app serves the same ~100-byte payload; the baseline is our app's route without a \
-         session. Counts repeat to within about 1% from run to run (req/s here swing by a \
-         third), so compare rows of one run.\n\n\
+         session. Counts repeat to within about 2% from run to run (the baseline counted \
+         68,242 to 69,669 in six runs of one day; req/s here swing by a third), so compare \
+         rows of one run.\n\n\
          ![instructions per request by scenario](instructions.svg)\n\n{report}"
     )
 }
