@@ -75,12 +75,59 @@ async fn no_file_name_contains_the_key() {
     assert!(!name.contains("abcdef") && !name.contains("session"), "{name}");
 }
 
+/// Where the crash test's writer works; set only in the child process it runs.
+const CRASH_DIR: &str = "ROCKET_TYPED_SESSION_CRASH_TEST_DIR";
+
+/// A value of `len` bytes all equal to `byte`: a torn write would mix two of them.
+fn uniform(byte: u8, len: usize) -> Record {
+    record(&[("a.x", &vec![byte; len])])
+}
+
+/// The size of the crash test's values: several writes' worth of the kernel's buffers.
+const CRASH_VALUE: usize = 1 << 20;
+
+/// The child of the crash test: rewrites one session, alternating between two values and
+/// starting with the one not stored, until it is killed. Ignored unless the crash test runs
+/// it.
 #[rocket::async_test]
-async fn an_interrupted_write_leaves_the_old_session_intact() {
+#[ignore = "run by a_write_killed_midway_leaves_a_whole_session"]
+async fn crash_test_writer() {
+    let Some(dir) = std::env::var_os(CRASH_DIR) else { return };
+    let store = FilesystemStore::open(dir, 500).unwrap();
+    let stored = fields_of(&store, "s:1").await.expect("the session to rewrite")["a.x"][0];
+    let mut next = if stored == b'a' { b'b' } else { b'a' };
+    loop {
+        let value = uniform(next, CRASH_VALUE);
+        next = if next == b'a' { b'b' } else { b'a' };
+        let changes = Changes { set: value, remove: Vec::new() };
+        assert!(store.update("s:1", &changes, TTL).await.unwrap());
+    }
+}
+
+/// Kills a process in the middle of rewriting a session, again and again: every time, the
+/// session reads back whole, as the last write or the one before, never torn or lost.
+#[rocket::async_test]
+async fn a_write_killed_midway_leaves_a_whole_session() {
     let (store, dir) = store();
-    store.create("s:1", &record(&[("a.x", b"old")]), TTL).await.unwrap();
-    // A crash after writing the temporary file and before the rename leaves this behind.
-    std::fs::write(dir.path().join(".tmp-crashed"), b"half a record").unwrap();
-    assert_eq!(fields_of(&store, "s:1").await, Some(record(&[("a.x", b"old")])));
-    assert!(store.update("s:1", &Changes::default(), TTL).await.unwrap());
+    store.create("s:1", &uniform(b'a', CRASH_VALUE), TTL).await.unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for delay_ms in [300, 450, 600, 750, 900, 1050] {
+        let mut writer = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "files::crash_test_writer", "--test-threads=1"])
+            .env(CRASH_DIR, dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        writer.kill().unwrap();
+        writer.wait().unwrap();
+        let fields = fields_of(&store, "s:1").await.expect("the session survives the crash");
+        let value = &fields["a.x"];
+        assert_eq!(value.len(), CRASH_VALUE, "a torn value after {delay_ms} ms");
+        assert!(value.iter().all(|byte| *byte == value[0]), "mixed values after {delay_ms} ms");
+        seen.insert(value[0]);
+    }
+    // Both values were read back at some kill: the writer really was writing.
+    assert_eq!(seen.len(), 2, "the writer never got to write: {seen:?}");
 }

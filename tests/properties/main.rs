@@ -112,6 +112,41 @@ proptest! {
         }
     }
 
+    /// Random text almost never has an id's shape, so the property above almost never reaches
+    /// the checks past the length: these are ids one edit away from well-formed, judged
+    /// against base64 itself (canonical exactly when it decodes to 32 bytes and encodes back
+    /// to the same text).
+    #[test]
+    fn text_one_edit_from_an_id_parses_exactly_when_it_is_canonical_base64url(
+        bytes in prop::array::uniform32(any::<u8>()),
+        at in 0usize..44,
+        edit in 0u8..3,
+        with in prop_oneof![
+            prop::sample::select(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".to_vec()).prop_map(char::from),
+            prop::sample::select(b"+/=.:; %\0\n".to_vec()).prop_map(char::from),
+            any::<char>(),
+        ],
+    ) {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let mut chars: Vec<char> = URL_SAFE_NO_PAD.encode(bytes).chars().collect();
+        let at = at.min(chars.len() - usize::from(edit != 1));
+        match edit {
+            0 => chars[at] = with,
+            1 => chars.insert(at, with),
+            _ => drop(chars.remove(at)),
+        }
+        let text: String = chars.into_iter().collect();
+        let canonical = URL_SAFE_NO_PAD
+            .decode(&text)
+            .is_ok_and(|decoded| decoded.len() == 32 && URL_SAFE_NO_PAD.encode(&decoded) == text);
+        let parsed = SessionId::parse(&text, 32);
+        prop_assert_eq!(parsed.is_some(), canonical, "{:?}", text);
+        if let Some(id) = parsed {
+            prop_assert_eq!(id.expose(), text.as_str());
+        }
+    }
+
     #[test]
     fn arbitrary_session_files_read_as_absent(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 use rocket::http::Status;
 
 use crate::support::app::{launch, launch_with, session_with_cart};
-use crate::support::storage_key;
+use crate::support::{storage_key, Call};
 
 #[rocket::async_test]
 async fn a_store_that_fails_to_load_gives_503_with_retry_after() {
@@ -19,7 +19,16 @@ async fn a_failed_load_is_never_read_as_an_empty_session() {
     let (app, store) = launch().await;
     let cookie = session_with_cart(&app, &[1]).await;
     store.fail_loads(true);
-    app.get("/cart/add/2", Some(&cookie)).await;
+    store.take_calls();
+    let reply = app.get("/cart/add/2", Some(&cookie)).await;
+    // Read as empty, the handler would answer `[2]` and a fresh session would be stored
+    // under a new id, with a cookie for it.
+    assert_eq!(reply.status, Status::ServiceUnavailable, "{}", reply.body);
+    assert!(!reply.body.contains("[2]"), "the handler ran: {}", reply.body);
+    assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
+    let calls = store.take_calls();
+    assert!(matches!(calls[..], [Call::Load { .. }]), "no write after the failed load: {calls:?}");
+    assert_eq!(store.inner.len(), 1, "no other record was stored");
     store.fail_loads(false);
     assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1] coupon=None");
 }

@@ -30,7 +30,8 @@ impl MariadbServer {
         install
             .arg("--no-defaults")
             .arg(format!("--datadir={}", server.data().display()))
-            .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+            .arg(server.tmpdir());
         if is_root() {
             install.arg("--user=mysql");
         }
@@ -51,6 +52,13 @@ impl MariadbServer {
         self.dir.join("data")
     }
 
+    /// Temporary tables in the server's own directory: in the shared `/tmp`, a server that
+    /// starts removes the temporary files of another one bootstrapping beside it, which then
+    /// fails (`Unknown table 'mysql.tmp_proxies_priv'`).
+    fn tmpdir(&self) -> String {
+        format!("--tmpdir={}", self.data().display())
+    }
+
     /// Starts the server on its port and waits until it answers.
     pub fn launch(&self) {
         // Debian puts the server in /usr/sbin, which a user's PATH may lack.
@@ -63,6 +71,7 @@ impl MariadbServer {
             .arg(format!("--socket={}", self.data().join("socket").display()))
             .arg(format!("--pid-file={}", self.data().join("pid").display()))
             .args(["--bind-address=127.0.0.1", "--skip-log-bin"])
+            .arg(self.tmpdir())
             // A commit reaches the OS at once, so it survives the kill of a crash test.
             .arg("--innodb-flush-log-at-trx-commit=2")
             .stdout(Stdio::null())
