@@ -1,7 +1,8 @@
 //! The fuzz targets' saved inputs, replayed as ordinary tests: every file under
-//! `fuzz/corpus/<target>/` (seeds and what fuzzing kept) and `fuzz/artifacts/<target>/`
-//! (inputs that once crashed a target; keep them there when one is fixed) goes through the
-//! target's own body, so a regression on any of them fails `cargo test` without cargo-fuzz.
+//! `fuzz/seeds/<target>/` (committed seeds), `fuzz/artifacts/<target>/` (inputs that once
+//! crashed a target, committed once the bug is fixed) and, where fuzzing ran on this machine,
+//! `fuzz/corpus/<target>/` goes through the target's own body, so a regression on any of
+//! them fails `cargo test` without cargo-fuzz.
 
 #[path = "../../fuzz/bodies.rs"]
 mod bodies;
@@ -11,11 +12,11 @@ use std::path::{Path, PathBuf};
 use rocket_typed_session::__fuzz::sign;
 use rocket_typed_session::SessionId;
 
-/// Every saved input of `target`, with its path; the corpus must not be empty.
+/// Every saved input of `target`, with its path; there must be seeds.
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
     let mut found = Vec::new();
-    for dir in ["corpus", "artifacts"] {
+    for dir in ["seeds", "artifacts", "corpus"] {
         let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join(target)) else { continue };
         for entry in entries {
             let path = entry.unwrap().path();
