@@ -93,13 +93,22 @@ impl Sessions {
         Some((reserved::CREATED.to_owned(), bytes))
     }
 
+    /// The expiry a rolling load resets a record to: the idle lifetime, or the absolute
+    /// lifetime when that is shorter. The load cannot cap it by the record's age, which it
+    /// learns only from the record it returns.
+    pub(crate) fn touch_lifetime(&self) -> Duration {
+        let config = &self.shared.config;
+        config.absolute_lifetime.map_or(config.lifetime, |absolute| config.lifetime.min(absolute))
+    }
+
     /// How long `record` may still live: the idle lifetime, capped by what is left of the
     /// absolute lifetime. Zero once the absolute lifetime has passed.
     pub(crate) fn remaining(&self, record: &Record) -> Duration {
         let lifetime = self.shared.config.lifetime;
         let Some(absolute) = self.shared.config.absolute_lifetime else { return lifetime };
         let created = record.get(reserved::CREATED).and_then(|b| codec::decode::<u64>(b).ok());
-        let Some(created) = created else { return lifetime };
+        // A record without a creation time is one being created now.
+        let Some(created) = created else { return lifetime.min(absolute) };
         let created = UNIX_EPOCH + Duration::from_secs(created);
         let age = self.now().duration_since(created).unwrap_or_default();
         lifetime.min(absolute.saturating_sub(age))

@@ -108,7 +108,8 @@ impl RequestState {
         let mut found = None;
         if let Some(CookieId { id, resign }) = session_cookie(req, &sessions) {
             let stored = sessions.keyed(id);
-            let touch = config.refresh_each_request.then_some(config.lifetime);
+            // Before the record tells its age, the most its expiry may be reset to.
+            let touch = config.refresh_each_request.then(|| sessions.touch_lifetime());
             let loaded = sessions.backend().load(&stored.key, touch).await.map_err(load_failure)?;
             let loaded = match loaded {
                 // Past the absolute timeout: the session ends here, whatever its activity.

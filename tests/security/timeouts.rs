@@ -75,3 +75,44 @@ async fn regenerating_does_not_restart_the_absolute_lifetime() {
     clock.advance(11 * MINUTE);
     assert_eq!(app.get("/private", Some(&new)).await.status, Status::Unauthorized);
 }
+
+/// SECURITY #10: a write never sets the store's expiry past the absolute lifetime. (A rolling
+/// read resets it to the idle lifetime inside its load, before the record says when it was
+/// created; see the next test.)
+#[rocket::async_test]
+async fn a_write_never_sets_the_store_expiry_past_the_absolute_lifetime() {
+    let clock = ManualClock::new();
+    let keys = [("session_lifetime", "2h"), ("session_absolute_lifetime", "1h")];
+    let (app, store) = app(&clock, &keys).await;
+    let created = rocket_typed_session::clock::Clock::now(&clock);
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let key = crate::support::storage_key(&cookie);
+    for step in 0..3 {
+        let expiry = store.expiry_of(&key).expect("the session is live");
+        assert!(expiry <= created + 60 * MINUTE, "write {step}: {expiry:?} is past the cap");
+        clock.advance(15 * MINUTE);
+        let path = format!("/map/set/key/{step}");
+        assert_eq!(app.get(&path, Some(&cookie)).await.status, Status::Ok);
+    }
+}
+
+/// What a rolling read in a session's last idle lifetime leaves: its reset may keep the
+/// record in the store past the absolute lifetime, by at most the shorter of the two
+/// lifetimes, but the record is never read again: the next request past the cap deletes it
+/// and starts a fresh session.
+#[rocket::async_test]
+async fn a_record_a_rolling_read_kept_past_the_absolute_lifetime_is_never_read() {
+    let clock = ManualClock::new();
+    let keys = [("session_lifetime", "2h"), ("session_absolute_lifetime", "1h")];
+    let (app, store) = app(&clock, &keys).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let key = crate::support::storage_key(&cookie);
+    clock.advance(45 * MINUTE);
+    let read_at = rocket_typed_session::clock::Clock::now(&clock);
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+    let expiry = store.expiry_of(&key).expect("the session is live");
+    assert!(expiry <= read_at + 60 * MINUTE, "more than the absolute lifetime: {expiry:?}");
+    clock.advance(16 * MINUTE);
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "not set");
+    assert_eq!(store.expiry_of(&key), None, "the record past the cap is deleted");
+}

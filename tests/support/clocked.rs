@@ -48,6 +48,11 @@ impl ClockedStore {
         ClockedStore { clock: Arc::new(clock), records: Default::default() }
     }
 
+    /// When the live record under `key` expires.
+    pub fn expiry_of(&self, key: &str) -> Option<SystemTime> {
+        self.with_live(key, |entry| entry.map(|(_, expiry)| *expiry))
+    }
+
     pub fn len(&self) -> usize {
         let now = self.clock.now();
         self.records.lock().unwrap().values().filter(|(_, expiry)| *expiry > now).count()
