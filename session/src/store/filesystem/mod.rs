@@ -105,15 +105,24 @@ impl FilesystemStore {
 
     /// Starts a sweep in the background unless one is running.
     fn sweep_in_background(&self) {
-        if self.dir.sweeping.swap(true, Ordering::AcqRel) {
+        if self.dir.sweeping.swap(true, Ordering::SeqCst) {
             return;
         }
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(error) = dir.sweep_until_within() {
+        tokio::task::spawn_blocking(move || loop {
+            let swept = dir.sweep_until_within();
+            dir.sweeping.store(false, Ordering::SeqCst);
+            if let Err(error) = swept {
                 log::warn!("sessions: the filesystem sweep failed: {error}");
+                break;
             }
-            dir.sweeping.store(false, Ordering::Release);
+            // A create that landed while the flag was still up skipped starting a sweep, and
+            // its count may have been overwritten by the sweep's: the directory itself, read
+            // after the flag is down, shows it (a later create starts its own sweep).
+            let over = session_files(&dir.root).is_ok_and(|files| files.count() > dir.threshold);
+            if !over || dir.sweeping.swap(true, Ordering::SeqCst) {
+                break;
+            }
         });
     }
 }
@@ -179,7 +188,7 @@ impl SessionStore for FilesystemStore {
                 dir.create(&path, &Stored { ttl, record: fields })
             })
             .await?;
-        if created && self.dir.files.load(Ordering::Relaxed) > self.dir.threshold {
+        if created && self.dir.files.load(Ordering::SeqCst) > self.dir.threshold {
             self.sweep_in_background();
         }
         Ok(created)
@@ -303,7 +312,7 @@ impl Dir {
         fs::remove_file(&temp)?;
         match linked {
             Ok(()) => {
-                self.files.fetch_add(1, Ordering::Relaxed);
+                self.files.fetch_add(1, Ordering::SeqCst);
                 sync_dir(&self.root)?;
                 Ok(true)
             }
