@@ -6,8 +6,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use rocket::tokio::time::Instant;
 use rocket::Request;
 
 use crate::codec::{self, Format};
@@ -102,7 +103,8 @@ impl RequestState {
     }
 
     async fn load(req: &Request<'_>, sessions: Sessions) -> Result<RequestState, Error> {
-        // Only a store with a time limit needs to know how long the load took.
+        // Only a store with a time limit needs to know how long the load took; tokio's clock,
+        // which the save's timeout also runs on (and a test can pause).
         let started = sessions.backend().request_time_limit().map(|_| Instant::now());
         let config = sessions.config();
         let mut found = None;

@@ -15,12 +15,19 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    /// The largest size asked for since the last [`largest_since`] reset.
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note(size: usize) {
+    // `try_with`: the thread-locals may be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+    let _ = LARGEST.try_with(|largest| largest.set(largest.get().max(size)));
 }
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // `try_with`: the thread-local may be gone while a thread shuts down.
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+        note(layout.size());
         unsafe { System.alloc(layout) }
     }
 
@@ -29,7 +36,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+        note(new_size);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -39,6 +46,13 @@ static GLOBAL: Counting = Counting;
 
 fn allocations() -> u64 {
     ALLOCATIONS.with(Cell::get)
+}
+
+/// The largest single allocation `run` asked for on this thread.
+fn largest_allocation_of<T>(run: impl FnOnce() -> T) -> (T, usize) {
+    LARGEST.with(|largest| largest.set(0));
+    let result = run();
+    (result, LARGEST.with(Cell::get))
 }
 
 /// Fields whose decoding allocates nothing, so that every allocation counted is the
@@ -142,4 +156,33 @@ fn a_read_allocates_nothing_more_for_a_larger_record() {
         assert_eq!(grown.dispatch().await.into_string().await.as_deref(), Some("ok"));
         assert_eq!(counted(&client, "/read", &cookie).await, small, "40 more fields were copied");
     });
+}
+
+/// The most a decode reserves on a length's word: serde caps a sequence's preallocation at
+/// 1 MiB, whatever length the input claims.
+const LARGEST_RESERVATION: usize = 1 << 20;
+
+/// Stored bytes that claim a 4 GiB string, array or byte string with nothing behind the
+/// claim: the decoder must refuse them without first reserving what they claim.
+#[test]
+fn a_huge_claimed_length_is_refused_without_allocating_it() {
+    use rocket_typed_session::codec::decode;
+
+    const TAG_MSGPACK: u8 = 0x01;
+    for marker in [0xdb, 0xdd, 0xc6] {
+        let stored = [TAG_MSGPACK, marker, 0xff, 0xff, 0xff, 0xff];
+        let decodes = [
+            largest_allocation_of(|| decode::<String>(&stored).is_err()),
+            largest_allocation_of(|| decode::<Vec<u8>>(&stored).is_err()),
+            largest_allocation_of(|| decode::<Vec<u64>>(&stored).is_err()),
+            largest_allocation_of(|| decode::<serde_json::Value>(&stored).is_err()),
+        ];
+        for (refused, largest) in decodes {
+            assert!(refused, "marker {marker:#x} decoded");
+            assert!(
+                largest <= LARGEST_RESERVATION,
+                "marker {marker:#x}: an allocation of {largest} bytes"
+            );
+        }
+    }
 }

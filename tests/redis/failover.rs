@@ -13,7 +13,9 @@ use crate::support::{storage_key, App};
 const TIMEOUT: Duration = Duration::from_millis(500);
 /// How long past the configured timeout a 503 may take on this shared, noisy machine.
 const MARGIN: Duration = Duration::from_millis(1500);
-/// Failover takes the cluster's node timeout (2 s in the harness) plus an election.
+/// `cluster-node-timeout` in the harness: a dead master is reported failed after it.
+const NODE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Failover takes the cluster's node timeout plus an election.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
 
 async fn app_on(cluster: &RedisCluster, wait_replicas: &str) -> App {
@@ -84,26 +86,73 @@ async fn when_a_master_dies_its_sessions_answer_503_then_come_back_from_the_repl
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "written");
 }
 
-#[rocket::async_test]
-async fn while_a_master_is_down_sessions_on_other_masters_keep_working() {
-    let mut cluster = RedisCluster::start(3, 1);
-    let app = app_on(&cluster, "0").await;
+/// Twelve sessions; the index of the master holding the first, and the others' cookies.
+async fn sessions_beside_a_victim(app: &App, cluster: &RedisCluster) -> (String, Vec<String>) {
     let mut cookies = Vec::new();
     for _ in 0..12 {
         cookies.push(app.get("/map/set/key/value", None).await.session_cookie().unwrap());
     }
-    let victim = cluster.master_of(&storage_key(&cookies[0]));
-    let elsewhere: Vec<&String> =
-        cookies.iter().filter(|c| cluster.master_of(&storage_key(c)) != victim).collect();
-    assert!(!elsewhere.is_empty(), "twelve sessions all on one master");
+    let victim = cookies.remove(0);
+    let master = cluster.master_of(&storage_key(&victim));
+    cookies.retain(|c| cluster.master_of(&storage_key(c)) != master);
+    assert!(!cookies.is_empty(), "twelve sessions all on one master");
+    (victim, cookies)
+}
 
-    cluster.nodes[victim].stop();
-    for cookie in elsewhere {
-        let started = Instant::now();
-        let reply = app.get("/map/get/key", Some(cookie)).await;
-        assert_eq!(reply.status, Status::Ok, "after {:?}", started.elapsed());
-        assert_eq!(reply.body, "value");
+/// Stops the victim's master, then writes and reads every other session every 100 ms until
+/// the victim's own session reads back past the node timeout. Returns when, after the stop,
+/// requests were answered 503; anything else but the written value fails the test.
+async fn probe_through_a_failover(app: &App, cluster: &mut RedisCluster) -> Vec<Duration> {
+    let (victim, elsewhere) = sessions_beside_a_victim(app, cluster).await;
+    let master = cluster.master_of(&storage_key(&victim));
+    cluster.nodes[master].stop();
+    let stopped = Instant::now();
+    let mut refused = Vec::new();
+    for round in 0.. {
+        for cookie in &elsewhere {
+            let asked = Instant::now();
+            let value = format!("round{round}");
+            let wrote = app.get(&format!("/map/set/key/{value}"), Some(cookie)).await;
+            let read = app.get("/map/get/key", Some(cookie)).await;
+            let at = stopped.elapsed();
+            assert!(asked.elapsed() < 2 * (TIMEOUT + MARGIN), "{at:?} after the stop");
+            match (wrote.status, read.status) {
+                (Status::Ok, Status::Ok) => assert_eq!(read.body, value, "{at:?} after the stop"),
+                (Status::ServiceUnavailable, _) | (_, Status::ServiceUnavailable) => {
+                    refused.push(at)
+                }
+                other => panic!("{other:?} {at:?} after the stop"),
+            }
+        }
+        let victim_back = app.get("/map/get/key", Some(&victim)).await.status == Status::Ok;
+        if victim_back && stopped.elapsed() > NODE_TIMEOUT {
+            println!("{round} rounds over {:?}; 503s at {refused:?}", stopped.elapsed());
+            return refused;
+        }
+        assert!(stopped.elapsed() < RECOVERY_LIMIT, "no failover within {RECOVERY_LIMIT:?}");
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    unreachable!()
+}
+
+#[rocket::async_test]
+async fn while_a_master_is_down_other_masters_answer_until_the_cluster_reports_it_failed() {
+    let mut cluster = RedisCluster::start(3, 1);
+    let app = app_on(&cluster, "0").await;
+    // Redis's default, cluster-require-full-coverage yes: once the node timeout has passed
+    // and the master is reported failed, every node refuses queries until its replica is
+    // promoted, so the other sessions get bounded 503s for that moment too.
+    let refused = probe_through_a_failover(&app, &mut cluster).await;
+    assert!(refused.iter().all(|at| *at >= NODE_TIMEOUT), "a 503 before the report: {refused:?}");
+}
+
+#[rocket::async_test]
+async fn with_partial_coverage_other_masters_answer_throughout_a_failover() {
+    let mut cluster = RedisCluster::start(3, 1);
+    cluster.allow_partial_coverage();
+    let app = app_on(&cluster, "0").await;
+    let refused = probe_through_a_failover(&app, &mut cluster).await;
+    assert!(refused.is_empty(), "sessions on the live masters were refused at {refused:?}");
 }
 
 #[rocket::async_test]

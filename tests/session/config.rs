@@ -34,6 +34,33 @@ async fn every_configuration_error_aborts_launch_with_a_message_naming_the_key()
         (&[("session_type", "mongodb")], &["session_type", "memory"]),
         (&[("session_lifetime", "forever")], &["session_lifetime", "7d"]),
         (&[("session_lifetime", "0")], &["session_lifetime", "longer than zero"]),
+        (&[("session_absolute_lifetime", "0")], &["session_absolute_lifetime", "longer than zero"]),
+        (&[("session_absolute_lifetime", "someday")], &["session_absolute_lifetime"]),
+        (&[("session_refresh_each_request", "often")], &["session_refresh_each_request"]),
+        (&[("session_key_prefix", "[1]")], &["session_key_prefix"]),
+        (&[("session_use_signer", "perhaps")], &["session_use_signer"]),
+        (&[("session_secret_key", "short")], &["session_secret_key", "at least 32 bytes"]),
+        (
+            &[("session_secret_key_fallbacks", "[\"short\"]")],
+            &["session_secret_key_fallbacks", "at least 32 bytes"],
+        ),
+        (&[("session_cookie_httponly", "rarely")], &["session_cookie_httponly"]),
+        (&[("session_memory_capacity", "0")], &["session_memory_capacity", "at least 1"]),
+        (
+            &[("session_type", "filesystem"), ("session_filesystem_dir", "/proc/sessions")],
+            &["session_filesystem_dir", "cannot be created"],
+        ),
+        (&[("session_filesystem_threshold", "0")], &["session_filesystem_threshold", "at least 1"]),
+        (&[("session_cleanup_n_requests", "0")], &["session_cleanup_n_requests", "at least 1"]),
+        (
+            &[
+                ("session_type", "sqlite"),
+                ("session_sql_url", "sqlite::memory:"),
+                ("session_sql_table", "drop table x"),
+            ],
+            &["session_sql_table"],
+        ),
+        (&[("session_sql_create_table", "whenever")], &["session_sql_create_table"]),
         (&[("session_id_length", "8")], &["session_id_length", "16"]),
         (&[("session_id_length", "1000")], &["session_id_length", "128"]),
         (

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod capacity;
 mod concurrency;
 mod config;
 mod cookies;

@@ -22,8 +22,9 @@ pub struct Counts {
     pub resurrected: u64,
     /// Values no request wrote, or a session that never read back, with a few examples.
     pub inconsistent: u64,
-    /// Logins and logouts answered 503: whether they happened is unknown, so the user starts
-    /// over without checking that session.
+    /// Logins and logouts answered 503 (whether they happened is unknown, so the user starts
+    /// over without checking that session), and the other tab's writes that raced a login or
+    /// logout (applied before it, or refused after it).
     pub uncertain: u64,
     /// Acknowledged writes, logins and logouts.
     pub acknowledged: u64,

@@ -37,6 +37,9 @@ struct Model {
     counter_unknown: bool,
     user: Option<String>,
     ended: Vec<String>,
+    /// A login or logout of the live session is in flight: what the other tab hears about
+    /// that session meanwhile may predate or follow it.
+    ending: bool,
 }
 
 impl Model {
@@ -153,6 +156,10 @@ impl<'w> Tab<'w> {
         if model.cookie != cookie {
             return; // The other tab saw this session vanish meanwhile.
         }
+        if model.ending {
+            // Raced a login or logout: applied before it, or refused after it.
+            return self.world.tally.uncertain();
+        }
         match response.cookie {
             CookieChange::Removed => return model.vanished(&self.world.tally),
             CookieChange::Set(id) => model.cookie = Some(id),
@@ -166,7 +173,7 @@ impl<'w> Tab<'w> {
         let cookie = model.borrow().cookie.clone();
         let Some(response) = self.send("/read", cookie.as_deref()).await else { return };
         let mut model = model.borrow_mut();
-        if model.cookie == cookie {
+        if model.cookie == cookie && !model.ending {
             model.check(&response.body, &[self.index], false, &self.world.tally);
         }
     }
@@ -176,6 +183,10 @@ impl<'w> Tab<'w> {
         let response = self.send("/count", cookie.as_deref()).await;
         let mut model = model.borrow_mut();
         if model.cookie != cookie {
+            return;
+        }
+        if model.ending {
+            model.counter_unknown = true;
             return;
         }
         match response {
@@ -200,6 +211,7 @@ impl<'w> Tab<'w> {
 
     async fn login(&mut self, model: &RefCell<Model>, name: &str) {
         let old = model.borrow().cookie.clone();
+        model.borrow_mut().ending = true;
         let response = self.send(&format!("/login/{name}"), old.as_deref()).await;
         let mut model = model.borrow_mut();
         match response.map(|r| r.cookie) {
@@ -207,6 +219,7 @@ impl<'w> Tab<'w> {
                 model.ended.extend(old);
                 model.cookie = Some(new);
                 model.user = Some(name.to_owned());
+                model.ending = false;
                 self.world.tally.acknowledged();
             }
             Some(_) => model.vanished(&self.world.tally),
@@ -219,6 +232,7 @@ impl<'w> Tab<'w> {
 
     async fn logout(&mut self, model: &RefCell<Model>) {
         let old = model.borrow().cookie.clone();
+        model.borrow_mut().ending = true;
         let response = self.send("/logout", old.as_deref()).await;
         let mut model = model.borrow_mut();
         match response {
@@ -260,8 +274,14 @@ pub async fn run(index: usize, world: &World) {
             0..=84 => {
                 rocket::tokio::join!(first.burst(&model), second.burst(&model));
             }
-            85..=94 => first.login(&model, &name).await,
-            _ => first.logout(&model).await,
+            // The other tab keeps writing with the cookie the login or logout ends, so a
+            // store whose late write brings an ended session back shows as "resurrected".
+            85..=94 => {
+                rocket::tokio::join!(first.login(&model, &name), second.burst(&model));
+            }
+            _ => {
+                rocket::tokio::join!(first.logout(&model), second.burst(&model));
+            }
         }
     }
     let (live, ended) = {

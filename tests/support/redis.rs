@@ -261,6 +261,16 @@ impl RedisCluster {
         assert!(reply.as_deref().is_some_and(|r| r.starts_with("+OK")), "{reply:?}");
     }
 
+    /// Lets masters serve their slots while another master's are uncovered
+    /// (`cluster-require-full-coverage no`); by default the whole cluster refuses queries
+    /// from a master's failure report until a replica takes its slots over.
+    pub fn allow_partial_coverage(&self) {
+        for node in &self.nodes {
+            let reply = ask(node.port, "CONFIG SET cluster-require-full-coverage no\r\n");
+            assert!(reply.as_deref().is_some_and(|r| r.starts_with("+OK")), "{reply:?}");
+        }
+    }
+
     /// Starts a stopped node again, empty but with its cluster identity: it rejoins as a
     /// replica of whichever node took over its slots. Returns once it is in sync.
     pub fn restart(&mut self, node: usize) {

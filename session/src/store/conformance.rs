@@ -223,9 +223,11 @@ pub async fn a_touching_load_with_a_new_ttl_resets_the_expiry(store: impl Sessio
 /// A load without touch resets nothing.
 pub async fn a_load_without_touch_resets_nothing(store: impl SessionStore) {
     let k = key_space();
-    let ttl = Duration::from_millis(640);
+    // Past the touch interval of a 32 s ttl (500 ms), where a touching load would reset it;
+    // the ttl is long enough that no delay of a loaded machine lets the record expire first.
+    let ttl = Duration::from_secs(32);
     store.create(&k("1"), &record(&[("a.x", b"1")]), ttl).await.unwrap();
-    tokio_sleep(Duration::from_millis(60)).await;
+    tokio_sleep(Duration::from_millis(600)).await;
     assert!(!store.load(&k("1"), None).await.unwrap().unwrap().expiry_reset);
 }
 
