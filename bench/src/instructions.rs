@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::peers::Peer;
-use crate::{free_port, Backend};
+use crate::{free_port, Backend, Subject};
 
 /// Requests sent before the counters are zeroed, and then counted.
 const WARMUP: usize = 200;
@@ -43,12 +43,13 @@ pub fn cases(backends: &[Backend]) -> Vec<Case> {
         path: "/baseline/read",
     }];
     for &backend in backends {
-        let apps = [
+        let mut apps = vec![
             ("ours", App::Ours { rolling: true }),
             ("ours, no rolling refresh", App::Ours { rolling: false }),
-            ("rocket_flex_session 0.2.0", App::Peer(Peer::Flex)),
-            ("rocket-session-store 0.2.1", App::Peer(Peer::Store)),
         ];
+        apps.extend(
+            backend.peers().iter().map(|&peer| (Subject::Peer(peer).name(), App::Peer(peer))),
+        );
         for (name, app) in apps {
             for (op, path) in [("read", "/session/read"), ("write", "/session/write")] {
                 let name = format!("{name} on {}, {op}", backend.name());
@@ -67,24 +68,24 @@ struct Counted {
 }
 
 impl Counted {
-    fn start(case: &Case, peers: Option<&Path>, redis: Option<&str>, dir: &Path) -> Counted {
+    fn start(case: &Case, peers: Option<&Path>, url: Option<&str>, dir: &Path) -> Counted {
         let port = free_port();
         let slug: String = case.name.chars().filter(char::is_ascii_alphanumeric).collect();
         let out = dir.join(format!("callgrind.{slug}"));
         let mut command = Command::new("valgrind");
         command.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", out.display()));
-        let backend = if redis.is_some() { "redis" } else { "memory" };
+        let backend = case.backend.arg();
         match case.app {
             App::Ours { rolling } => {
                 command.arg(std::env::current_exe().expect("the bench's own binary"));
-                command.args(["--serve", backend, &port.to_string()]).args(redis);
+                command.args(["--serve", backend, &port.to_string()]).args(url);
                 if !rolling {
                     command.arg("--no-rolling");
                 }
             }
             App::Peer(peer) => {
                 command.arg(peers.expect("bench/peers is built"));
-                command.args([peer.arg(), backend, &port.to_string()]).args(redis);
+                command.args([peer.arg(), backend, &port.to_string()]).args(url);
             }
         }
         let child = command
@@ -183,17 +184,18 @@ fn stages(dump: &Path) -> Vec<(&'static str, u64)> {
     ]
 }
 
-/// Instructions per request of `case`, over [`COUNTED`] requests after [`WARMUP`]. With
-/// `keep`, the callgrind files stay there for `callgrind_annotate --inclusive=yes`.
+/// Instructions per request of `case`, its store at `url`, over [`COUNTED`] requests after
+/// [`WARMUP`]. With `keep`, the callgrind files stay there for `callgrind_annotate
+/// --inclusive=yes`.
 pub fn count(
     case: &Case,
     peers: Option<&Path>,
-    redis: Option<&str>,
+    url: Option<&str>,
     keep: Option<&Path>,
     client: &rocket::tokio::runtime::Runtime,
 ) -> Counts {
     let dir = keep.map_or_else(scratch_dir, Path::to_path_buf);
-    let app = Counted::start(case, peers, redis, &dir);
+    let app = Counted::start(case, peers, url, &dir);
     client.block_on(async {
         let mut user = crate::load::User::connect(app.port).await;
         assert!(user.get("/session/write").await, "{}: the priming request failed", case.name);

@@ -3,8 +3,8 @@
 //! BENCHMARKS.md and docs/benchmarks.svg at the workspace root.
 //!
 //! `-- --instructions [--backend …]` counts instructions per request under callgrind
-//! instead (see `instructions.rs`); `-- --serve memory|redis PORT [URL] [--no-rolling]` is
-//! how that mode runs our app alone in a process.
+//! instead (see `instructions.rs`); `-- --serve memory|redis|postgres|sqlite PORT [URL]
+//! [--no-rolling]` is how that mode runs our app alone in a process.
 
 mod app;
 mod chart;
@@ -19,6 +19,7 @@ mod load;
 mod peers;
 mod redis;
 mod report;
+mod stores;
 mod support;
 
 use std::path::PathBuf;
@@ -35,6 +36,7 @@ use rocket_typed_session::SessionFairing;
 use counting::Counters;
 use peers::{Peer, PeerApp};
 use report::Row;
+use stores::Stores;
 
 /// A fixed key for the private-cookie scenario: 32 bytes in hex. Only ever a benchmark's.
 const SECRET_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -269,10 +271,7 @@ struct Run {
     users: usize,
     warmup: Duration,
     duration: Duration,
-    redis: Option<redis::RedisServer>,
-    postgres: Option<support::postgres::PostgresServer>,
-    /// Where each SQLite scenario gets a database file of its own.
-    sqlite: tempfile::TempDir,
+    stores: Stores,
     peers: Option<PathBuf>,
     client: rocket::tokio::runtime::Runtime,
 }
@@ -302,22 +301,8 @@ impl AppUnderTest {
 }
 
 impl Run {
-    /// The address of the scenario's server, or its database file: a new file each time, so
-    /// that no scenario reads what another left.
-    fn url(&self, scenario: &Scenario) -> Option<String> {
-        match scenario.backend {
-            Backend::Memory => None,
-            Backend::Redis => Some(self.redis.as_ref().expect("a Redis server").url()),
-            Backend::Postgres => Some(self.postgres.as_ref().expect("a PostgreSQL server").url()),
-            Backend::Sqlite => {
-                let file = format!("{}.db", free_port());
-                Some(format!("sqlite://{}", self.sqlite.path().join(file).display()))
-            }
-        }
-    }
-
     fn start(&self, scenario: &Scenario, counters: &Arc<Counters>) -> AppUnderTest {
-        let url = self.url(scenario);
+        let url = self.stores.url(scenario.backend);
         if let Subject::Peer(peer) = scenario.subject {
             let binary = self.peers.as_ref().expect("bench/peers is built");
             let app = PeerApp::start(binary, peer, free_port(), scenario.backend, url.as_deref());
@@ -336,7 +321,7 @@ impl Run {
         let counters = Arc::new(Counters::default());
         let app = self.start(scenario, &counters);
         let port = app.port();
-        let redis = self.redis.as_ref().filter(|_| scenario.backend == Backend::Redis);
+        let redis = self.stores.redis.as_ref().filter(|_| scenario.backend == Backend::Redis);
         let (measured, app_cpu) = self.client.block_on(async {
             // Prime and warm up, then count only the measured window.
             let run = load::run(
@@ -389,16 +374,29 @@ fn store_for(backend: Backend, url: Option<&str>) -> Arc<dyn SessionStore> {
     }
 }
 
-/// `--serve memory|redis PORT [URL] [--no-rolling]`: our app alone, on the plain store, until
-/// the process is killed.
+/// `--serve memory|redis|postgres|sqlite PORT [URL] [--no-rolling]`: our app alone, on the
+/// plain store, until the process is killed.
 fn serve(args: &[String]) -> ! {
     let [backend, port, rest @ ..] = args else {
-        panic!("usage: --serve memory|redis PORT [URL] [--no-rolling]");
+        panic!("usage: --serve memory|redis|postgres|sqlite PORT [URL] [--no-rolling]");
     };
     let port = port.parse().expect("a port");
-    let store = match backend.as_str() {
-        "memory" => store_for(Backend::Memory, None),
-        _ => store_for(Backend::Redis, rest.first().map(String::as_str)),
+    let backend = [Backend::Memory, Backend::Redis, Backend::Postgres, Backend::Sqlite]
+        .into_iter()
+        .find(|known| known.arg() == backend)
+        .unwrap_or_else(|| {
+            panic!("--serve takes memory, redis, postgres or sqlite, not {backend}")
+        });
+    let url = rest.first().filter(|arg| !arg.starts_with("--"));
+    // sqlx's SQLite pool spawns its upkeep where it is opened: a runtime that lives as long.
+    let upkeep = rocket::tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = {
+        let _context = upkeep.enter();
+        store_for(backend, url.map(String::as_str))
     };
     let rolling = !rest.iter().any(|a| a == "--no-rolling");
     let _server = Server::start_on(port, store, rolling);
@@ -410,13 +408,7 @@ fn serve(args: &[String]) -> ! {
 /// `--instructions [--only TEXT] [--keep DIR]`: the instruction counts of every case (or of
 /// the baseline and the cases whose name holds TEXT), as a table.
 fn count_instructions(settings: &Settings, keep: Option<PathBuf>) {
-    // The SQL stores are not counted under callgrind yet: their rows are in the load run.
-    let backends: &Vec<Backend> = &settings
-        .backends
-        .iter()
-        .copied()
-        .filter(|backend| matches!(backend, Backend::Memory | Backend::Redis))
-        .collect();
+    let backends = &settings.backends;
     let cases: Vec<_> = instructions::cases(backends)
         .into_iter()
         .enumerate()
@@ -426,12 +418,12 @@ fn count_instructions(settings: &Settings, keep: Option<PathBuf>) {
         .map(|(_, case)| case)
         .collect();
     let peers = peers::build();
-    let redis = backends.contains(&Backend::Redis).then(redis::RedisServer::start);
+    let stores = Stores::start(backends);
     let client =
         rocket::tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut rows = Vec::new();
     for case in &cases {
-        let url = (case.backend == Backend::Redis).then(|| redis.as_ref().unwrap().url());
+        let url = stores.url(case.backend);
         let counts =
             instructions::count(case, Some(&peers), url.as_deref(), keep.as_deref(), &client);
         eprintln!("{}: {:.0} instructions per request", case.name, counts.per_request);
@@ -488,12 +480,7 @@ fn main() {
         users,
         warmup,
         duration,
-        redis: settings.backends.contains(&Backend::Redis).then(redis::RedisServer::start),
-        postgres: settings
-            .backends
-            .contains(&Backend::Postgres)
-            .then(support::postgres::PostgresServer::start),
-        sqlite: tempfile::tempdir().expect("a temporary directory"),
+        stores: Stores::start(&settings.backends),
         peers: scenarios.iter().any(|s| matches!(s.subject, Subject::Peer(_))).then(peers::build),
         client: rocket::tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

@@ -161,12 +161,15 @@ impl<DB: Database> DerefMut for Held<DB> {
 /// Runs `$body`, an expression using the connection `$c`, on a connection of `$connections`
 /// that goes back to them only if the body succeeded.
 macro_rules! on_connection {
+    // Boxed: sqlx's query futures and a checked-out connection take kilobytes, which every
+    // future around them (the store call's, the time limit's) would otherwise hold and copy
+    // each time it moves; one allocation is far cheaper.
     ($connections:expr, |$c:ident| $body:expr) => {
-        $connections.run(|mut held| async move {
+        Box::pin($connections.run(|mut held| async move {
             let $c = &mut *held;
             let result = $body.await;
             (held, result)
-        })
+        }))
     };
 }
 pub(crate) use on_connection;

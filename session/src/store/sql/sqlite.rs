@@ -84,12 +84,17 @@ impl SqliteStore {
             .await
     }
 
-    async fn run<T>(
-        &self,
-        operation: impl std::future::Future<Output = Result<T, sqlx::Error>>,
-    ) -> Result<T, Error> {
-        self.ready().await?;
-        self.table.bounded(STORE, operation).await
+    fn run<'a, T: 'a>(
+        &'a self,
+        operation: impl std::future::Future<Output = Result<T, sqlx::Error>> + 'a,
+    ) -> impl std::future::Future<Output = Result<T, Error>> + 'a {
+        // Boxed at once: sqlx's futures take kilobytes, which the store call's future would
+        // otherwise hold and copy each time it moves (see `on_connection!`).
+        let operation = Box::pin(operation);
+        async move {
+            self.ready().await?;
+            self.table.bounded(STORE, operation).await
+        }
     }
 
     /// The values of the live session under `key`; empty when there is none.

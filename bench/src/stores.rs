@@ -1,0 +1,38 @@
+//! The bench's own store servers, started for the backends a run measures, and the address
+//! each scenario's app is given.
+
+use crate::redis::RedisServer;
+use crate::support::postgres::PostgresServer;
+use crate::{free_port, Backend};
+
+pub struct Stores {
+    pub redis: Option<RedisServer>,
+    postgres: Option<PostgresServer>,
+    /// Where each SQLite scenario gets a database file of its own.
+    sqlite: tempfile::TempDir,
+}
+
+impl Stores {
+    /// Starts a server for each of `backends` that needs one.
+    pub fn start(backends: &[Backend]) -> Stores {
+        Stores {
+            redis: backends.contains(&Backend::Redis).then(RedisServer::start),
+            postgres: backends.contains(&Backend::Postgres).then(PostgresServer::start),
+            sqlite: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    /// The address of `backend`'s server, or a database file: a new file each time, so that
+    /// no scenario reads what another left.
+    pub fn url(&self, backend: Backend) -> Option<String> {
+        match backend {
+            Backend::Memory => None,
+            Backend::Redis => Some(self.redis.as_ref().expect("a Redis server").url()),
+            Backend::Postgres => Some(self.postgres.as_ref().expect("a PostgreSQL server").url()),
+            Backend::Sqlite => {
+                let file = format!("{}.db", free_port());
+                Some(format!("sqlite://{}", self.sqlite.path().join(file).display()))
+            }
+        }
+    }
+}
