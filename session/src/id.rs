@@ -194,5 +194,7 @@ mod tests {
     fn debug_output_redacts_the_id() {
         let id = SessionId::generate(32);
         assert!(!format!("{id:?}").contains(id.expose()));
+        // Still names the type, so a logged struct shows where an id sat.
+        assert_eq!(format!("{id:?}"), "SessionId(<redacted>)");
     }
 }

@@ -199,6 +199,18 @@ mod tests {
     }
 
     #[test]
+    fn a_record_of_exactly_the_limit_may_be_stored() {
+        assert!(size_rule(64, 0, 64).is_ok());
+        assert!(size_rule(65, 0, 64).is_err());
+    }
+
+    #[test]
+    fn a_record_over_a_lowered_limit_may_keep_its_size() {
+        assert!(size_rule(100, 100, 64).is_ok());
+        assert!(size_rule(101, 100, 64).is_err());
+    }
+
+    #[test]
     fn a_visitor_who_wrote_nothing_gets_no_write() {
         let plan = plan(visitor(None), &rules()).unwrap();
         assert!(matches!(plan.write, Write::Nothing { kept: None }), "{plan:?}");

@@ -173,6 +173,12 @@ mod tests {
         assert!(Secret::parse("not a key").is_none());
     }
 
+    #[test]
+    fn hex_of_an_odd_length_is_refused_without_a_panic() {
+        // 65 hex digits: not hex of whole bytes, and no base64 either.
+        assert!(Secret::parse(&format!("{}a", "ab".repeat(32))).is_none());
+    }
+
     proptest::proptest! {
         #[test]
         fn verifying_arbitrary_text_never_panics_nor_accepts(text in ".{0,200}") {

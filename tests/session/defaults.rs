@@ -30,6 +30,22 @@ async fn setting_a_field_back_to_its_default_removes_it_from_the_store() {
 }
 
 #[rocket::async_test]
+async fn a_namespace_written_at_its_defaults_keeps_no_field_an_older_version_left() {
+    let (app, store) = launch().await;
+    // The cart holds only a field its struct no longer has; another namespace keeps the
+    // session alive.
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let legacy = codec::encode(Format::Json, &1).unwrap();
+    let changes = Changes { set: [("cart.legacy".to_owned(), legacy)].into(), remove: vec![] };
+    let ttl = std::time::Duration::from_secs(60);
+    store.inner.update(&storage_key(&cookie), &changes, ttl).await.unwrap();
+
+    app.get("/cart/empty", Some(&cookie)).await;
+    let record = store.record(&storage_key(&cookie)).await.unwrap();
+    assert!(!record.keys().any(|key| key.starts_with("cart.")), "{:?}", record.keys());
+}
+
+#[rocket::async_test]
 async fn existing_session_forwards_after_a_logout_that_empties_the_field() {
     let (app, _) = launch().await;
     let cookie = app.get("/login/ada", None).await.session_cookie().unwrap();

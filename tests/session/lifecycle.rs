@@ -87,3 +87,26 @@ async fn existing_session_admits_a_client_whose_namespace_holds_data() {
     let reply = app.get("/private", Some(&cookie)).await;
     assert_eq!((reply.status, reply.body.as_str()), (Status::Ok, "user=Some(\"ada\")"));
 }
+
+#[rocket::async_test]
+async fn a_session_is_new_until_it_is_stored() {
+    let (app, _) = launch().await;
+    assert_eq!(app.get("/about", None).await.body, "new=true permanent=true");
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    assert_eq!(app.get("/about", Some(&cookie)).await.body, "new=false permanent=true");
+}
+
+#[rocket::async_test]
+async fn a_session_made_non_permanent_says_so_in_later_requests() {
+    let (app, _) = launch().await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    assert_eq!(app.get("/permanent/false", Some(&cookie)).await.status, Status::Ok);
+    assert_eq!(app.get("/about", Some(&cookie)).await.body, "new=false permanent=false");
+}
+
+#[rocket::async_test]
+async fn a_stored_session_reports_the_id_its_cookie_holds() {
+    let (app, _) = launch().await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    assert_eq!(app.get("/id", Some(&cookie)).await.body, cookie);
+}

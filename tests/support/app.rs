@@ -251,6 +251,11 @@ fn id(session: Session<SessionMap>) -> String {
     session.id().expose().to_owned()
 }
 
+#[get("/about")]
+fn about(session: Session<SessionMap>) -> String {
+    format!("new={} permanent={}", session.is_new(), session.is_permanent())
+}
+
 #[get("/permanent/<permanent>")]
 fn permanent(mut session: Session<SessionMap>, permanent: bool) -> &'static str {
     session.set_permanent(permanent);
@@ -356,6 +361,7 @@ fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
         "/",
         routes![
             plain,
+            about,
             map_set,
             map_get,
             map_remove,

@@ -295,6 +295,37 @@ mod tests {
     }
 
     #[test]
+    fn resetting_the_expiry_of_a_record_replaced_meanwhile_keeps_the_new_one() {
+        let store = MemoryStore::default();
+        let ttl = Duration::from_secs(3600);
+        now(store.create("key", &Record::from([("a.x".to_owned(), vec![1])]), ttl)).unwrap();
+        let stale = store.cache.get("key").unwrap();
+        now(store.delete("key")).unwrap();
+        now(store.create("key", &Record::from([("a.x".to_owned(), vec![2])]), ttl)).unwrap();
+
+        assert!(store.reset_expiry("key", &stale, ttl).is_none());
+        assert_eq!(now(store.load("key", None)).unwrap().unwrap().record["a.x"], [2]);
+    }
+
+    #[test]
+    fn a_store_is_empty_until_a_record_is_created() {
+        let store = MemoryStore::default();
+        assert!(store.is_empty());
+        let record = Record::from([("a.x".to_owned(), vec![1])]);
+        now(store.create("key", &record, Duration::from_secs(60))).unwrap();
+        assert!(!store.is_empty());
+    }
+
+    #[test]
+    fn the_description_gives_the_capacity_in_mebibytes_or_bytes() {
+        assert_eq!(MemoryStore::default().describe(), "memory, in this process, 64 MiB");
+        assert_eq!(
+            MemoryStore::with_capacity(1000).describe(),
+            "memory, in this process, 1000 bytes"
+        );
+    }
+
+    #[test]
     fn a_new_lifetime_is_always_applied() {
         let entry = entry(Duration::from_secs(60), Duration::ZERO);
         assert!(entry.needs_touch(Duration::from_secs(120)));
