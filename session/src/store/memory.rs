@@ -308,6 +308,15 @@ mod tests {
     }
 
     #[test]
+    fn a_record_weighs_its_key_and_its_fields_bytes() {
+        let store = MemoryStore::default();
+        let record = Record::from([("a.x".to_owned(), vec![1; 100])]);
+        now(store.create("key", &record, Duration::from_secs(60))).unwrap();
+        store.cache.run_pending_tasks();
+        assert_eq!(store.cache.weighted_size(), ("key".len() + record_size(&record)) as u64);
+    }
+
+    #[test]
     fn a_store_is_empty_until_a_record_is_created() {
         let store = MemoryStore::default();
         assert!(store.is_empty());
