@@ -387,16 +387,19 @@ fn serve(args: &[String]) -> ! {
         .unwrap_or_else(|| {
             panic!("--serve takes memory, redis, postgres or sqlite, not {backend}")
         });
-    let url = rest.first().filter(|arg| !arg.starts_with("--"));
+    let url = rest.first().filter(|arg| !arg.starts_with("--")).map(String::as_str);
     // sqlx's SQLite pool spawns its upkeep where it is opened: a runtime that lives as long.
-    let upkeep = rocket::tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    // Only there, so that the other rows count no idle worker of it.
+    let upkeep = (backend == Backend::Sqlite).then(|| {
+        rocket::tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    });
     let store = {
-        let _context = upkeep.enter();
-        store_for(backend, url.map(String::as_str))
+        let _context = upkeep.as_ref().map(|runtime| runtime.enter());
+        store_for(backend, url)
     };
     let rolling = !rest.iter().any(|a| a == "--no-rolling");
     let _server = Server::start_on(port, store, rolling);

@@ -15,7 +15,7 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-    /// The largest size asked for since the last [`largest_since`] reset.
+    /// The largest size asked for since [`largest_allocation_of`] last reset it.
     static LARGEST: Cell<usize> = const { Cell::new(0) };
 }
 

@@ -86,8 +86,12 @@ async fn when_a_master_dies_its_sessions_answer_503_then_come_back_from_the_repl
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "written");
 }
 
-/// Twelve sessions; the index of the master holding the first, and the others' cookies.
-async fn sessions_beside_a_victim(app: &App, cluster: &RedisCluster) -> (String, Vec<String>) {
+/// Twelve sessions: the first's cookie, the index of the master holding it, and the cookies
+/// of those on other masters.
+async fn sessions_beside_a_victim(
+    app: &App,
+    cluster: &RedisCluster,
+) -> (String, usize, Vec<String>) {
     let mut cookies = Vec::new();
     for _ in 0..12 {
         cookies.push(app.get("/map/set/key/value", None).await.session_cookie().unwrap());
@@ -96,15 +100,14 @@ async fn sessions_beside_a_victim(app: &App, cluster: &RedisCluster) -> (String,
     let master = cluster.master_of(&storage_key(&victim));
     cookies.retain(|c| cluster.master_of(&storage_key(c)) != master);
     assert!(!cookies.is_empty(), "twelve sessions all on one master");
-    (victim, cookies)
+    (victim, master, cookies)
 }
 
 /// Stops the victim's master, then writes and reads every other session every 100 ms until
 /// the victim's own session reads back past the node timeout. Returns when, after the stop,
 /// requests were answered 503; anything else but the written value fails the test.
 async fn probe_through_a_failover(app: &App, cluster: &mut RedisCluster) -> Vec<Duration> {
-    let (victim, elsewhere) = sessions_beside_a_victim(app, cluster).await;
-    let master = cluster.master_of(&storage_key(&victim));
+    let (victim, master, elsewhere) = sessions_beside_a_victim(app, cluster).await;
     cluster.nodes[master].stop();
     let stopped = Instant::now();
     let mut refused = Vec::new();

@@ -2,7 +2,6 @@
 //! run on a paused tokio clock: the store's delays and the limit are virtual time, so the
 //! bound is exact whatever else the machine is doing.
 
-use std::future::Future;
 use std::time::Duration;
 
 use rocket::tokio::time::Instant;
@@ -10,7 +9,7 @@ use rocket::tokio::time::Instant;
 use rocket::http::Status;
 
 use crate::support::app::rocket;
-use crate::support::{recording_store, App};
+use crate::support::{recording_store, App, Reply};
 
 const LIMIT: Duration = Duration::from_millis(500);
 /// Each call's delay: a load and a save together take 800 ms, past the limit.
@@ -25,36 +24,35 @@ async fn app_with_session() -> (App, String) {
     (app, cookie)
 }
 
-fn on_paused_clock(test: impl Future<Output = ()>) {
+/// A request to `path` with the session's cookie, once the store is slow, and how long it
+/// took in virtual time.
+fn timed_on_paused_clock(path: &str) -> (Reply, Duration) {
     let runtime = rocket::tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .expect("a test runtime");
-    runtime.block_on(test);
+    runtime.block_on(async {
+        let (app, cookie) = app_with_session().await;
+        let started = Instant::now();
+        let reply = app.get(path, Some(&cookie)).await;
+        (reply, started.elapsed())
+    })
 }
 
 #[test]
 fn a_slow_load_and_a_slow_save_together_give_503_at_the_time_limit() {
-    on_paused_clock(async {
-        let (app, cookie) = app_with_session().await;
-        let started = Instant::now();
-        let reply = app.get("/map/set/key/changed", Some(&cookie)).await;
-        // The load's 400 ms, then the save cut off at the 100 ms the limit leaves it.
-        assert_eq!(started.elapsed(), LIMIT);
-        assert_eq!(reply.status, Status::ServiceUnavailable);
-        assert_eq!(reply.header("Retry-After"), Some("1"));
-    });
+    let (reply, took) = timed_on_paused_clock("/map/set/key/changed");
+    // The load's 400 ms, then the save cut off at the 100 ms the limit leaves it.
+    assert_eq!(took, LIMIT);
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+    assert_eq!(reply.header("Retry-After"), Some("1"));
 }
 
 #[test]
 fn a_read_only_request_is_not_failed_by_a_slow_load() {
-    on_paused_clock(async {
-        let (app, cookie) = app_with_session().await;
-        let started = Instant::now();
-        let reply = app.get("/map/get/key", Some(&cookie)).await;
-        assert_eq!(started.elapsed(), DELAY, "one load; a read saves nothing");
-        assert_eq!(reply.status, Status::Ok);
-        assert_eq!(reply.body, "value");
-    });
+    let (reply, took) = timed_on_paused_clock("/map/get/key");
+    assert_eq!(took, DELAY, "one load; a read saves nothing");
+    assert_eq!(reply.status, Status::Ok);
+    assert_eq!(reply.body, "value");
 }

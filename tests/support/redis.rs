@@ -257,8 +257,7 @@ impl RedisCluster {
 
     /// Promotes the replica at `replica` by hand (`CLUSTER FAILOVER`), as an operator would.
     pub fn promote(&self, replica: usize) {
-        let reply = ask(self.nodes[replica].port, "CLUSTER FAILOVER\r\n");
-        assert!(reply.as_deref().is_some_and(|r| r.starts_with("+OK")), "{reply:?}");
+        ask_ok(self.nodes[replica].port, "CLUSTER FAILOVER\r\n");
     }
 
     /// Lets masters serve their slots while another master's are uncovered
@@ -266,8 +265,7 @@ impl RedisCluster {
     /// from a master's failure report until a replica takes its slots over.
     pub fn allow_partial_coverage(&self) {
         for node in &self.nodes {
-            let reply = ask(node.port, "CONFIG SET cluster-require-full-coverage no\r\n");
-            assert!(reply.as_deref().is_some_and(|r| r.starts_with("+OK")), "{reply:?}");
+            ask_ok(node.port, "CONFIG SET cluster-require-full-coverage no\r\n");
         }
     }
 
@@ -383,6 +381,12 @@ fn ask(port: u16, command: &str) -> Option<String> {
     let mut buffer = [0u8; 4096];
     let read = stream.read(&mut buffer).ok()?;
     Some(String::from_utf8_lossy(&buffer[..read]).into_owned())
+}
+
+/// Sends `command` and fails the test unless the node answers `+OK`.
+fn ask_ok(port: u16, command: &str) {
+    let reply = ask(port, command);
+    assert!(reply.as_deref().is_some_and(|r| r.starts_with("+OK")), "{command:?}: {reply:?}");
 }
 
 /// A replica whose link to its master is up, or a master with `replicas` replicas online.
