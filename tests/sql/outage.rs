@@ -1,6 +1,7 @@
 //! PostgreSQL and MariaDB stopped, paused and restarted under a running app: 503s within the
 //! store timeout, routes without a session unaffected, and recovery without a restart.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rocket::http::Status;
@@ -25,6 +26,10 @@ trait Server {
     fn resume(&self);
     /// Restarts it refusing writes.
     fn make_read_only(&self);
+    /// The system user the server runs as, who must own a directory it writes to.
+    const OWNER: &'static str;
+    /// Creates the sessions table with its files in `dir`, on a disk of their own.
+    fn create_table_in(&self, dir: &Path);
 }
 
 impl Server for PostgresServer {
@@ -50,6 +55,12 @@ impl Server for PostgresServer {
     fn make_read_only(&self) {
         self.stop();
         self.launch_with("-c default_transaction_read_only=on");
+    }
+    const OWNER: &'static str = "postgres";
+    fn create_table_in(&self, dir: &Path) {
+        self.admin(&[&format!("CREATE TABLESPACE full_disk LOCATION '{}'", dir.display())]);
+        let ddl = PostgresStore::ddl("sessions");
+        self.admin(&[&format!("SET default_tablespace = full_disk; {ddl}")]);
     }
 }
 
@@ -78,6 +89,12 @@ impl Server for MariadbServer {
         self.launch();
         self.admin("SET GLOBAL read_only = ON");
     }
+    const OWNER: &'static str = "mysql";
+    fn create_table_in(&self, dir: &Path) {
+        let ddl = MysqlStore::ddl("app.sessions");
+        let placed = format!("ENGINE = InnoDB DATA DIRECTORY = '{}'", dir.display());
+        self.admin(&ddl.replace("ENGINE = InnoDB", &placed));
+    }
 }
 
 /// A test run on each server.
@@ -103,6 +120,7 @@ on_each_server!(
     when_paused_a_request_gives_up_near_the_timeout,
     down_at_launch_does_not_stop_the_app,
     a_read_only_database_refuses_writes_with_503_and_keeps_the_session,
+    a_full_disk_refuses_saves_with_503_and_keeps_the_session,
 );
 
 async fn when_stopped_session_routes_answer_503_and_recover_after_a_restart<S: Server>() {
@@ -226,6 +244,41 @@ fn fill(path: &std::path::Path) {
     let mut file = std::fs::File::create(path).unwrap();
     let chunk = vec![0u8; 64 * 1024];
     while file.write_all(&chunk).and_then(|()| file.sync_data()).is_ok() {}
+}
+
+/// Text the database cannot compress, so that storing it takes new pages of the table.
+fn incompressible(len: usize) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut text = String::with_capacity(len);
+    for _ in 0..len {
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        text.push(char::from(DIGITS[(state >> 33) as usize % DIGITS.len()]));
+    }
+    text
+}
+
+/// The sessions table on a full disk (a tmpfs of its own, the rest of the server on its
+/// usual one): a save that needs room is a 503 and leaves the stored session as it was;
+/// once there is room, saves work again with no restart.
+async fn a_full_disk_refuses_saves_with_503_and_keeps_the_session<S: Server>() {
+    let Some(mount) = crate::support::tmpfs::Mount::tmpfs("1m") else { return };
+    mount.give_to(S::OWNER);
+    let server = S::start();
+    server.create_table_in(&mount.path());
+    let app = app_with(S::STORE, &server.url(), &[("session_store_timeout", TIMEOUT)]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let filler = mount.path().join("filler");
+    fill(&filler);
+    let large = format!("/map/set/key/{}", incompressible(20_000));
+    let reply = app.get(&large, Some(&cookie)).await;
+    assert_eq!(reply.status, Status::ServiceUnavailable, "{reply:?}");
+    assert!(reply.header("Retry-After").is_some(), "{reply:?}");
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value", "nothing changed");
+    assert_eq!(app.get(&large, Some(&cookie)).await.status, Status::Ok);
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body.len(), 20_000);
 }
 
 /// A database file on a full disk (a tmpfs of its own): a save is a 503 and leaves the

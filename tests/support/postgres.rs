@@ -82,6 +82,19 @@ impl PostgresServer {
             .is_ok_and(|status| status.success())
     }
 
+    /// Runs `sql` as the superuser, each statement on its own (so that statements that
+    /// refuse a transaction, such as `CREATE TABLESPACE`, can be among them).
+    pub fn admin(&self, statements: &[&str]) {
+        let mut psql = Command::new(self.bin.join("psql"));
+        psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
+            .arg(format!("-p{}", self.port))
+            .stdout(Stdio::null());
+        for sql in statements {
+            psql.args(["-c", sql]);
+        }
+        run(&mut psql);
+    }
+
     /// Stops the server at once, as a crash would.
     pub fn stop(&self) {
         let stopped = self

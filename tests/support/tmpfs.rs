@@ -27,6 +27,13 @@ impl Mount {
         self.0.path().to_owned()
     }
 
+    /// Hands the mount to `user`, for a server that runs as that user.
+    pub fn give_to(&self, user: &str) {
+        let status =
+            Command::new("chown").arg(format!("{user}:{user}")).arg(self.0.path()).status();
+        assert!(status.unwrap().success());
+    }
+
     pub fn remount(&self, option: &str) {
         let status = Command::new("mount")
             .args(["-o", &format!("remount,{option}")])
