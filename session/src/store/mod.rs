@@ -245,7 +245,9 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Applies `changes` to the record under `key` and resets its expiry to `ttl`, if and
     /// only if it exists: a session deleted meanwhile is never brought back. Returns whether
-    /// it existed. A record left without fields no longer exists.
+    /// it existed. A record left without fields no longer exists. Like a touching load, a
+    /// store may leave an expiry that was reset to `ttl` less than [`touch_interval`] ago
+    /// (the SQL stores do, to spare a row write on most saves).
     ///
     /// # Errors
     /// Backend failures; a missing key is `Ok(false)`.

@@ -262,14 +262,16 @@ impl<'a> Batch<'a> {
             "{BEGIN} {lock} {remove} {put} \
              SELECT count(*) INTO @rts_left FROM {t} WHERE id = {k} AND field <> ''; \
              DELETE FROM {t} WHERE @rts_live = 1 AND @rts_left = 0 AND id = {k} AND field = ''; \
-             UPDATE {t} SET expires_at = {expiry} WHERE @rts_live = 1 AND id = {k} AND field = ''; \
+             UPDATE {t} SET expires_at = {expiry} WHERE @rts_live = 1 AND id = {k} AND field = '' \
+               AND (expires_at > {expiry} OR expires_at < {due_before}); \
              COMMIT; SELECT @rts_live;",
             lock = self.lock_live("rts_live", &self.key),
             remove = self.remove(&self.key, &changes.remove, "@rts_live = 1"),
             put = self.put(&self.key, &changes.set, "@rts_live = 1"),
             t = self.table,
             k = self.key,
-            expiry = self.times.expiry
+            expiry = self.times.expiry,
+            due_before = self.times.due_before
         )
     }
 

@@ -201,7 +201,8 @@ impl Statements {
                  emptied AS (SELECT cardinality($4::text[]) = 0 AND NOT EXISTS (SELECT 1 FROM {t} \
                    WHERE id = $1 AND field <> '' AND NOT (field = ANY($6))) AS yes), \
                  head AS (UPDATE {t} SET expires_at = $3 WHERE id = $1 AND field = '' \
-                   AND EXISTS (SELECT 1 FROM live) AND NOT (SELECT yes FROM emptied)), \
+                   AND EXISTS (SELECT 1 FROM live) AND NOT (SELECT yes FROM emptied) \
+                   AND (expires_at > $3 OR expires_at < $7)), \
                  gone AS (DELETE FROM {t} WHERE id = $1 AND EXISTS (SELECT 1 FROM live) \
                    AND (field = ANY($6) OR (field = '' AND (SELECT yes FROM emptied)))), \
                  {put} \
@@ -210,11 +211,11 @@ impl Statements {
                 put = put("EXISTS (SELECT 1 FROM live)")
             )),
             // The common save, values set and none removed: no record can end, so the header
-            // moves and the values are written, under the same lock.
+            // moves (when due) and the values are written, under the same lock.
             update_setting: sql(format!(
                 "WITH live AS ({} FOR UPDATE), \
                  head AS (UPDATE {t} SET expires_at = $3 WHERE id = $1 AND field = '' \
-                   AND EXISTS (SELECT 1 FROM live)), \
+                   AND EXISTS (SELECT 1 FROM live) AND (expires_at > $3 OR expires_at < $6)), \
                  {put} \
                  SELECT count(*) FROM live",
                 live("$1", "$2"),
@@ -320,7 +321,7 @@ impl SessionStore for PostgresStore {
         if !changes.remove.is_empty() {
             query = query.bind(changes.remove.iter().map(String::as_str).collect::<Vec<_>>());
         }
-        Ok(self.fetch_count(query).await? > 0)
+        Ok(self.fetch_count(query.bind(times.due_before)).await? > 0)
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {

@@ -149,7 +149,7 @@ impl SqliteStore {
     /// The common save, values set and none removed, as one statement: the writer's lock is
     /// held for one step, not for a transaction's several, which is what bounds how many
     /// writes SQLite takes a second. The header is upserted with the values, all only where
-    /// it is live; the header's row coming back says it was.
+    /// it is live; a row coming back says it was.
     async fn update_in_one_statement(
         &self,
         key: &str,
@@ -157,24 +157,30 @@ impl SqliteStore {
         times: Times,
     ) -> Result<bool, Error> {
         let rows: Vec<String> =
-            (0..values.len()).map(|i| format!("(?{}, ?{})", 4 + 2 * i, 5 + 2 * i)).collect();
+            (0..values.len()).map(|i| format!("(?{}, ?{})", 5 + 2 * i, 6 + 2 * i)).collect();
+        // The header is rewritten only when its expiry is due to move (the touch interval
+        // rule), so that most saves write the changed values alone.
         let sql = format!(
             "INSERT INTO {t} (id, field, value, expires_at) \
              SELECT ?1, v.column1, v.column2, CASE WHEN v.column1 = '' THEN ?3 ELSE 0 END \
              FROM (VALUES ('', X''){more}) AS v \
              WHERE EXISTS (SELECT 1 FROM {t} WHERE id = ?1 AND field = '' AND expires_at > ?2) \
              ON CONFLICT (id, field) DO UPDATE SET value = excluded.value, \
-             expires_at = excluded.expires_at RETURNING field = ''",
+             expires_at = excluded.expires_at \
+             WHERE {t}.field <> '' OR {t}.expires_at > ?3 OR {t}.expires_at < ?4 RETURNING 1",
             t = self.table.name,
             more = rows.iter().map(|row| format!(", {row}")).collect::<String>()
         );
-        let mut query =
-            sqlx::query_scalar(AssertSqlSafe(sql)).bind(key).bind(times.now).bind(times.expiry);
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(key)
+            .bind(times.now)
+            .bind(times.expiry)
+            .bind(times.due_before);
         for (field, value) in values {
             query = query.bind(field.as_str()).bind(value.as_slice());
         }
-        let written: Vec<bool> = self.run(query.fetch_all(&self.pool)).await?;
-        Ok(written.contains(&true))
+        let written: Vec<i64> = self.run(query.fetch_all(&self.pool)).await?;
+        Ok(!written.is_empty())
     }
 
     /// Writes `values` under `key`, replacing rows of the same fields, a few hundred rows a
@@ -322,7 +328,9 @@ impl SessionStore for SqliteStore {
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
         let times = Times::for_ttl(ttl);
-        if changes.remove.is_empty() && changes.set.len() < ROWS_PER_STATEMENT {
+        // A row written says the record is live, so the statement needs a value to write.
+        let values = 1..ROWS_PER_STATEMENT;
+        if changes.remove.is_empty() && values.contains(&changes.set.len()) {
             return self.update_in_one_statement(key, &changes.set, times).await;
         }
         self.run(async {
