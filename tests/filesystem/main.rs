@@ -1,9 +1,11 @@
-//! The filesystem store: its files, its failure modes, its sweep and its bound.
+//! The filesystem store: the conformance suite, its files, its failure modes, its sweep and
+//! its bound.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod app;
+mod conformance;
 mod failures;
 mod files;
 mod sweep;

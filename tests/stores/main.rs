@@ -1,5 +1,6 @@
-//! The store conformance suite, run against every built-in store, and against a store
-//! defined here the way a user would define one.
+//! The store conformance suite, run against the memory and Redis stores, and against a
+//! store defined here the way a user would define one. The filesystem and SQL stores run it
+//! in their own suites (`tests/filesystem`, `tests/sql`), beside their other tests.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -45,25 +46,4 @@ mod redis_sentinel {
         let urls = shared_sentinel().urls();
         RedisStore::open_sentinel(&urls, SENTINEL_MASTER, RedisOptions::default()).unwrap()
     });
-}
-
-#[cfg(feature = "filesystem")]
-mod filesystem {
-    use std::path::PathBuf;
-    use std::sync::OnceLock;
-
-    use rocket_typed_session::store::FilesystemStore;
-
-    /// One directory for the whole suite: each case uses keys of its own.
-    fn store() -> FilesystemStore {
-        static DIR: OnceLock<PathBuf> = OnceLock::new();
-        let dir = DIR.get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap().keep();
-            crate::support::exit::remove_at_exit(&dir);
-            dir
-        });
-        FilesystemStore::open(dir, 100_000).unwrap()
-    }
-
-    rocket_typed_session::conformance_suite!(async { store() });
 }

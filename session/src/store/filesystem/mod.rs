@@ -448,3 +448,87 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 fn unavailable(error: io::Error) -> Error {
     Error::Unavailable { store: STORE, source: Box::new(error) }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(600);
+
+    async fn create(store: &FilesystemStore, name: &str, ttl: Duration) {
+        let record = [("a.x".to_owned(), b"1".to_vec())].into();
+        assert!(store.create(name, &record, ttl).await.unwrap());
+    }
+
+    fn files_in(store: &FilesystemStore) -> usize {
+        session_files(&store.dir.root).unwrap().count()
+    }
+
+    /// Waits until the directory holds `count` files and no sweep runs.
+    async fn settle_at(store: &FilesystemStore, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while files_in(store) != count || store.dir.sweeping.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "{} files, not {count}", files_in(store));
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Whether a sweep runs at any moment of the next 300 ms, looked at every millisecond.
+    async fn sweeps_within_300_ms(store: &FilesystemStore) -> bool {
+        let until = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < until {
+            if store.dir.sweeping.load(Ordering::SeqCst) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        false
+    }
+
+    #[rocket::async_test]
+    async fn a_sweep_that_leaves_the_threshold_exactly_stops_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FilesystemStore::open(dir.path(), 3).unwrap();
+        for name in ["a", "b", "c", "d"] {
+            create(&store, name, LONG).await;
+        }
+        settle_at(&store, 3).await;
+        assert!(!sweeps_within_300_ms(&store).await, "a sweep ran on with nothing to do");
+    }
+
+    #[rocket::async_test]
+    async fn a_sweep_that_leaves_fewer_files_than_the_threshold_stops_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FilesystemStore::open(dir.path(), 3).unwrap();
+        create(&store, "a", Duration::from_millis(50)).await;
+        create(&store, "b", Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        create(&store, "c", LONG).await;
+        create(&store, "d", LONG).await;
+        settle_at(&store, 2).await;
+        assert!(!sweeps_within_300_ms(&store).await, "a sweep ran on with nothing to do");
+    }
+
+    #[rocket::async_test]
+    async fn reaching_the_threshold_starts_no_sweep() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FilesystemStore::open(dir.path(), 3).unwrap();
+        create(&store, "a", Duration::from_millis(50)).await;
+        create(&store, "b", Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        create(&store, "c", LONG).await;
+        assert!(!sweeps_within_300_ms(&store).await, "a sweep started at the threshold");
+        assert_eq!(files_in(&store), 3, "the expired files wait for a sweep past the threshold");
+    }
+
+    #[test]
+    fn the_description_names_the_directory_and_the_threshold() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FilesystemStore::open(dir.path(), 250).unwrap();
+        let described = store.describe();
+        assert!(described.contains(&dir.path().display().to_string()), "{described}");
+        assert!(described.contains("250"), "{described}");
+    }
+}
