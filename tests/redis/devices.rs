@@ -3,6 +3,7 @@
 
 use crate::support::app::{configured, configured_hearing};
 use crate::support::devices::{self, log_in, sessions_of, SECOND_TOUCH_INTERVAL};
+use crate::support::proxy::CountingProxy;
 use crate::support::redis::{
     shared_cluster, shared_sentinel, shared_server, RedisServer, SENTINEL_MASTER,
 };
@@ -112,4 +113,20 @@ async fn a_listing_reads_every_session_in_one_pipeline() {
     let ran =
         |name: &str| after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0);
     assert_eq!((ran("hgetall"), ran("pttl")), (31, 30));
+}
+
+/// The same listing seen on the wire: the pipeline is one round trip on a standalone server,
+/// where every key is on the one node.
+#[rocket::async_test]
+async fn a_listing_of_ten_sessions_is_two_round_trips() {
+    let server = RedisServer::start();
+    let proxy = CountingProxy::start(server.port);
+    let app = app_on(&format!("redis://127.0.0.1:{}", proxy.port), &[]).await;
+    for agent in 0..10 {
+        log_in(&app, "ivo", &agent.to_string()).await;
+    }
+    assert_eq!(sessions_of(&app, "ivo").await.len(), 10);
+    proxy.reset();
+    assert_eq!(sessions_of(&app, "ivo").await.len(), 10);
+    assert_eq!(proxy.round_trips(), 2, "the index, then one pipeline");
 }
