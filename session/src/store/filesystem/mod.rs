@@ -523,6 +523,39 @@ mod tests {
         assert_eq!(files_in(&store), 3, "the expired files wait for a sweep past the threshold");
     }
 
+    #[rocket::async_test]
+    async fn a_session_file_that_cannot_be_opened_is_an_error_not_an_absent_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FilesystemStore::open(dir.path(), 10).unwrap();
+        create(&store, "a", LONG).await;
+        // A link to itself: opening it fails (too many levels of links) even for root, as an
+        // unreadable file or a failing disk would.
+        let path = store.dir.path("a");
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&path, &path).unwrap();
+        let loaded = store.load("a", None).await;
+        assert!(matches!(loaded, Err(Error::Unavailable { .. })), "{loaded:?}");
+    }
+
+    /// A regeneration between two such files takes both locks: taking one mutex twice
+    /// would hang it forever.
+    #[test]
+    fn locking_two_files_of_one_shard_takes_its_lock_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FilesystemStore::open(dir.path(), 10).unwrap();
+        let shared = store.dir.clone();
+        let old = shared.path("old");
+        let paths = (0..).map(|i| shared.path(&format!("new{i}")));
+        let new = paths.into_iter().find(|path| shared.shard(path) == shared.shard(&old)).unwrap();
+        let (sent, taken) = std::sync::mpsc::channel();
+        // On a thread of its own, so that a hang fails this test instead of stalling it.
+        std::thread::spawn(move || {
+            let _guards = shared.lock_two(&old, &new);
+            let _ = sent.send(());
+        });
+        assert!(taken.recv_timeout(Duration::from_secs(5)).is_ok(), "the second lock waited");
+    }
+
     #[test]
     fn the_description_names_the_directory_and_the_threshold() {
         let dir = tempfile::tempdir().unwrap();
