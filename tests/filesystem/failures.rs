@@ -29,6 +29,50 @@ async fn a_read_only_directory_fails_writes_as_unavailable_and_still_reads() {
     mount.remount("rw");
 }
 
+/// A logout the directory refuses must not look done: the session would live on.
+#[rocket::async_test]
+async fn a_delete_in_a_read_only_directory_is_unavailable_and_the_session_stays() {
+    let Some(mount) = Mount::tmpfs("1m") else { return };
+    let store = FilesystemStore::open(mount.path(), 500).unwrap();
+    store.create("s:1", &record(&[("a.x", b"1")]), TTL).await.unwrap();
+    mount.remount("ro");
+    let deleted = store.delete("s:1").await;
+    assert!(matches!(deleted, Err(Error::Unavailable { .. })), "{deleted:?}");
+    assert_eq!(fields_of(&store, "s:1").await, Some(record(&[("a.x", b"1")])));
+    mount.remount("rw");
+}
+
+/// Two processes on one directory (two stores, each with its own locks): of two creates of
+/// one key racing, one wins and the other is told the key is taken, never an error.
+#[test]
+fn racing_creates_from_two_stores_on_one_directory_make_one_winner() {
+    let dir = tempfile::tempdir().unwrap();
+    let racers: Vec<FilesystemStore> =
+        (0..2).map(|_| FilesystemStore::open(dir.path(), 100_000).unwrap()).collect();
+    let outcomes = std::thread::scope(|scope| {
+        let each = racers.iter().map(|store| {
+            scope.spawn(move || {
+                let runtime =
+                    rocket::tokio::runtime::Builder::new_current_thread().build().unwrap();
+                let fields = record(&[("a.x", b"1")]);
+                runtime.block_on(async {
+                    let mut outcomes = Vec::new();
+                    for i in 0..100 {
+                        let created = store.create(&format!("race:{i}"), &fields, TTL).await;
+                        outcomes.push(created.map_err(|error| error.to_string()));
+                    }
+                    outcomes
+                })
+            })
+        });
+        each.collect::<Vec<_>>().into_iter().map(|racer| racer.join().unwrap()).collect::<Vec<_>>()
+    });
+    for key in 0..100 {
+        let pair = (outcomes[0][key].clone(), outcomes[1][key].clone());
+        assert!(matches!(pair, (Ok(true), Ok(false)) | (Ok(false), Ok(true))), "{key}: {pair:?}");
+    }
+}
+
 #[rocket::async_test]
 async fn a_full_disk_fails_writes_as_unavailable_and_keeps_the_old_record() {
     let Some(mount) = Mount::tmpfs("64k") else { return };

@@ -556,6 +556,19 @@ mod tests {
         assert!(taken.recv_timeout(Duration::from_secs(5)).is_ok(), "the second lock waited");
     }
 
+    #[rocket::async_test]
+    async fn a_cleanup_that_evicts_counts_the_files_it_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let roomy = FilesystemStore::open(dir.path(), 100).unwrap();
+        for name in ["a", "b", "c"] {
+            create(&roomy, name, LONG).await;
+        }
+        let store = FilesystemStore::open(dir.path(), 2).unwrap();
+        store.cleanup().await.unwrap();
+        assert_eq!(files_in(&store), 2);
+        assert_eq!(store.dir.files.load(Ordering::SeqCst), 2, "the count a create compares");
+    }
+
     #[test]
     fn the_description_names_the_directory_and_the_threshold() {
         let dir = tempfile::tempdir().unwrap();

@@ -296,7 +296,7 @@ impl RedisStore {
 
 #[cfg(test)]
 mod tests {
-    use super::masked;
+    use super::{masked, masked_list};
 
     #[test]
     fn a_described_url_never_shows_its_password() {
@@ -305,5 +305,11 @@ mod tests {
         assert_eq!(masked("redis://app@cache/0"), "redis://app@cache/0");
         assert_eq!(masked("redis://cache:6379/x@y"), "redis://cache:6379/x@y");
         assert_eq!(masked("unix:///run/redis.sock"), "unix:///run/redis.sock");
+    }
+
+    #[test]
+    fn a_described_list_of_nodes_masks_each_password() {
+        let nodes = ["redis://:a@one:7000".to_owned(), "redis://two:7001".to_owned()];
+        assert_eq!(masked_list(&nodes), "redis://:***@one:7000, redis://two:7001");
     }
 }
