@@ -25,6 +25,20 @@ async fn cleanup_removes_expired_files_and_keeps_live_ones() {
     assert!(fields_of(&store, "s:live").await.is_some());
 }
 
+/// Only names of 64 hex digits are sessions: a file of another name, hex or of that length,
+/// is not the store's to remove.
+#[rocket::async_test]
+async fn cleanup_leaves_files_that_are_not_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FilesystemStore::open(dir.path(), 500).unwrap();
+    let others = ["cafe", &"z".repeat(64)].map(|name| dir.path().join(name));
+    for other in &others {
+        std::fs::write(other, b"not a session").unwrap();
+    }
+    store.cleanup().await.unwrap();
+    assert!(others.iter().all(|other| other.exists()));
+}
+
 #[rocket::async_test]
 async fn cleanup_removes_stale_temporary_files() {
     let dir = tempfile::tempdir().unwrap();
