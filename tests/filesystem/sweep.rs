@@ -25,8 +25,8 @@ async fn cleanup_removes_expired_files_and_keeps_live_ones() {
     assert!(fields_of(&store, "s:live").await.is_some());
 }
 
-/// Only names of 64 hex digits are sessions: a file of another name, hex or of that length,
-/// is not the store's to remove.
+/// Only names of 64 hex digits are sessions and only names of the store's prefix its
+/// temporary files: a file of another name, however old, is not the store's to remove.
 #[rocket::async_test]
 async fn cleanup_leaves_files_that_are_not_sessions() {
     let dir = tempfile::tempdir().unwrap();
@@ -34,6 +34,7 @@ async fn cleanup_leaves_files_that_are_not_sessions() {
     let others = ["cafe", &"z".repeat(64)].map(|name| dir.path().join(name));
     for other in &others {
         std::fs::write(other, b"not a session").unwrap();
+        age(other, Duration::from_secs(3600));
     }
     store.cleanup().await.unwrap();
     assert!(others.iter().all(|other| other.exists()));
