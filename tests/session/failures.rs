@@ -65,6 +65,31 @@ async fn a_failed_update_gives_503_and_keeps_the_stored_data() {
 }
 
 #[rocket::async_test]
+async fn a_value_that_cannot_be_encoded_fails_the_request_and_keeps_the_stored_session() {
+    let (app, _store) = launch().await;
+    let cookie = app.get("/luck/7", None).await.session_cookie().unwrap();
+    app.get("/cart/add/1", Some(&cookie)).await;
+    let size_before = app.get("/cart/size", Some(&cookie)).await.body;
+    let reply = app.get("/luck/13", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::InternalServerError, "{reply:?}");
+    assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1] coupon=None");
+    assert_eq!(app.get("/cart/size", Some(&cookie)).await.body, size_before);
+}
+
+/// A failed encode leaves the namespace as loaded, so a size checked later in the same
+/// request counts it.
+#[rocket::async_test]
+async fn after_a_failed_encode_the_size_of_the_session_still_counts_the_stored_value() {
+    let (app, _store) = launch().await;
+    let cookie = app.get("/luck/7", None).await.session_cookie().unwrap();
+    app.get("/cart/add/1", Some(&cookie)).await;
+    let stored = app.get("/cart/size", Some(&cookie)).await.body;
+    let reply = app.get("/luck/unstorable/cart-size", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::InternalServerError);
+    assert_eq!(app.get("/seen", None).await.body, stored);
+}
+
+#[rocket::async_test]
 async fn a_record_over_the_size_limit_is_refused_and_the_old_one_kept() {
     let (app, store) = launch_with(&[("session_max_size", "64")]).await;
     let cookie = session_with_cart(&app, &[1]).await;

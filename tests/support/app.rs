@@ -41,6 +41,24 @@ fn default_page_size() -> u32 {
     20
 }
 
+/// A number whose encoding fails when it is 13, to drive a value that cannot be stored.
+#[derive(Default, Debug, serde::Deserialize)]
+pub struct Fragile(pub u32);
+
+impl serde::Serialize for Fragile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 13 {
+            return Err(serde::ser::Error::custom("13 is never stored"));
+        }
+        serializer.serialize_u32(self.0)
+    }
+}
+
+#[derive(Session, Default, Debug)]
+pub struct Luck {
+    pub number: Fragile,
+}
+
 #[get("/plain")]
 fn plain() -> &'static str {
     "plain"
@@ -104,6 +122,45 @@ fn cart_fill(mut cart: Session<Cart>, count: u32) -> (rocket::http::Status, Stri
 fn cart_empty(mut cart: Session<Cart>) -> &'static str {
     cart.items.clear();
     "emptied"
+}
+
+#[get("/luck/<number>")]
+fn luck_set(mut luck: Session<Luck>, number: u32) -> &'static str {
+    luck.number = Fragile(number);
+    "ok"
+}
+
+/// What `check_size` tells of the cart, or why it refused.
+fn size_of(cart: &Session<Cart>) -> String {
+    cart.check_size().map_or_else(|error| error.to_string(), |size| size.to_string())
+}
+
+#[get("/cart/size")]
+fn cart_size(cart: Session<Cart>) -> String {
+    size_of(&cart)
+}
+
+/// What a handler saw, for a request whose own answer the failed save replaces.
+#[derive(Default)]
+pub struct Seen(Mutex<String>);
+
+/// The cart's size after another namespace failed to encode in the same request, told by
+/// `/seen`: the request itself answers 500.
+#[get("/luck/unstorable/cart-size")]
+fn luck_unstorable_then_cart_size(
+    mut luck: Session<Luck>,
+    cart: Session<Cart>,
+    seen: &State<Seen>,
+) -> &'static str {
+    luck.number = Fragile(13);
+    drop(luck);
+    *seen.0.lock().unwrap() = size_of(&cart);
+    "ok"
+}
+
+#[get("/seen")]
+fn seen(seen: &State<Seen>) -> String {
+    seen.0.lock().unwrap().clone()
 }
 
 /// Takes the namespace mutably and changes nothing, as many handlers do.
@@ -357,7 +414,7 @@ pub fn configured_hearing(keys: &[(&str, &str)]) -> (Rocket<Build>, Heard) {
 }
 
 fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
-    rocket.manage(Barrier::new(2)).mount(
+    rocket.manage(Barrier::new(2)).manage(Seen::default()).mount(
         "/",
         routes![
             plain,
@@ -371,6 +428,10 @@ fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
             cart_clear,
             cart_empty,
             cart_fill,
+            cart_size,
+            luck_set,
+            luck_unstorable_then_cart_size,
+            seen,
             auth_peek,
             logout_field,
             prefs,
