@@ -67,8 +67,7 @@ fn racing_creates_from_two_stores_on_one_directory_make_one_winner() {
         });
         each.collect::<Vec<_>>().into_iter().map(|racer| racer.join().unwrap()).collect::<Vec<_>>()
     });
-    for key in 0..100 {
-        let pair = (outcomes[0][key].clone(), outcomes[1][key].clone());
+    for (key, pair) in outcomes[0].iter().zip(&outcomes[1]).enumerate() {
         assert!(matches!(pair, (Ok(true), Ok(false)) | (Ok(false), Ok(true))), "{key}: {pair:?}");
     }
 }
