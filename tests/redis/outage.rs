@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 use rocket::http::Status;
 
 use crate::app_on;
+use crate::support::proxy::CountingProxy;
 use crate::support::redis::{free_port, RedisServer};
 
 const TIMEOUT: &str = "500ms";
@@ -72,4 +73,27 @@ async fn redis_down_at_launch_does_not_stop_the_app() {
     let _server = RedisServer::start_with(port, &[]);
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().expect("stored now");
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+}
+
+/// The load and the save of one request share `session_redis_timeout`: with every reply
+/// 260 ms late, each round trip fits in 500 ms but a write's two do not, so the save gets
+/// what the load left and gives up. (Whether Redis applied the write is then unknown: only
+/// its reply was late.)
+#[rocket::async_test]
+async fn a_request_s_load_and_save_share_one_timeout() {
+    let server = RedisServer::start();
+    let proxy = CountingProxy::start(server.port);
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
+    let app = app_on(&url, &[("session_redis_timeout", TIMEOUT)]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    // Connections opened and scripts loaded first, so that each request below is its own
+    // round trips only.
+    for value in ["one", "two", "value"] {
+        app.get(&format!("/map/set/key/{value}"), Some(&cookie)).await;
+        app.get("/map/get/key", Some(&cookie)).await;
+    }
+    proxy.delay_replies(Duration::from_millis(260));
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value", "a read fits");
+    let reply = app.get("/map/set/key/other", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::ServiceUnavailable);
 }

@@ -1,5 +1,6 @@
 //! A TCP relay in front of a database server that counts what a store sends: round trips
-//! (a round trip begins each time a client speaks after the server last did) and bytes.
+//! (a round trip begins each time a client speaks after the server last did) and bytes. It
+//! can hold each reply back, as a slow link would.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -10,6 +11,7 @@ use std::sync::Arc;
 struct Counts {
     round_trips: AtomicU64,
     sent: AtomicU64,
+    reply_delay_ms: AtomicU64,
 }
 
 pub struct CountingProxy {
@@ -43,6 +45,12 @@ impl CountingProxy {
         self.counts.sent.store(0, Ordering::SeqCst);
     }
 
+    /// Holds each piece of every later reply back for `delay` before passing it on.
+    pub fn delay_replies(&self, delay: std::time::Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.counts.reply_delay_ms.store(millis, Ordering::SeqCst);
+    }
+
     pub fn round_trips(&self) -> u64 {
         self.counts.round_trips.load(Ordering::SeqCst)
     }
@@ -57,6 +65,7 @@ fn relay(client: TcpStream, server: TcpStream, counts: Arc<Counts>) {
     let client_spoke_last = Arc::new(AtomicBool::new(false));
     let (to_server, from_server) = (server.try_clone().unwrap(), client.try_clone().unwrap());
     let spoke = client_spoke_last.clone();
+    let shared = counts.clone();
     std::thread::spawn(move || {
         pump(client, to_server, |n| {
             if !spoke.swap(true, Ordering::SeqCst) {
@@ -66,7 +75,11 @@ fn relay(client: TcpStream, server: TcpStream, counts: Arc<Counts>) {
         })
     });
     std::thread::spawn(move || {
-        pump(server, from_server, |_| client_spoke_last.store(false, Ordering::SeqCst))
+        pump(server, from_server, |_| {
+            let delay = shared.reply_delay_ms.load(Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+            client_spoke_last.store(false, Ordering::SeqCst);
+        })
     });
 }
 
