@@ -72,6 +72,22 @@ fn racing_creates_from_two_stores_on_one_directory_make_one_winner() {
     }
 }
 
+/// A create whose hard link fails for want of room (tmpfs counts each link against its
+/// inodes, so with one inode left the temporary file takes it and the link finds none) is
+/// a failure, a 503, and not "the id is taken".
+#[rocket::async_test]
+async fn a_create_whose_link_fails_is_unavailable_not_taken() {
+    let Some(mount) = Mount::tmpfs("1m,nr_inodes=32") else { return };
+    let store = FilesystemStore::open(mount.path(), 500).unwrap();
+    let fillers: Vec<_> = (0..)
+        .map(|i| mount.path().join(format!("filler-{i}")))
+        .take_while(|path| std::fs::File::create(path).is_ok())
+        .collect();
+    std::fs::remove_file(fillers.last().unwrap()).unwrap();
+    let created = store.create("s:1", &record(&[("a.x", b"1")]), TTL).await;
+    assert!(matches!(created, Err(Error::Unavailable { .. })), "{created:?}");
+}
+
 #[rocket::async_test]
 async fn a_full_disk_fails_writes_as_unavailable_and_keeps_the_old_record() {
     let Some(mount) = Mount::tmpfs("64k") else { return };
