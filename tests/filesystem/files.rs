@@ -131,3 +131,42 @@ async fn a_write_killed_midway_leaves_a_whole_session() {
     // Both values were read back at some kill: the writer really was writing.
     assert_eq!(seen.len(), 2, "the writer never got to write: {seen:?}");
 }
+
+/// Where the sync test's child creates its session.
+const SYNC_DIR: &str = "ROCKET_TYPED_SESSION_SYNC_TEST_DIR";
+
+/// The child of the sync test: creates one session. Ignored unless that test runs it.
+#[rocket::async_test]
+#[ignore = "run by a_created_session_s_directory_is_synced"]
+async fn sync_test_creator() {
+    let Some(dir) = std::env::var_os(SYNC_DIR) else { return };
+    let store = FilesystemStore::open(dir, 500).unwrap();
+    store.create("s:1", &record(&[("a.x", b"1")]), TTL).await.unwrap();
+}
+
+/// A created session survives a power cut only once its directory entry is on disk, so the
+/// store syncs the directory after linking the file in. No test can cut the power; the
+/// system calls of a process creating one session (traced with strace) show the sync.
+#[test]
+fn a_created_session_s_directory_is_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let sessions = dir.path().canonicalize().unwrap().join("sessions");
+    let trace = dir.path().join("trace");
+    let status = std::process::Command::new("strace")
+        .args(["-f", "-y", "-qq", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&trace)
+        .arg(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "files::sync_test_creator", "--test-threads=1"])
+        .env(SYNC_DIR, &sessions)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("strace is installed (scripts/test installs it)");
+    assert!(status.success());
+    assert_eq!(session_files(&sessions).len(), 1, "the child created its session");
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    let directory = format!("<{}>)", sessions.display());
+    let directory_synced =
+        calls.lines().any(|call| call.contains("fsync(") && call.contains(&directory));
+    assert!(directory_synced, "no fsync of {}: {calls}", sessions.display());
+}
