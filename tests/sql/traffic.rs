@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rocket::http::Status;
-use rocket_typed_session::store::{Changes, MysqlStore, PostgresStore, SessionStore, SqlOptions};
+use rocket_typed_session::store::{
+    Changes, MysqlStore, PostgresStore, SessionStore, SqlOptions, SqliteStore,
+};
 
 use crate::app_with;
 use crate::support::mariadb::shared_mariadb;
@@ -36,33 +38,59 @@ fn rewritten_since(
     changed.map(|(field, _)| field.clone()).collect()
 }
 
-#[rocket::async_test]
-async fn changing_one_of_a_hundred_values_rewrites_only_its_row() {
+/// The rows an update of `changed` rewrites in a session of `count` values of `size` bytes,
+/// created with `ttl` and updated with [`TTL`].
+async fn rows_an_update_rewrites(
+    key: &str,
+    count: usize,
+    size: usize,
+    ttl: Duration,
+) -> Vec<String> {
     let pool = sqlx::PgPool::connect(&shared_postgres().url()).await.unwrap();
     let store = PostgresStore::new(pool.clone(), SqlOptions::default()).unwrap();
-    let key = "traffic:large-session";
-    let record = (0..100).map(|i| (format!("big.f{i:03}"), vec![i as u8; 1024])).collect();
-    assert!(store.create(key, &record, TTL).await.unwrap());
+    let record = (0..count).map(|i| (format!("big.f{i:03}"), vec![i as u8; size])).collect();
+    assert!(store.create(key, &record, ttl).await.unwrap());
     let before = writers(&pool, key).await;
-
-    let changes = Changes { set: [("big.f042".to_owned(), vec![9; 1024])].into(), remove: vec![] };
+    let changes =
+        Changes { set: [("big.f003".to_owned(), vec![255; size])].into(), remove: vec![] };
     assert!(store.update(key, &changes, TTL).await.unwrap());
-    let rewritten = rewritten_since(&before, &writers(&pool, key).await);
-    assert_eq!(rewritten, ["big.f042"], "the changed value only: the expiry is not yet due");
+    rewritten_since(&before, &writers(&pool, key).await)
+}
+
+#[rocket::async_test]
+async fn changing_one_of_a_hundred_values_rewrites_only_its_row() {
+    let rewritten = rows_an_update_rewrites("traffic:large-session", 100, 1024, TTL).await;
+    assert_eq!(rewritten, ["big.f003"], "the changed value only: the expiry is not yet due");
 }
 
 #[rocket::async_test]
 async fn a_save_past_the_touch_interval_also_moves_the_header() {
-    let pool = sqlx::PgPool::connect(&shared_postgres().url()).await.unwrap();
-    let store = PostgresStore::new(pool.clone(), SqlOptions::default()).unwrap();
-    let key = "traffic:header-due";
+    let rewritten =
+        rows_an_update_rewrites("traffic:header-due", 10, 512, Duration::from_secs(1)).await;
+    assert_eq!(rewritten, ["", "big.f003"], "the header and the changed value");
+}
+
+/// The rows an update of one value writes on SQLite, created with `ttl` and updated with
+/// [`TTL`], as the one connection's `total_changes()` counts them.
+async fn rows_an_update_writes_on_sqlite(ttl: Duration) -> i64 {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("sessions.db").display());
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await;
+    let pool = pool.unwrap();
+    let store = SqliteStore::new(pool.clone(), SqlOptions::default()).unwrap();
     let record = (0..10).map(|i| (format!("big.f{i}"), vec![1; 512])).collect();
-    assert!(store.create(key, &record, Duration::from_secs(1)).await.unwrap());
-    let before = writers(&pool, key).await;
+    assert!(store.create("traffic", &record, ttl).await.unwrap());
+    let changes_so_far = || sqlx::query_scalar::<_, i64>("SELECT total_changes()").fetch_one(&pool);
+    let before = changes_so_far().await.unwrap();
     let changes = Changes { set: [("big.f3".to_owned(), vec![2; 512])].into(), remove: vec![] };
-    assert!(store.update(key, &changes, TTL).await.unwrap());
-    let rewritten = rewritten_since(&before, &writers(&pool, key).await);
-    assert_eq!(rewritten, ["", "big.f3"], "the header and the changed value");
+    assert!(store.update("traffic", &changes, TTL).await.unwrap());
+    changes_so_far().await.unwrap() - before
+}
+
+#[rocket::async_test]
+async fn on_sqlite_a_save_writes_the_changed_row_alone_until_the_expiry_is_due() {
+    assert_eq!(rows_an_update_writes_on_sqlite(TTL).await, 1);
+    assert_eq!(rows_an_update_writes_on_sqlite(Duration::from_secs(1)).await, 2, "and the header");
 }
 
 #[rocket::async_test]
