@@ -1,7 +1,7 @@
 use rocket::http::Status;
 
 use crate::support::app::{launch, launch_with, session_with_cart};
-use crate::support::{storage_key, Call};
+use crate::support::{storage_key, App, Call};
 
 #[rocket::async_test]
 async fn a_store_that_fails_to_load_gives_503_with_retry_after() {
@@ -64,12 +64,18 @@ async fn a_failed_update_gives_503_and_keeps_the_stored_data() {
     assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1] coupon=None");
 }
 
+/// A session holding a lucky number and a cart: its cookie and its size.
+async fn session_with_luck_and_cart(app: &App) -> (String, String) {
+    let cookie = app.get("/luck/7", None).await.session_cookie().unwrap();
+    app.get("/cart/add/1", Some(&cookie)).await;
+    let size = app.get("/cart/size", Some(&cookie)).await.body;
+    (cookie, size)
+}
+
 #[rocket::async_test]
 async fn a_value_that_cannot_be_encoded_fails_the_request_and_keeps_the_stored_session() {
     let (app, _store) = launch().await;
-    let cookie = app.get("/luck/7", None).await.session_cookie().unwrap();
-    app.get("/cart/add/1", Some(&cookie)).await;
-    let size_before = app.get("/cart/size", Some(&cookie)).await.body;
+    let (cookie, size_before) = session_with_luck_and_cart(&app).await;
     let reply = app.get("/luck/13", Some(&cookie)).await;
     assert_eq!(reply.status, Status::InternalServerError, "{reply:?}");
     assert_eq!(app.get("/cart", Some(&cookie)).await.body, "items=[1] coupon=None");
@@ -81,9 +87,7 @@ async fn a_value_that_cannot_be_encoded_fails_the_request_and_keeps_the_stored_s
 #[rocket::async_test]
 async fn after_a_failed_encode_the_size_of_the_session_still_counts_the_stored_value() {
     let (app, _store) = launch().await;
-    let cookie = app.get("/luck/7", None).await.session_cookie().unwrap();
-    app.get("/cart/add/1", Some(&cookie)).await;
-    let stored = app.get("/cart/size", Some(&cookie)).await.body;
+    let (cookie, stored) = session_with_luck_and_cart(&app).await;
     let reply = app.get("/luck/unstorable/cart-size", Some(&cookie)).await;
     assert_eq!(reply.status, Status::InternalServerError);
     assert_eq!(app.get("/seen", None).await.body, stored);

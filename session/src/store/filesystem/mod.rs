@@ -466,6 +466,17 @@ mod tests {
         session_files(&store.dir.root).unwrap().count()
     }
 
+    /// Two sessions, left to expire (their files stay until something sweeps them), then
+    /// `live` more.
+    async fn create_two_expired_then(store: &FilesystemStore, live: &[&str]) {
+        create(store, "expired-1", Duration::from_millis(50)).await;
+        create(store, "expired-2", Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for name in live {
+            create(store, name, LONG).await;
+        }
+    }
+
     /// Waits until the directory holds `count` files and no sweep runs.
     async fn settle_at(store: &FilesystemStore, count: usize) {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -502,11 +513,7 @@ mod tests {
     async fn a_sweep_that_leaves_fewer_files_than_the_threshold_stops_there() {
         let dir = tempfile::tempdir().unwrap();
         let store = FilesystemStore::open(dir.path(), 3).unwrap();
-        create(&store, "a", Duration::from_millis(50)).await;
-        create(&store, "b", Duration::from_millis(50)).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        create(&store, "c", LONG).await;
-        create(&store, "d", LONG).await;
+        create_two_expired_then(&store, &["c", "d"]).await;
         settle_at(&store, 2).await;
         assert!(!sweeps_within_300_ms(&store).await, "a sweep ran on with nothing to do");
     }
@@ -515,10 +522,7 @@ mod tests {
     async fn reaching_the_threshold_starts_no_sweep() {
         let dir = tempfile::tempdir().unwrap();
         let store = FilesystemStore::open(dir.path(), 3).unwrap();
-        create(&store, "a", Duration::from_millis(50)).await;
-        create(&store, "b", Duration::from_millis(50)).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        create(&store, "c", LONG).await;
+        create_two_expired_then(&store, &["c"]).await;
         assert!(!sweeps_within_300_ms(&store).await, "a sweep started at the threshold");
         assert_eq!(files_in(&store), 3, "the expired files wait for a sweep past the threshold");
     }

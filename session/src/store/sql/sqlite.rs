@@ -329,8 +329,8 @@ impl SessionStore for SqliteStore {
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
         let times = Times::for_ttl(ttl);
         // A row written says the record is live, so the statement needs a value to write.
-        let values = 1..ROWS_PER_STATEMENT;
-        if changes.remove.is_empty() && values.contains(&changes.set.len()) {
+        let fits_one_statement = (1..ROWS_PER_STATEMENT).contains(&changes.set.len());
+        if changes.remove.is_empty() && fits_one_statement {
             return self.update_in_one_statement(key, &changes.set, times).await;
         }
         self.run(async {
