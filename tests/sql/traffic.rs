@@ -10,11 +10,13 @@ use rocket_typed_session::store::{
     Changes, MysqlStore, PostgresStore, SessionStore, SqlOptions, SqliteStore,
 };
 
-use crate::app_with;
+use sqlx::AssertSqlSafe;
+
 use crate::support::mariadb::shared_mariadb;
 use crate::support::postgres::shared_postgres;
 use crate::support::proxy::CountingProxy;
 use crate::support::App;
+use crate::{app_with, options_with_table};
 
 const TTL: Duration = Duration::from_secs(600);
 
@@ -91,6 +93,34 @@ async fn rows_an_update_writes_on_sqlite(ttl: Duration) -> i64 {
 async fn on_sqlite_a_save_writes_the_changed_row_alone_until_the_expiry_is_due() {
     assert_eq!(rows_an_update_writes_on_sqlite(TTL).await, 1);
     assert_eq!(rows_an_update_writes_on_sqlite(Duration::from_secs(1)).await, 2, "and the header");
+}
+
+/// The fields whose rows an update of one value writes on MariaDB, in a table of its own
+/// with a session created with `ttl` and updated with [`TTL`], as an `AFTER UPDATE` trigger
+/// logs them (an upsert that finds its row fires it too).
+async fn rows_an_update_writes_on_mysql(table: &str, ttl: Duration) -> Vec<String> {
+    let pool = sqlx::MySqlPool::connect(&shared_mariadb().url()).await.unwrap();
+    let store = MysqlStore::new(pool.clone(), options_with_table(table)).unwrap();
+    let record = (0..10).map(|i| (format!("big.f{i}"), vec![1; 512])).collect();
+    assert!(store.create("traffic", &record, ttl).await.unwrap());
+    let logged = format!(
+        "CREATE TABLE {table}_log (field VARCHAR(255) NOT NULL); \
+         CREATE TRIGGER {table}_logged AFTER UPDATE ON {table} \
+         FOR EACH ROW INSERT INTO {table}_log VALUES (NEW.field)"
+    );
+    sqlx::raw_sql(AssertSqlSafe(logged)).execute(&pool).await.unwrap();
+    let changes = Changes { set: [("big.f3".to_owned(), vec![2; 512])].into(), remove: vec![] };
+    assert!(store.update("traffic", &changes, TTL).await.unwrap());
+    let log = format!("SELECT field FROM {table}_log ORDER BY field");
+    sqlx::query_scalar(AssertSqlSafe(log)).fetch_all(&pool).await.unwrap()
+}
+
+#[rocket::async_test]
+async fn on_mysql_a_save_writes_the_changed_row_alone_until_the_expiry_is_due() {
+    let written = rows_an_update_writes_on_mysql("header_idle", TTL).await;
+    assert_eq!(written, ["big.f3"]);
+    let written = rows_an_update_writes_on_mysql("header_due", Duration::from_secs(1)).await;
+    assert_eq!(written, ["", "big.f3"], "and the header");
 }
 
 #[rocket::async_test]
