@@ -7,6 +7,7 @@ mod support;
 
 mod app;
 mod outage;
+mod plans;
 mod schema;
 mod traffic;
 

@@ -1,6 +1,9 @@
 //! The table at launch: created when missing, checked when the app may not create it.
 
-use rocket_typed_session::store::{MysqlStore, PostgresStore, SessionStore, SqliteStore};
+use rocket_typed_session::store::{
+    MysqlStore, PostgresStore, SessionStore, SqlOptions, SqliteStore,
+};
+use sqlx::AssertSqlSafe;
 
 use crate::support::mariadb::shared_mariadb;
 use crate::support::postgres::shared_postgres;
@@ -44,6 +47,19 @@ async fn a_created_table_then_passes_the_check_on_postgres() {
 #[rocket::async_test]
 async fn a_created_table_then_passes_the_check_on_mysql() {
     a_created_table_then_passes_the_check_on("mysql", &shared_mariadb().url()).await;
+}
+
+#[rocket::async_test]
+async fn a_schema_without_the_touch_function_is_refused_by_name_on_postgres() {
+    let pool = sqlx::PgPool::connect(&shared_postgres().url()).await.unwrap();
+    let ddl = PostgresStore::ddl("untouched_sessions");
+    sqlx::raw_sql(AssertSqlSafe(ddl)).execute(&pool).await.unwrap();
+    sqlx::query("DROP FUNCTION untouched_sessions_touch").execute(&pool).await.unwrap();
+    let options = SqlOptions { create_table: false, ..options_with_table("untouched_sessions") };
+    let store = PostgresStore::new(pool, options).unwrap();
+    let error = store.load("k", None).await.expect_err("a schema without the function");
+    let message = format!("{error}: {:?}", std::error::Error::source(&error));
+    assert!(message.contains("lacks function untouched_sessions_touch"), "{message}");
 }
 
 #[rocket::async_test]

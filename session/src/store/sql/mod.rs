@@ -128,17 +128,17 @@ impl Table {
     }
 
     /// Makes the table ready with `prepare` unless it already is. `prepare(create)` creates
-    /// the table when `create`, else lists the columns it lacks.
+    /// the table when `create`, else lists what the schema lacks ("column id", …).
     ///
     /// # Errors
-    /// The database failed, or the table lacks columns.
+    /// The database failed, or the schema lacks something.
     pub(crate) async fn ensure<F>(
         &self,
         store: &'static str,
         prepare: impl FnOnce(bool) -> F,
     ) -> Result<(), Error>
     where
-        F: Future<Output = Result<Vec<&'static str>, sqlx::Error>>,
+        F: Future<Output = Result<Vec<String>, sqlx::Error>>,
     {
         if self.ready.load(Ordering::Acquire) {
             return Ok(());
@@ -357,9 +357,9 @@ pub(crate) fn columns<'r>(
 }
 
 /// The launch check's message when the table is not as the stores need it.
-fn schema_mismatch(store: &'static str, table: &str, missing: &[&str]) -> Error {
+fn schema_mismatch(store: &'static str, table: &str, missing: &[String]) -> Error {
     let message = format!(
-        "the table `{table}` lacks the column(s) {} (or does not exist); create it with the DDL \
+        "the table `{table}` lacks {} (or does not exist); create it with the DDL \
          the store's `ddl()` returns (also shipped as `store/sql/{store}.sql`), or set \
          session_sql_create_table = true",
         missing.join(", ")
@@ -367,9 +367,10 @@ fn schema_mismatch(store: &'static str, table: &str, missing: &[&str]) -> Error 
     Error::Backend { store, source: message.into() }
 }
 
-/// The columns of [`COLUMNS`] that `present` lacks.
-pub(crate) fn missing_columns(present: &[String]) -> Vec<&'static str> {
-    COLUMNS.iter().copied().filter(|column| !present.iter().any(|p| p == column)).collect()
+/// The columns of [`COLUMNS`] that `present` lacks, each as "column name".
+pub(crate) fn missing_columns(present: &[String]) -> Vec<String> {
+    let missing = COLUMNS.iter().filter(|column| !present.iter().any(|p| p == *column));
+    missing.map(|column| format!("column {column}")).collect()
 }
 
 #[cfg(test)]

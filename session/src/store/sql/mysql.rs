@@ -98,7 +98,7 @@ impl MysqlStore {
             .await
     }
 
-    async fn missing_columns(&self) -> Result<Vec<&'static str>, sqlx::Error> {
+    async fn missing_columns(&self) -> Result<Vec<String>, sqlx::Error> {
         let (schema, table) = match self.table.name.split_once('.') {
             Some((schema, table)) => (Some(schema), table),
             None => (None, self.table.name.as_str()),
