@@ -26,6 +26,11 @@ pub fn process(pid: u32) -> Duration {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(Duration::ZERO, |s| ticks(&s))
 }
 
+/// The CPU time of the processes `pids`, summed.
+pub fn processes(pids: &[u32]) -> Duration {
+    pids.iter().map(|&pid| process(pid)).sum()
+}
+
 /// The thread name between the parentheses (the kernel keeps 15 bytes of it).
 fn comm(stat: &str) -> Option<&str> {
     Some(&stat[stat.find('(')? + 1..stat.rfind(')')?])

@@ -322,7 +322,10 @@ impl Run {
         let app = self.start(scenario, &counters);
         let port = app.port();
         let redis = self.stores.redis.as_ref().filter(|_| scenario.backend == Backend::Redis);
-        let (measured, app_cpu) = self.client.block_on(async {
+        // Sampled at both ends of the window, so that connections opened during the priming
+        // count and none has closed yet.
+        let server_cpu = || cpu::processes(&self.stores.server_processes(scenario.backend));
+        let (measured, app_cpu, server_cpu) = self.client.block_on(async {
             // Prime and warm up, then count only the measured window.
             let run = load::run(
                 port,
@@ -338,22 +341,26 @@ impl Run {
                 if let Some(server) = redis {
                     server.reset_stats();
                 }
-                app.cpu()
+                (app.cpu(), server_cpu())
             };
-            let (measured, cpu_before) = rocket::tokio::join!(run, reset);
-            (measured, app.cpu() - cpu_before)
+            let (measured, (app_before, server_before)) = rocket::tokio::join!(run, reset);
+            (measured, app.cpu() - app_before, server_cpu().saturating_sub(server_before))
         });
         drop(app);
         let (calls, bytes) = counters.take();
         let per_request = |n: u64| n as f64 / measured.requests.max(1) as f64;
+        let cpu_us = |cpu: Duration| cpu.as_secs_f64() * 1e6 / measured.requests.max(1) as f64;
         let ours = scenario.subject == Subject::Ours;
+        let networked = matches!(scenario.backend, Backend::Redis | Backend::Postgres);
         Row {
             scenario: scenario.name.clone(),
             rps: measured.rps(),
             p50_ms: measured.percentile(0.50),
             p99_ms: measured.percentile(0.99),
             errors: measured.errors,
-            app_cpu_us: app_cpu.as_secs_f64() * 1e6 / measured.requests.max(1) as f64,
+            app_cpu_us: cpu_us(app_cpu),
+            server_cpu_us: (networked && scenario.subject != Subject::Nobody)
+                .then(|| cpu_us(server_cpu)),
             store_calls: ours.then(|| per_request(calls)),
             bytes_written: ours.then(|| per_request(bytes)),
             redis_commands: redis.map(|server| per_request(server.traffic().0)),

@@ -14,6 +14,9 @@ pub struct Row {
     /// CPU time the app itself spent per request, in microseconds: its cost apart from the
     /// load generator's, read from /proc (10 ms ticks, so a rough figure on short runs).
     pub app_cpu_us: f64,
+    /// CPU time the store's server (Redis, PostgreSQL) spent per request, in microseconds,
+    /// from /proc in the same way: where a networked store's cost lands outside the app.
+    pub server_cpu_us: Option<f64>,
     /// Store round trips per request (our store only).
     pub store_calls: Option<f64>,
     /// Bytes of keys and values sent to the store per request (our store only).
@@ -33,17 +36,18 @@ fn optional(value: Option<f64>) -> String {
 /// The table, with each scenario's throughput relative to the first row (the baseline).
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| scenario | req/s | vs baseline | app CPU µs/req | p50 ms | p99 ms | store calls/req | bytes written/req | Redis commands/req | errors |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | req/s | vs baseline | app CPU µs/req | server CPU µs/req | p50 ms | p99 ms | store calls/req | bytes written/req | Redis commands/req | errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.2}x | {:.1} | {:.2} | {:.2} | {} | {} | {} | {} |",
+            "| {} | {:.0} | {:.2}x | {:.1} | {} | {:.2} | {:.2} | {} | {} | {} | {} |",
             row.scenario,
             row.rps,
             row.vs_baseline,
             row.app_cpu_us,
+            row.server_cpu_us.map_or_else(|| "-".to_owned(), |us| format!("{us:.1}")),
             row.p50_ms,
             row.p99_ms,
             optional(row.store_calls),
@@ -123,7 +127,9 @@ pub fn markdown(rows: &[Row], rounds: usize, command: &str, notes: &str) -> Stri
          each row's own figures are that scenario's median round, and its ratio to the \
          no-session baseline is the median of the ratios within each round. \"Store calls\" and \"bytes written\" are counted by a wrapper \
          around our store; \"Redis commands\" come from `INFO commandstats` and include the \
-         commands our Lua scripts run inside one `EVALSHA`.\n\n{table}\n\
+         commands our Lua scripts run inside one `EVALSHA`. \"Server CPU\" is the CPU time of the \
+         Redis or PostgreSQL server (every process of the cluster) per request, read from /proc \
+         as the app's is: where a networked store's cost lands outside the app.\n\n{table}\n\
          ![requests per second by scenario](docs/benchmarks.svg)\n\n{notes}\n",
         date = today(),
         machine = machine(),

@@ -22,6 +22,15 @@ impl Stores {
         }
     }
 
+    /// The processes of `backend`'s server; none for a store in the app's own process.
+    pub fn server_processes(&self, backend: Backend) -> Vec<u32> {
+        match backend {
+            Backend::Redis => self.redis.iter().map(RedisServer::pid).collect(),
+            Backend::Postgres => self.postgres.as_ref().map_or_else(Vec::new, |pg| pg.processes()),
+            Backend::Memory | Backend::Sqlite => Vec::new(),
+        }
+    }
+
     /// The address of `backend`'s server, or a database file: a new file each time, so that
     /// no scenario reads what another left.
     pub fn url(&self, backend: Backend) -> Option<String> {

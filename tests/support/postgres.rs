@@ -117,9 +117,16 @@ impl PostgresServer {
         self.signal(libc::SIGCONT);
     }
 
+    /// The cluster's processes: the postmaster and its children; none when it is stopped.
+    pub fn processes(&self) -> Vec<u32> {
+        let postmaster = self.postmaster();
+        postmaster.map_or_else(Vec::new, |p| std::iter::once(p).chain(children_of(p)).collect())
+    }
+
     fn signal(&self, signal: i32) {
-        let postmaster = self.postmaster().expect("the server runs");
-        for pid in std::iter::once(postmaster).chain(children_of(postmaster)) {
+        let processes = self.processes();
+        assert!(!processes.is_empty(), "the server runs");
+        for pid in processes {
             // SAFETY: signalling a process of this test's own cluster.
             unsafe {
                 libc::kill(pid as libc::pid_t, signal);

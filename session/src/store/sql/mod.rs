@@ -218,8 +218,10 @@ impl Suspicion {
     }
 }
 
-/// An sqlx pool of `options.connections`, whose wait for a connection counts against the
-/// bound.
+/// An sqlx pool of `options.connections` for a database in this process, whose wait for a
+/// connection counts against the bound. Nothing between such a connection and its file can
+/// drop it, so sqlx's ping before each use, a hop to the connection's thread and back on
+/// every operation, buys nothing.
 #[cfg(feature = "sqlite")]
 pub(crate) fn pool_options<DB: sqlx::Database>(
     options: &SqlOptions,
@@ -227,6 +229,7 @@ pub(crate) fn pool_options<DB: sqlx::Database>(
     sqlx::pool::PoolOptions::new()
         .max_connections(options.connections.max(1))
         .acquire_timeout(options.timeout)
+        .test_before_acquire(false)
 }
 
 /// The launch line of a store on a database server: `kind at host:port/database, table t`.
