@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr, Sqlite, Transaction};
 
 use super::{ddl, missing_columns, peeked, pool_options, SqlOptions, Table, Times, CLEANUP_BATCH};
@@ -47,6 +47,12 @@ impl SqliteStore {
     /// Opens (creating if missing) the database file `url` names, in WAL mode, waiting up to
     /// `options.timeout` for another writer's lock.
     ///
+    /// Commits are not synced to disk one by one (`synchronous = NORMAL`, SQLite's advice for
+    /// WAL): a crash of the process loses nothing, a power failure may lose the last saves
+    /// before a checkpoint, never the database's consistency. That is the durability a Redis
+    /// server without `appendfsync always` gives sessions. For a sync on every commit, open
+    /// the pool yourself and pass it to [`SqliteStore::new`].
+    ///
     /// # Errors
     /// The URL cannot be parsed, or the table name is not a plain identifier.
     pub fn open(url: &str, options: SqlOptions) -> Result<Self, String> {
@@ -54,6 +60,7 @@ impl SqliteStore {
         let connect = connect
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(options.timeout);
         let pool = pool_options(&options).connect_lazy_with(connect);
         SqliteStore::new(pool, options)
@@ -421,5 +428,23 @@ impl SessionStore for SqliteStore {
     fn describe(&self) -> String {
         let file = self.pool.connect_options().get_filename().display().to_string();
         format!("SQLite in {file}, table {}", self.table.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[rocket::async_test]
+    async fn an_opened_database_keeps_wal_and_syncs_at_checkpoints_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+        let store = SqliteStore::open(&url, SqlOptions::default()).unwrap();
+        let journal: String =
+            sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(journal, "wal");
+        let synchronous: i64 =
+            sqlx::query_scalar("PRAGMA synchronous").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(synchronous, 1, "NORMAL; FULL (2) would sync the log on every commit");
     }
 }
