@@ -188,7 +188,22 @@ same without decoding: 139 ns to 57 ns (Criterion, `id/parse`).\n\
 with the session cookie the other scenarios carry: the cookie alone (a longer request, \
 Rocket parsing the `Cookie` header) costs 5-10% of the baseline's throughput on this \
 machine, which leaves little or nothing of the read target's 10% for the session itself: \
-a lookup, a digest of the id, the decode, `Vary: Cookie`.\n9. **Counted, not timed.** Callgrind's stage split (docs/instructions.md) showed a memory read at 16,646 instructions above the no-session route: 4,471 in the SHA-256 of the id, about 2,000 copying the record out of the store and freeing it again, and the rest spread thin. Store keys are now a BLAKE3 digest (1,126 with its hex), the store hands the request a shared `Arc<Record>` instead of a copy, a request without a session shares one empty record, the store is called through `&dyn` (the `Arc`'s forwarding impl boxed every call's future a second time), the `Set-Cookie` value is written without `fmt`, and a Redis script call is built in buffers sized for it (its argument-by-argument growth cost 2,443 instructions per rolling read). In one run of every row: ours on memory read 84,421 to 79,636 instructions per request, write 101,323 to 95,130; on Redis read 125,453 to 119,252, write 159,461 to 150,548 (the previous figures from the run at 8ff7f75; the peers' own counts moved by under 1.2% between the two runs). `tests/allocations` holds a read at five allocations beyond the no-session route, whatever the record's size.\n\n";
+a lookup, a digest of the id, the decode, `Vary: Cookie`.\n9. **Counted, not timed.** Callgrind's stage split (docs/instructions.md) showed a memory read at 16,646 instructions above the no-session route: 4,471 in the SHA-256 of the id, about 2,000 copying the record out of the store and freeing it again, and the rest spread thin. Store keys are now a BLAKE3 digest (1,126 with its hex), the store hands the request a shared `Arc<Record>` instead of a copy, a request without a session shares one empty record, the store is called through `&dyn` (the `Arc`'s forwarding impl boxed every call's future a second time), the `Set-Cookie` value is written without `fmt`, and a Redis script call is built in buffers sized for it (its argument-by-argument growth cost 2,443 instructions per rolling read). In one run of every row: ours on memory read 84,421 to 79,636 instructions per request, write 101,323 to 95,130; on Redis read 125,453 to 119,252, write 159,461 to 150,548 (the previous figures from the run at 8ff7f75; the peers' own counts moved by under 1.2% between the two runs). `tests/allocations` holds a read at five allocations beyond the no-session route, whatever the record's size.\n\
+10. **The database's side.** Ours on PostgreSQL used less of the app's CPU per request than \
+rocket_flex_session and still served fewer reads, more slowly round after round. The column \
+\"server CPU\" (the cluster's processes, from /proc) showed the cost: 120 us of the server's \
+CPU per read against flex's 65. `pg_stat_statements` on a copy of the benchmark's table found \
+two causes. Once sessions of a few values and of a hundred shared the table, PostgreSQL \
+planned every read anew (60 us of planning for 12 of execution): the read now names its \
+session through a subquery, so one plan serves. And a rolling read held an `UPDATE` in a CTE, \
+which PostgreSQL runs through a heavier path whether or not a row moves (40-44 us of server \
+CPU per read under pgbench against 30-33 for a plain `SELECT`): the read is now a plain \
+`SELECT` that calls a function on the header only when its expiry is due. A third, found on \
+the way: the expiry compared as `expires_at > $2` let a new table's generic plan scan the \
+expiry index for a point lookup. After the three: 50 us of server CPU per read against \
+flex's 73, and ours ahead in every round. On SQLite, sqlx's ping before each use and a sync \
+of the log on every commit went (`synchronous = NORMAL`, SQLite's advice for WAL): a write \
+request from 2,190 to 6,890 req/s.\n\n";
 
 /// The issue's targets, each judged against this run's figures: the medians in `rows`, and
 /// where two scenarios are compared, every round of `rounds` (one list per row).
@@ -294,9 +309,12 @@ pub fn targets(rows: &[Row], rounds: &[Vec<Row>]) -> String {
          rocket-session-store one JSON string per session through a blocking redis 0.29 \
          connection; rocket_flex_session on PostgreSQL and SQLite one JSON text per session in \
          a table without an index on the expiry (it creates none; the bench creates the table \
-         its docs ask for), through an sqlx 0.8 pool with sqlx's defaults. Ours keeps one row \
-         per field plus a header row whose expiry is indexed for cleanup, so each of our saves \
-         writes two rows and moves an indexed column where theirs rewrites one row; the \
+         its docs ask for), through an sqlx 0.8 pool with sqlx's defaults (on SQLite a rollback \
+         journal and a sync per commit; ours opens its file in WAL mode with `synchronous = \
+         NORMAL`, which syncs at checkpoints). Ours keeps one row per field plus a header row \
+         whose expiry is indexed for cleanup; a save writes the changed values' rows, and the \
+         header only when its expiry is due (at most once a second), where theirs rewrites \
+         the session's one row; the \
          PostgreSQL and SQLite servers share the two cores with the app and the load \
          generator, so that server-side work shows in the app's throughput. The SQL rows run \
          against a private PostgreSQL cluster the bench starts and a fresh SQLite file per \
