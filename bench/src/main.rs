@@ -351,7 +351,7 @@ impl Run {
         let per_request = |n: u64| n as f64 / measured.requests.max(1) as f64;
         let cpu_us = |cpu: Duration| cpu.as_secs_f64() * 1e6 / measured.requests.max(1) as f64;
         let ours = scenario.subject == Subject::Ours;
-        let networked = matches!(scenario.backend, Backend::Redis | Backend::Postgres);
+        let networked = !self.stores.server_processes(scenario.backend).is_empty();
         Row {
             scenario: scenario.name.clone(),
             rps: measured.rps(),

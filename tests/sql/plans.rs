@@ -66,9 +66,7 @@ async fn plans_per_statement(pool: &sqlx::PgPool, calls: i64) -> Vec<(i64, i64, 
 
 #[rocket::async_test]
 async fn reads_and_saves_reuse_their_plan_when_sessions_differ_in_size() {
-    let server = PostgresServer::start();
-    server.stop();
-    server.launch_with(
+    let server = PostgresServer::start_with(
         "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on",
     );
     let pool = PgPoolOptions::new().max_connections(1).connect(&server.url()).await.unwrap();

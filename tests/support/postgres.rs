@@ -20,6 +20,11 @@ pub struct PostgresServer {
 impl PostgresServer {
     /// A fresh cluster, started and answering.
     pub fn start() -> PostgresServer {
+        PostgresServer::start_with("")
+    }
+
+    /// A fresh cluster, started with extra `postgres` options (see [`Self::launch_with`]).
+    pub fn start_with(extra: &str) -> PostgresServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("rts-postgres-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
@@ -32,7 +37,7 @@ impl PostgresServer {
             .as_owner("initdb")
             .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "-D"])
             .arg(server.data()));
-        server.launch();
+        server.launch_with(extra);
         server
     }
 

@@ -260,20 +260,35 @@ pub(crate) fn peeked(
     rows: Vec<(String, String, Vec<u8>, i64)>,
 ) -> Vec<Option<Peeked>> {
     let now = now_ms();
-    let mut found: HashMap<String, (Record, Option<i64>)> = HashMap::new();
+    let mut found: HashMap<String, Vec<(String, Vec<u8>, i64)>> = HashMap::new();
     for (id, field, value, expires_at) in rows {
-        let (record, expiry) = found.entry(id).or_default();
+        found.entry(id).or_default().push((field, value, expires_at));
+    }
+    let live = |rows: Vec<_>| {
+        let (record, expiry) = live_session(rows, now)?;
+        let expires_in = Some(Duration::from_millis(u64::try_from(expiry - now).unwrap_or(0)));
+        Some(Peeked { record: Arc::new(record), expires_in })
+    };
+    keys.iter().map(|key| found.remove(key).and_then(live)).collect()
+}
+
+/// The values of one session and its header's expiry, from its rows, each `(field, value,
+/// expires_at)` with the header under the empty field name; `None` when no header is alive
+/// at `now` or there is no value (a record without fields does not exist).
+pub(crate) fn live_session(
+    rows: impl IntoIterator<Item = (String, Vec<u8>, i64)>,
+    now: i64,
+) -> Option<(Record, i64)> {
+    let mut record = Record::new();
+    let mut expiry = None;
+    for (field, value, expires_at) in rows {
         match field.is_empty() {
-            true => *expiry = Some(expires_at),
+            true => expiry = Some(expires_at),
             false => drop(record.insert(field, value)),
         }
     }
-    let live = |(record, expiry): (Record, Option<i64>)| {
-        let left = expiry.filter(|at| *at > now)? - now;
-        let expires_in = Some(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
-        (!record.is_empty()).then(|| Peeked { record: Arc::new(record), expires_in })
-    };
-    keys.iter().map(|key| found.remove(key).and_then(live)).collect()
+    let expiry = expiry.filter(|at| *at > now)?;
+    (!record.is_empty()).then_some((record, expiry))
 }
 
 /// The times one operation compares against, in Unix milliseconds.

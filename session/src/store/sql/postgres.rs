@@ -9,7 +9,9 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, Postgres};
 use sqlx::{AssertSqlSafe, Connection, SqlSafeStr, SqlStr};
 
 use super::pool::{on_connection, Connections};
-use super::{columns, ddl, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
+use super::{
+    columns, ddl, live_session, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH,
+};
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "postgres";
@@ -292,14 +294,11 @@ type Row = (String, Vec<u8>, i64, bool);
 
 /// The session `rows` hold if its header is alive at `now` and it has values.
 fn record_of(rows: Vec<Row>, now: i64) -> Option<Loaded> {
-    let (_, _, expires_at, expiry_reset) = rows.iter().find(|row| row.0.is_empty())?;
-    if *expires_at <= now {
-        return None;
-    }
-    let expiry_reset = *expiry_reset;
-    let values = rows.into_iter().filter(|row| !row.0.is_empty());
-    let record: Record = values.map(|(field, value, _, _)| (field, value)).collect();
-    (!record.is_empty()).then(|| Loaded { record: Arc::new(record), expiry_reset })
+    // Only the header's row can say it moved.
+    let expiry_reset = rows.iter().any(|row| row.3);
+    let rows = rows.into_iter().map(|(field, value, expires_at, _)| (field, value, expires_at));
+    let (record, _) = live_session(rows, now)?;
+    Some(Loaded { record: Arc::new(record), expiry_reset })
 }
 
 #[async_trait::async_trait]

@@ -8,7 +8,10 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr, Sqlite, Transaction};
 
-use super::{ddl, missing_columns, peeked, pool_options, SqlOptions, Table, Times, CLEANUP_BATCH};
+use super::{
+    ddl, live_session, missing_columns, peeked, pool_options, SqlOptions, Table, Times,
+    CLEANUP_BATCH,
+};
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "sqlite";
@@ -293,18 +296,9 @@ impl SessionStore for SqliteStore {
         let times = Times::for_ttl(touch.unwrap_or_default());
         let query = sqlx::query_as(self.statements.rows.clone()).bind(key);
         let rows: Vec<(String, Vec<u8>, i64)> = self.run(query.fetch_all(&self.pool)).await?;
-        let header = rows.iter().find(|(field, _, _)| field.is_empty());
-        let Some(&(_, _, expires_at)) = header.filter(|(_, _, at)| *at > times.now) else {
+        let Some((record, expires_at)) = live_session(rows, times.now) else {
             return Ok(None);
         };
-        let record: Record = rows
-            .into_iter()
-            .filter(|(field, _, _)| !field.is_empty())
-            .map(|(f, v, _)| (f, v))
-            .collect();
-        if record.is_empty() {
-            return Ok(None);
-        }
         let due = expires_at > times.expiry || expires_at < times.due_before;
         let mut expiry_reset = false;
         if touch.is_some() && due {
