@@ -117,9 +117,17 @@ impl MariadbServer {
         }
     }
 
-    /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
+    /// Freezes the server (SIGSTOP): connections stay open, nothing answers. Returns once
+    /// every thread of the server has stopped: `kill` returns before they do, and a request
+    /// sent in between could still be answered.
     pub fn pause(&self) {
         self.signal(libc::SIGSTOP);
+        let pid = self.server.lock().unwrap().as_ref().expect("the server runs").id();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !every_thread_stopped(pid) {
+            assert!(Instant::now() < deadline, "the private MariaDB did not stop");
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     pub fn resume(&self) {
@@ -133,6 +141,16 @@ impl MariadbServer {
             libc::kill(pid as libc::pid_t, signal);
         }
     }
+}
+
+/// Whether every thread of the process `pid` is stopped (state `T` in /proc).
+fn every_thread_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+    tasks.flatten().all(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state is the first field after the parenthesised name.
+        stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next()) == Some("T")
+    })
 }
 
 impl Drop for MariadbServer {
