@@ -10,15 +10,26 @@ pub const APP_THREAD: &str = "app-under-test";
 /// Linux architecture this runs on.
 const TICKS_PER_SECOND: u64 = 100;
 
-/// The CPU time of this process's threads named `APP_THREAD`.
+/// sqlx runs each SQLite connection on a thread of its own, named after this: the app's work
+/// as much as its runtime's (a peer's are counted with the rest of its process).
+const SQLITE_THREAD: &str = "sqlx-sqlite-worker-";
+
+/// The CPU time of this process's threads that serve the app: those named `APP_THREAD` and
+/// its SQLite connections'.
 pub fn app_threads() -> Duration {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
     tasks
         .flatten()
         .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
-        .filter(|stat| comm(stat) == Some(&APP_THREAD[..APP_THREAD.len().min(15)]))
+        .filter(|stat| comm(stat).is_some_and(serves_the_app))
         .map(|stat| ticks(&stat))
         .sum()
+}
+
+/// Whether a thread named `comm` (cut to the kernel's 15 bytes) serves the app.
+fn serves_the_app(comm: &str) -> bool {
+    let cut = |name: &'static str| &name[..name.len().min(15)];
+    comm == cut(APP_THREAD) || comm.starts_with(cut(SQLITE_THREAD))
 }
 
 /// The CPU time of the process `pid`, every thread included.

@@ -103,3 +103,22 @@ fn the_shipped_ddl_files_are_what_ddl_returns() {
     );
     assert_eq!(MysqlStore::ddl("sessions"), include_str!("../../session/src/store/sql/mysql.sql"));
 }
+
+#[rocket::async_test]
+async fn a_table_with_rowids_from_an_earlier_ddl_keeps_working_on_sqlite() {
+    let url = sqlite_url();
+    let store = SqliteStore::open(&url, options_with_table("rowid_sessions")).unwrap();
+    let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+    let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true)).await.unwrap();
+    let with_rowids = SqliteStore::ddl("rowid_sessions").replace(" WITHOUT ROWID", "");
+    sqlx::raw_sql(AssertSqlSafe(with_rowids)).execute(&pool).await.unwrap();
+    let record = [("a.x".to_owned(), vec![1u8]), ("a.y".to_owned(), vec![2u8])].into();
+    assert!(store.create("k", &record, std::time::Duration::from_secs(60)).await.unwrap());
+    let loaded = store.load("k", None).await.unwrap().expect("the session is live");
+    assert_eq!(*loaded.record, record);
+    let rowids: i64 = sqlx::query_scalar("SELECT count(rowid) FROM rowid_sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rowids, 3, "the header and two values, in the table as it was made");
+}

@@ -143,7 +143,9 @@ impl Table {
         if self.ready.load(Ordering::Acquire) {
             return Ok(());
         }
-        let missing = self.bounded(store, prepare(self.create)).await?;
+        // Boxed: inline, the rare preparation's futures would size (and be copied with) every
+        // operation's future, each request paying for kilobytes it never uses.
+        let missing = self.bounded(store, Box::pin(prepare(self.create))).await?;
         if !missing.is_empty() {
             return Err(schema_mismatch(store, &self.name, &missing));
         }
@@ -186,14 +188,24 @@ pub(crate) fn bare_name(table: &str) -> &str {
 
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 /// The DDL of `table` in a database whose byte and 64-bit integer types are `bytes` and
-/// `integer`: the rows, and a partial index over the headers' expiry for cleanup.
-pub(crate) fn ddl(table: &str, bytes: &str, integer: &str) -> String {
+/// `integer`, the table ending in `options`: the rows, and a partial index over the headers'
+/// expiry for cleanup.
+pub(crate) fn ddl(table: &str, bytes: &str, integer: &str, options: &str) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {table} (\n    id TEXT NOT NULL,\n    field TEXT NOT NULL,\n    \
-         value {bytes} NOT NULL,\n    expires_at {integer} NOT NULL,\n    PRIMARY KEY (id, field)\n);\n\
+         value {bytes} NOT NULL,\n    expires_at {integer} NOT NULL,\n    PRIMARY KEY (id, field)\n){options};\n\
          CREATE INDEX IF NOT EXISTS {index}_expires_at ON {table} (expires_at) WHERE field = '';\n",
         index = bare_name(table)
     )
+}
+
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+/// A statement a store keeps and clones into each operation's query: shared, so that the
+/// clone counts a reference instead of copying the text (a `String` would be copied each
+/// time).
+pub(crate) fn statement(text: String) -> sqlx::SqlStr {
+    use sqlx::SqlSafeStr;
+    sqlx::AssertSqlSafe(Arc::<str>::from(text)).into_sql_str()
 }
 
 /// How long after a failure that may pass every connection is pinged before it is used.

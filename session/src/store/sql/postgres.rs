@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, Postgres};
-use sqlx::{AssertSqlSafe, Connection, SqlSafeStr, SqlStr};
+use sqlx::{AssertSqlSafe, Connection, SqlStr};
 
 use super::pool::{on_connection, Connections};
 use super::{
@@ -85,7 +85,7 @@ impl PostgresStore {
              WHERE id = session_key AND field = '' AND expires_at - now_ms > 0 RETURNING 1)\n    \
              SELECT EXISTS (SELECT 1 FROM moved)\n$$;\n"
         );
-        ddl(table, "BYTEA", "BIGINT") + &touch
+        ddl(table, "BYTEA", "BIGINT", "") + &touch
     }
 
     async fn ready(&self) -> Result<(), Error> {
@@ -175,7 +175,7 @@ struct Statements {
 
 impl Statements {
     fn for_table(t: &str) -> Statements {
-        let sql = |text: String| AssertSqlSafe(text).into_sql_str();
+        let sql = super::statement;
         // A session's own rows compare their expiry through a difference, which no index
         // serves: as a plain `expires_at > $2`, PostgreSQL's generic plan for a table without
         // statistics yet (a new deployment's) can pick the expiry index over the primary key

@@ -6,12 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, SqlStr, Sqlite, Transaction};
 
-use super::{
-    ddl, live_session, missing_columns, peeked, pool_options, SqlOptions, Table, Times,
-    CLEANUP_BATCH,
-};
+use super::{ddl, missing_columns, peeked, pool_options, SqlOptions, Table, Times, CLEANUP_BATCH};
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "sqlite";
@@ -72,12 +69,24 @@ impl SqliteStore {
     /// The statements that create the table `table` and its expiry index, for a migration
     /// tool of your own; `store/sql/sqlite.sql` in the crate holds them for `sessions`.
     pub fn ddl(table: &str) -> String {
-        ddl(table, "BLOB", "INTEGER")
+        // Without rowid, a session's rows sit together in the primary key's b-tree: a read
+        // is one range scan instead of a seek into the key's index and one into the table per
+        // row.
+        ddl(table, "BLOB", "INTEGER", " WITHOUT ROWID")
     }
 
     async fn ready(&self) -> Result<(), Error> {
         self.table
             .ensure(STORE, |create| async move {
+                let encoding: String =
+                    sqlx::query_scalar("PRAGMA encoding").fetch_one(&self.pool).await?;
+                if encoding != "UTF-8" {
+                    let message = format!(
+                        "the database's text encoding is {encoding}; the session store needs \
+                         UTF-8, SQLite's default (give it a database of its own)"
+                    );
+                    return Err(sqlx::Error::Configuration(message.into()));
+                }
                 if create {
                     let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
                     sqlx::raw_sql(AssertSqlSafe(SqliteStore::ddl(&self.table.name)))
@@ -114,12 +123,11 @@ impl SqliteStore {
         key: &str,
         now: i64,
     ) -> Result<Record, sqlx::Error> {
-        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(self.statements.load.clone())
+        let row = sqlx::query_as(self.statements.session.clone())
             .bind(key)
-            .bind(now)
-            .fetch_all(&mut **transaction)
+            .fetch_optional(&mut **transaction)
             .await?;
-        Ok(rows.into_iter().collect())
+        Ok(live_values(row, now).map(|(record, _)| record).unwrap_or_default())
     }
 
     /// Whether a live session is under `key`: its header alone is read.
@@ -220,9 +228,8 @@ impl SqliteStore {
 }
 
 struct Statements {
-    rows: SqlStr,
+    session: SqlStr,
     peek: SqlStr,
-    load: SqlStr,
     exists: SqlStr,
     touch: SqlStr,
     head: SqlStr,
@@ -236,16 +243,22 @@ struct Statements {
 
 impl Statements {
     fn for_table(t: &str) -> Statements {
-        let sql = |text: String| AssertSqlSafe(text).into_sql_str();
+        let sql = super::statement;
         Statements {
-            rows: sql(format!("SELECT field, value, expires_at FROM {t} WHERE id = ?1")),
+            // One row however many values: each row sqlx hands over costs a copy of its
+            // columns and a message from the connection's thread, several times what SQLite
+            // spends framing the values into one blob. `||` and `group_concat` keep the
+            // bytes as they are in a UTF-8 database (`ready` refuses others). Value rows
+            // hold the expiry 0, so the largest is the header's, and 0 (long past) without one.
+            session: sql(format!(
+                "SELECT max(expires_at), group_concat(\
+                 CASE WHEN field <> '' THEN \
+                 octet_length(field) || ':' || field || octet_length(value) || ':' || value END, '') \
+                 FROM {t} WHERE id = ?1"
+            )),
             peek: sql(format!(
                 "SELECT id, field, value, expires_at FROM {t} \
                  WHERE id IN (SELECT value FROM json_each(?1))"
-            )),
-            load: sql(format!(
-                "SELECT field, value FROM {t} WHERE id = ?1 AND field <> '' AND EXISTS \
-                 (SELECT 1 FROM {t} WHERE id = ?1 AND field = '' AND expires_at > ?2)"
             )),
             exists: sql(format!(
                 "SELECT EXISTS (SELECT 1 FROM {t} WHERE id = ?1 AND field = '' AND expires_at > ?2)"
@@ -294,9 +307,9 @@ impl SessionStore for SqliteStore {
 
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let times = Times::for_ttl(touch.unwrap_or_default());
-        let query = sqlx::query_as(self.statements.rows.clone()).bind(key);
-        let rows: Vec<(String, Vec<u8>, i64)> = self.run(query.fetch_all(&self.pool)).await?;
-        let Some((record, expires_at)) = live_session(rows, times.now) else {
+        let query = sqlx::query_as(self.statements.session.clone()).bind(key);
+        let row = self.run(query.fetch_optional(&self.pool)).await?;
+        let Some((record, expires_at)) = live_values(row, times.now) else {
             return Ok(None);
         };
         let due = expires_at > times.expiry || expires_at < times.due_before;
@@ -425,14 +438,72 @@ impl SessionStore for SqliteStore {
     }
 }
 
+/// A session's header expiry and its values as the `session` statement frames them.
+type Framed = (Option<i64>, Option<Values>);
+
+/// The values of the session `row` holds, with its expiry; `None` when it has expired or
+/// holds no value (a record without fields does not exist).
+fn live_values(row: Option<Framed>, now: i64) -> Option<(Record, i64)> {
+    let (expires_at, values) = row?;
+    let expires_at = expires_at.filter(|expires_at| *expires_at > now)?;
+    let record = values.map(|values| values.0).filter(|record| !record.is_empty())?;
+    Some((record, expires_at))
+}
+
+/// A session's values from one blob: for each, `<bytes>:<field><bytes>:<value>` with the
+/// lengths in decimal. Bytes in another shape fail the decode, so the request gets an error
+/// instead of a session missing values.
+struct Values(Record);
+
+impl sqlx::Type<Sqlite> for Values {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <Vec<u8> as sqlx::Type<Sqlite>>::type_info()
+    }
+
+    /// `group_concat` gives text, whose bytes are read as they are.
+    fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+        <Vec<u8> as sqlx::Type<Sqlite>>::compatible(ty)
+            || <&str as sqlx::Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Sqlite> for Values {
+    fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let framed = <&[u8] as sqlx::Decode<Sqlite>>::decode(value)?;
+        unframe(framed).map(Values).ok_or_else(|| "session values not in their framing".into())
+    }
+}
+
+fn unframe(mut framed: &[u8]) -> Option<Record> {
+    let mut record = Record::new();
+    while !framed.is_empty() {
+        let field = String::from_utf8(next_framed(&mut framed)?.to_vec()).ok()?;
+        record.insert(field, next_framed(&mut framed)?.to_vec());
+    }
+    Some(record)
+}
+
+/// Takes one `<bytes>:<item>` off the front of `framed`.
+fn next_framed<'f>(framed: &mut &'f [u8]) -> Option<&'f [u8]> {
+    let mut length: usize = 0;
+    let mut digits = 0;
+    while let Some(digit) = framed.get(digits).filter(|byte| byte.is_ascii_digit()) {
+        length = length.checked_mul(10)?.checked_add(usize::from(digit - b'0'))?;
+        digits += 1;
+    }
+    let rest = framed.get(digits..).filter(|_| digits > 0)?.strip_prefix(b":")?;
+    let (item, rest) = rest.split_at_checked(length)?;
+    *framed = rest;
+    Some(item)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[rocket::async_test]
     async fn an_opened_database_keeps_wal_and_syncs_at_checkpoints_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+        let (_dir, url) = temporary_database();
         let store = SqliteStore::open(&url, SqlOptions::default()).unwrap();
         let journal: String =
             sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&store.pool).await.unwrap();
@@ -440,5 +511,59 @@ mod tests {
         let synchronous: i64 =
             sqlx::query_scalar("PRAGMA synchronous").fetch_one(&store.pool).await.unwrap();
         assert_eq!(synchronous, 1, "NORMAL; FULL (2) would sync the log on every commit");
+    }
+
+    fn temporary_database() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+        (dir, url)
+    }
+
+    #[rocket::async_test]
+    async fn values_of_any_bytes_read_back_as_they_were_written() {
+        let (_dir, url) = temporary_database();
+        let store = SqliteStore::open(&url, SqlOptions::default()).unwrap();
+        let record: Record = [
+            ("12:34", b"5:x:6:".to_vec()),
+            ("empty", Vec::new()),
+            ("bytes", vec![0, 255, b':', 0xc3, 0x28, 0]),
+            ("ünïcode ✓", "välue".as_bytes().to_vec()),
+            ("large", vec![b'7'; 70_000]),
+        ]
+        .into_iter()
+        .map(|(field, value)| (field.to_owned(), value))
+        .collect();
+        assert!(store.create("key", &record, Duration::from_secs(60)).await.unwrap());
+        let loaded = store.load("key", None).await.unwrap().expect("the session is live");
+        assert_eq!(*loaded.record, record);
+    }
+
+    #[test]
+    fn values_in_another_framing_are_refused_rather_than_cut_short() {
+        for framed in [
+            &b"5:ab"[..],
+            b"1:a",
+            b"1:a1",
+            b"x:a1:b",
+            b":a1:b",
+            b"+1:a1:b",
+            b"99999999999999999999999:a",
+            b"1:\xff1:b",
+        ] {
+            assert_eq!(unframe(framed), None, "{}", String::from_utf8_lossy(framed));
+        }
+        let two = unframe(b"1:a2:bc3:def0:").unwrap();
+        assert_eq!(two.get("a"), Some(&b"bc".to_vec()));
+        assert_eq!(two.get("def"), Some(&Vec::new()));
+    }
+
+    #[rocket::async_test]
+    async fn a_database_in_utf16_is_refused_at_launch_by_its_encoding() {
+        let (_dir, url) = temporary_database();
+        let store = SqliteStore::open(&url, SqlOptions::default()).unwrap();
+        sqlx::query("PRAGMA encoding = 'UTF-16le'").execute(&store.pool).await.unwrap();
+        sqlx::query("CREATE TABLE other (x)").execute(&store.pool).await.unwrap();
+        let error = store.ping().await.unwrap().unwrap_err().to_string();
+        assert!(error.contains("encoding is UTF-16le") && error.contains("UTF-8"), "{error}");
     }
 }
