@@ -203,7 +203,21 @@ the way: the expiry compared as `expires_at > $2` let a new table's generic plan
 expiry index for a point lookup. After the three: 50 us of server CPU per read against \
 flex's 73, and ours ahead in every round. On SQLite, sqlx's ping before each use and a sync \
 of the log on every commit went (`synchronous = NORMAL`, SQLite's advice for WAL): a write \
-request from 2,190 to 6,890 req/s.\n\n";
+request from 2,190 to 6,890 req/s.\n\
+11. **One row per SQLite read.** Callgrind put ours' SQLite read at 141,055 instructions per \
+request against rocket_flex_session's 111,020. 8,500 of them were a copy: the SQL stores' \
+rare launch work (creating or checking the table) sat inline in every operation's future, \
+kilobytes moved on each request; it is boxed now, and the statements a store keeps are \
+shared instead of copied into each query. Most of the rest was per row: sqlx copies each \
+row's columns and sends it from the connection's thread, and a session of three values was \
+four rows. The read now returns one row, the header's expiry and the values framed into one \
+blob, from a table without rowids (a session's rows together in one b-tree): 119,862 \
+instructions (flex 113,818 in that run). The framing costs SQLite about 7,000 instructions a \
+read, most of what is left of the gap. The CPU column on SQLite now counts the threads sqlx \
+runs ours' connections on, as a peer's whole process always was: ours' SQLite rows were \
+undercounted before this run, a write by about half. In two runs of the SQLite rows of one \
+day, the read went from 22,310 to 23,233 req/s, flex's from 24,118 to 24,615: still behind, \
+at 57.7 us of CPU per read against flex's 60.5.\n\n";
 
 /// The issue's targets, each judged against this run's figures: the medians in `rows`, and
 /// where two scenarios are compared, every round of `rounds` (one list per row).
@@ -309,9 +323,10 @@ pub fn targets(rows: &[Row], rounds: &[Vec<Row>]) -> String {
          rocket-session-store one JSON string per session through a blocking redis 0.29 \
          connection; rocket_flex_session on PostgreSQL and SQLite one JSON text per session in \
          a table without an index on the expiry (it creates none; the bench creates the table \
-         its docs ask for), through an sqlx 0.8 pool with sqlx's defaults (on SQLite a rollback \
-         journal and a sync per commit; ours opens its file in WAL mode with `synchronous = \
-         NORMAL`, which syncs at checkpoints). Ours keeps one row per field plus a header row \
+         its docs ask for), through an sqlx 0.8 pool with sqlx's defaults (on SQLite a sync \
+         per commit, `synchronous = FULL`, in a file the bench opens in WAL mode as ours is; \
+         ours syncs at checkpoints, `synchronous = NORMAL`). On SQLite the app's CPU includes \
+         the threads sqlx runs the connections on, for ours as for the peer. Ours keeps one row per field plus a header row \
          whose expiry is indexed for cleanup; a save writes the changed values' rows, and the \
          header only when its expiry is due (at most once a second), where theirs rewrites \
          the session's one row; the \
