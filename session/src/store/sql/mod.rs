@@ -1,6 +1,6 @@
 //! The SQL stores on sqlx: what PostgreSQL, SQLite and MySQL share (the layout, the table
 //! name rule, time, errors and the time bound), with one file per database and `pool.rs` for
-//! the connections of the two that reach a server.
+//! the connections the stores keep.
 //!
 //! Every stored value is its own row, `(id, field, value, expires_at)` with the primary key
 //! `(id, field)`, where `id` is the storage key. Beside them, a header row with the empty
@@ -11,7 +11,6 @@
 
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) mod pool;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
@@ -82,7 +81,6 @@ impl Table {
         })
     }
 
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
     /// What the pool built for this table reads to decide whether to ping.
     pub(crate) fn suspicion(&self) -> Arc<Suspicion> {
         self.suspicion.clone()
@@ -100,6 +98,18 @@ impl Table {
             self.suspicion.raise();
         }
         result
+    }
+
+    /// Runs `operation` within the table's bound once `ready` (the store's check that the
+    /// table is ready, a no-op once it is) has passed.
+    pub(crate) async fn run<T>(
+        &self,
+        store: &'static str,
+        ready: impl Future<Output = Result<(), Error>>,
+        operation: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, Error> {
+        ready.await?;
+        self.bounded(store, operation).await
     }
 
     #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -224,24 +234,9 @@ impl Suspicion {
         self.until_ms.store(now_ms().saturating_add(millis(SUSPECT_FOR)), Ordering::Relaxed);
     }
 
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn raised(&self) -> bool {
         now_ms() < self.until_ms.load(Ordering::Relaxed)
     }
-}
-
-/// An sqlx pool of `options.connections` for a database in this process, whose wait for a
-/// connection counts against the bound. Nothing between such a connection and its file can
-/// drop it, so sqlx's ping before each use, a hop to the connection's thread and back on
-/// every operation, buys nothing.
-#[cfg(feature = "sqlite")]
-pub(crate) fn pool_options<DB: sqlx::Database>(
-    options: &SqlOptions,
-) -> sqlx::pool::PoolOptions<DB> {
-    sqlx::pool::PoolOptions::new()
-        .max_connections(options.connections.max(1))
-        .acquire_timeout(options.timeout)
-        .test_before_acquire(false)
 }
 
 /// The launch line of a store on a database server: `kind at host:port/database, table t`.

@@ -1,8 +1,9 @@
-//! Where a networked SQL store gets its connections: the application's sqlx pool, or the
-//! store's own. sqlx's pool pings every connection as it comes back, one more round trip
-//! for each operation; the store's own pool takes a connection back only from an operation
-//! that finished (one that failed or was cut off midway may hold an open transaction or
-//! half a reply, so it is closed), and pings one only when it may be dead.
+//! Where an SQL store gets its connections: the application's sqlx pool, or the store's
+//! own. sqlx's pool pings every connection as it comes back, one more round trip for each
+//! operation on a server, and spawns a task to take each connection back, which on SQLite
+//! costs more than a read; the store's own pool takes a connection back only from an
+//! operation that finished (one that failed or was cut off midway may hold an open
+//! transaction or half a reply, so it is closed), and pings one only when it may be dead.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};

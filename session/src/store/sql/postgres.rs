@@ -143,20 +143,13 @@ impl PostgresStore {
         Ok(missing)
     }
 
-    /// Runs a write within the bound, once the table is ready.
-    async fn run<T>(
-        &self,
-        operation: impl std::future::Future<Output = Result<T, sqlx::Error>>,
-    ) -> Result<T, Error> {
-        self.ready().await?;
-        self.table.bounded(STORE, operation).await
-    }
-
     async fn fetch_count<'q>(
         &self,
         query: sqlx::query::QueryScalar<'q, Postgres, i64, PgArguments>,
     ) -> Result<i64, Error> {
-        self.run(on_connection!(self.connections, |c| query.fetch_one(c))).await
+        self.table
+            .run(STORE, self.ready(), on_connection!(self.connections, |c| query.fetch_one(c)))
+            .await
     }
 }
 
@@ -391,8 +384,10 @@ impl SessionStore for PostgresStore {
             .bind(names)
             .bind(values)
             .bind(removed);
-        let (taken, live): (i64, i64) =
-            self.run(on_connection!(self.connections, |c| query.fetch_one(c))).await?;
+        let (taken, live): (i64, i64) = self
+            .table
+            .run(STORE, self.ready(), on_connection!(self.connections, |c| query.fetch_one(c)))
+            .await?;
         Ok(match (taken, live) {
             (0, 0) => Regenerated::SourceGone,
             (0, _) => Regenerated::Moved,

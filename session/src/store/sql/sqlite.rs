@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
+use sqlx::Connection;
 use sqlx::{AssertSqlSafe, SqlStr, Sqlite, Transaction};
 
-use super::{ddl, missing_columns, peeked, pool_options, SqlOptions, Table, Times, CLEANUP_BATCH};
+use super::pool::{on_connection, Connections};
+use super::{ddl, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "sqlite";
@@ -29,7 +31,7 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// let fairing = SessionFairing::with_store(store);
 /// ```
 pub struct SqliteStore {
-    pool: SqlitePool,
+    connections: Connections<Sqlite>,
     statements: Statements,
     table: Table,
 }
@@ -41,11 +43,16 @@ impl SqliteStore {
     /// The table name is not a plain identifier.
     pub fn new(pool: SqlitePool, options: SqlOptions) -> Result<Self, String> {
         let table = Table::new(options, false)?;
-        Ok(SqliteStore { pool, statements: Statements::for_table(&table.name), table })
+        Ok(SqliteStore::on(Connections::Shared(pool), table))
+    }
+
+    fn on(connections: Connections<Sqlite>, table: Table) -> Self {
+        SqliteStore { connections, statements: Statements::for_table(&table.name), table }
     }
 
     /// Opens (creating if missing) the database file `url` names, in WAL mode, waiting up to
-    /// `options.timeout` for another writer's lock.
+    /// `options.timeout` for another writer's lock, on at most `options.connections`
+    /// connections the store opens as it needs them and keeps.
     ///
     /// Commits are not synced to disk one by one (`synchronous = NORMAL`, SQLite's advice for
     /// WAL): a crash of the process loses nothing, a power failure may lose the last saves
@@ -62,8 +69,12 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(options.timeout);
-        let pool = pool_options(&options).connect_lazy_with(connect);
-        SqliteStore::new(pool, options)
+        let size = options.connections;
+        let table = Table::new(options, false)?;
+        // The store's own connections rather than an sqlx pool, whose checkout and return
+        // (a task spawned per operation) cost more than a read's own work.
+        let connections = Connections::own(connect, size, table.suspicion());
+        Ok(SqliteStore::on(connections, table))
     }
 
     /// The statements that create the table `table` and its expiry index, for a migration
@@ -78,48 +89,47 @@ impl SqliteStore {
     async fn ready(&self) -> Result<(), Error> {
         self.table
             .ensure(STORE, |create| async move {
-                let encoding: String =
-                    sqlx::query_scalar("PRAGMA encoding").fetch_one(&self.pool).await?;
-                if encoding != "UTF-8" {
-                    let message = format!(
-                        "the database's text encoding is {encoding}; the session store needs \
+                on_connection!(self.connections, |c| async move {
+                    let encoding: String =
+                        sqlx::query_scalar("PRAGMA encoding").fetch_one(&mut *c).await?;
+                    if encoding != "UTF-8" {
+                        let message = format!(
+                            "the database's text encoding is {encoding}; the session store needs \
                          UTF-8, SQLite's default (give it a database of its own)"
-                    );
-                    return Err(sqlx::Error::Configuration(message.into()));
-                }
-                if create {
-                    let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                    sqlx::raw_sql(AssertSqlSafe(SqliteStore::ddl(&self.table.name)))
-                        .execute(&mut *transaction)
-                        .await?;
-                    transaction.commit().await?;
-                    return Ok(Vec::new());
-                }
-                let check = format!("SELECT name FROM pragma_table_info('{}')", self.table.name);
-                let present: Vec<String> =
-                    sqlx::query_scalar(AssertSqlSafe(check)).fetch_all(&self.pool).await?;
-                Ok(missing_columns(&present))
+                        );
+                        return Err(sqlx::Error::Configuration(message.into()));
+                    }
+                    if create {
+                        let mut transaction = c.begin_with("BEGIN IMMEDIATE").await?;
+                        sqlx::raw_sql(AssertSqlSafe(SqliteStore::ddl(&self.table.name)))
+                            .execute(&mut *transaction)
+                            .await?;
+                        transaction.commit().await?;
+                        return Ok(Vec::new());
+                    }
+                    let check =
+                        format!("SELECT name FROM pragma_table_info('{}')", self.table.name);
+                    let present: Vec<String> =
+                        sqlx::query_scalar(AssertSqlSafe(check)).fetch_all(&mut *c).await?;
+                    Ok(missing_columns(&present))
+                })
+                .await
             })
             .await
     }
 
-    fn run<'a, T: 'a>(
-        &'a self,
-        operation: impl std::future::Future<Output = Result<T, sqlx::Error>> + 'a,
-    ) -> impl std::future::Future<Output = Result<T, Error>> + 'a {
-        // Boxed at once: sqlx's futures take kilobytes, which the store call's future would
-        // otherwise hold and copy each time it moves (see `on_connection!`).
-        let operation = Box::pin(operation);
-        async move {
-            self.ready().await?;
-            self.table.bounded(STORE, operation).await
-        }
+    /// Runs `operation` within the bound, once the table is ready.
+    async fn run<T>(
+        &self,
+        operation: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, Error> {
+        self.table.run(STORE, self.ready(), operation).await
     }
 
     /// The values of the live session under `key`; empty when there is none.
     async fn live(
         &self,
-        transaction: &mut Transaction<'static, Sqlite>,
+        transaction: &mut Transaction<'_, Sqlite>,
         key: &str,
         now: i64,
     ) -> Result<Record, sqlx::Error> {
@@ -133,7 +143,7 @@ impl SqliteStore {
     /// Whether a live session is under `key`: its header alone is read.
     async fn exists(
         &self,
-        transaction: &mut Transaction<'static, Sqlite>,
+        transaction: &mut Transaction<'_, Sqlite>,
         key: &str,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
@@ -147,7 +157,7 @@ impl SqliteStore {
     /// Replaces whatever rows `key` has with `record` under a header expiring at `expiry`.
     async fn put(
         &self,
-        transaction: &mut Transaction<'static, Sqlite>,
+        transaction: &mut Transaction<'_, Sqlite>,
         key: &str,
         record: &Record,
         expiry: i64,
@@ -197,7 +207,8 @@ impl SqliteStore {
         for (field, value) in values {
             query = query.bind(field.as_str()).bind(value.as_slice());
         }
-        let written: Vec<i64> = self.run(query.fetch_all(&self.pool)).await?;
+        let written: Vec<i64> =
+            self.run(on_connection!(self.connections, |c| query.fetch_all(c))).await?;
         Ok(!written.is_empty())
     }
 
@@ -205,7 +216,7 @@ impl SqliteStore {
     /// statement.
     async fn upsert<'v>(
         &self,
-        transaction: &mut Transaction<'static, Sqlite>,
+        transaction: &mut Transaction<'_, Sqlite>,
         key: &str,
         values: impl Iterator<Item = (&'v String, &'v Vec<u8>)>,
     ) -> Result<(), sqlx::Error> {
@@ -302,13 +313,13 @@ impl SessionStore for SqliteStore {
     async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
         let listed = serde_json::to_string(keys).expect("a list of strings always encodes");
         let query = sqlx::query_as(self.statements.peek.clone()).bind(listed);
-        Ok(peeked(keys, self.run(query.fetch_all(&self.pool)).await?))
+        Ok(peeked(keys, self.run(on_connection!(self.connections, |c| query.fetch_all(c))).await?))
     }
 
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let times = Times::for_ttl(touch.unwrap_or_default());
         let query = sqlx::query_as(self.statements.session.clone()).bind(key);
-        let row = self.run(query.fetch_optional(&self.pool)).await?;
+        let row = self.run(on_connection!(self.connections, |c| query.fetch_optional(c))).await?;
         let Some((record, expires_at)) = live_values(row, times.now) else {
             return Ok(None);
         };
@@ -320,15 +331,19 @@ impl SessionStore for SqliteStore {
                 .bind(times.now)
                 .bind(times.expiry)
                 .bind(times.due_before);
-            expiry_reset = self.run(query.execute(&self.pool)).await?.rows_affected() > 0;
+            expiry_reset = self
+                .run(on_connection!(self.connections, |c| query.execute(c)))
+                .await?
+                .rows_affected()
+                > 0;
         }
         Ok(Some(Loaded { record: Arc::new(record), expiry_reset }))
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
         let times = Times::for_ttl(ttl);
-        self.run(async {
-            let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.run(on_connection!(self.connections, |c| async {
+            let mut transaction = c.begin_with("BEGIN IMMEDIATE").await?;
             if self.exists(&mut transaction, key, times.now).await? {
                 return Ok(false);
             }
@@ -336,7 +351,7 @@ impl SessionStore for SqliteStore {
             self.put(&mut transaction, key, fields, times.expiry).await?;
             transaction.commit().await?;
             Ok(true)
-        })
+        }))
         .await
     }
 
@@ -347,8 +362,8 @@ impl SessionStore for SqliteStore {
         if changes.remove.is_empty() && fits_one_statement {
             return self.update_in_one_statement(key, &changes.set, times).await;
         }
-        self.run(async {
-            let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.run(on_connection!(self.connections, |c| async {
+            let mut transaction = c.begin_with("BEGIN IMMEDIATE").await?;
             // Moving the expiry of a live header is the existence check too.
             let extended = sqlx::query(self.statements.extend.clone())
                 .bind(key)
@@ -374,7 +389,7 @@ impl SessionStore for SqliteStore {
             }
             transaction.commit().await?;
             Ok(true)
-        })
+        }))
         .await
     }
 
@@ -382,7 +397,8 @@ impl SessionStore for SqliteStore {
         let query = sqlx::query_scalar(self.statements.delete_returning.clone())
             .bind(key)
             .bind(super::now_ms());
-        let live: Vec<bool> = self.run(query.fetch_all(&self.pool)).await?;
+        let live: Vec<bool> =
+            self.run(on_connection!(self.connections, |c| query.fetch_all(c))).await?;
         Ok(live.contains(&true))
     }
 
@@ -394,8 +410,8 @@ impl SessionStore for SqliteStore {
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
         let times = Times::for_ttl(ttl);
-        self.run(async {
-            let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.run(on_connection!(self.connections, |c| async {
+            let mut transaction = c.begin_with("BEGIN IMMEDIATE").await?;
             if self.exists(&mut transaction, new, times.now).await? {
                 return Ok(Regenerated::TargetTaken);
             }
@@ -411,7 +427,7 @@ impl SessionStore for SqliteStore {
             self.put(&mut transaction, new, &record, times.expiry).await?;
             transaction.commit().await?;
             Ok(Regenerated::Moved)
-        })
+        }))
         .await
     }
 
@@ -420,7 +436,7 @@ impl SessionStore for SqliteStore {
             let query = sqlx::query(self.statements.cleanup.clone())
                 .bind(super::now_ms())
                 .bind(CLEANUP_BATCH);
-            let deleted = self.run(query.execute(&self.pool)).await?;
+            let deleted = self.run(on_connection!(self.connections, |c| query.execute(c))).await?;
             if deleted.rows_affected() < CLEANUP_BATCH as u64 {
                 return Ok(());
             }
@@ -433,7 +449,8 @@ impl SessionStore for SqliteStore {
     }
 
     fn describe(&self) -> String {
-        let file = self.pool.connect_options().get_filename().display().to_string();
+        let file = self.connections.connect_options();
+        let file = file.get_filename().display().to_string();
         format!("SQLite in {file}, table {}", self.table.name)
     }
 }
@@ -505,11 +522,12 @@ mod tests {
     async fn an_opened_database_keeps_wal_and_syncs_at_checkpoints_only() {
         let (_dir, url) = temporary_database();
         let store = SqliteStore::open(&url, SqlOptions::default()).unwrap();
+        let mut c = store.connections.acquire().await.unwrap();
         let journal: String =
-            sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&store.pool).await.unwrap();
+            sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *c).await.unwrap();
         assert_eq!(journal, "wal");
         let synchronous: i64 =
-            sqlx::query_scalar("PRAGMA synchronous").fetch_one(&store.pool).await.unwrap();
+            sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *c).await.unwrap();
         assert_eq!(synchronous, 1, "NORMAL; FULL (2) would sync the log on every commit");
     }
 
@@ -561,8 +579,10 @@ mod tests {
     async fn a_database_in_utf16_is_refused_at_launch_by_its_encoding() {
         let (_dir, url) = temporary_database();
         let store = SqliteStore::open(&url, SqlOptions::default()).unwrap();
-        sqlx::query("PRAGMA encoding = 'UTF-16le'").execute(&store.pool).await.unwrap();
-        sqlx::query("CREATE TABLE other (x)").execute(&store.pool).await.unwrap();
+        let mut c = store.connections.acquire().await.unwrap();
+        sqlx::query("PRAGMA encoding = 'UTF-16le'").execute(&mut *c).await.unwrap();
+        sqlx::query("CREATE TABLE other (x)").execute(&mut *c).await.unwrap();
+        drop(c);
         let error = store.ping().await.unwrap().unwrap_err().to_string();
         assert!(error.contains("encoding is UTF-16le") && error.contains("UTF-8"), "{error}");
     }
