@@ -204,20 +204,22 @@ expiry index for a point lookup. After the three: 50 us of server CPU per read a
 flex's 73, and ours ahead in every round. On SQLite, sqlx's ping before each use and a sync \
 of the log on every commit went (`synchronous = NORMAL`, SQLite's advice for WAL): a write \
 request from 2,190 to 6,890 req/s.\n\
-11. **One row per SQLite read.** Callgrind put ours' SQLite read at 141,055 instructions per \
-request against rocket_flex_session's 111,020. 8,500 of them were a copy: the SQL stores' \
-rare launch work (creating or checking the table) sat inline in every operation's future, \
-kilobytes moved on each request; it is boxed now, and the statements a store keeps are \
-shared instead of copied into each query. Most of the rest was per row: sqlx copies each \
-row's columns and sends it from the connection's thread, and a session of three values was \
-four rows. The read now returns one row, the header's expiry and the values framed into one \
-blob, from a table without rowids (a session's rows together in one b-tree): 119,862 \
-instructions (flex 113,818 in that run). The framing costs SQLite about 7,000 instructions a \
-read, most of what is left of the gap. The CPU column on SQLite now counts the threads sqlx \
+11. **One row per SQLite read, on connections the store keeps.** Callgrind put ours' SQLite \
+read at 141,055 instructions per request against rocket_flex_session's 111,020. 8,500 of them \
+were a copy: the SQL stores' rare launch work (creating or checking the table) sat inline in \
+every operation's future, kilobytes moved on each request; it is boxed now, and the \
+statements a store keeps are shared instead of copied into each query. Then the rows: sqlx \
+copies each row's columns and sends it from the connection's thread, and a session of three \
+values was four rows. The read now returns one row, the header's expiry and the values \
+framed into one blob, from a table without rowids (a session's rows together in one \
+b-tree): 119,862. Then the pool: sqlx's spends about 4,400 instructions on each operation's \
+checkout and return (a task spawned per return); the store opened from its URL now keeps its \
+own connections, as the PostgreSQL and MySQL stores do: 113,647 (flex 113,833 in that run), \
+and a write from 251,189 to 210,015. The CPU column on SQLite now counts the threads sqlx \
 runs ours' connections on, as a peer's whole process always was: ours' SQLite rows were \
-undercounted before this run, a write by about half. In two runs of the SQLite rows of one \
-day, the read went from 22,310 to 23,233 req/s, flex's from 24,118 to 24,615: still behind, \
-at 57.7 us of CPU per read against flex's 60.5.\n\n";
+undercounted before, a write by about half. In the SQLite rows of three runs of one day: \
+before, 22,310 vs 24,118 req/s (ahead in 0 of 3 rounds); after the one-row read, 23,233 vs \
+24,615 (0 of 3); after the store's own connections, the run below.\n\n";
 
 /// The issue's targets, each judged against this run's figures: the medians in `rows`, and
 /// where two scenarios are compared, every round of `rounds` (one list per row).
