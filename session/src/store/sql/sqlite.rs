@@ -94,8 +94,8 @@ impl SqliteStore {
                         sqlx::query_scalar("PRAGMA encoding").fetch_one(&mut *c).await?;
                     if encoding != "UTF-8" {
                         let message = format!(
-                            "the database's text encoding is {encoding}; the session store needs \
-                         UTF-8, SQLite's default (give it a database of its own)"
+                            "the database's text encoding is {encoding}; the session store \
+                             needs UTF-8, SQLite's default (give it a database of its own)"
                         );
                         return Err(sqlx::Error::Configuration(message.into()));
                     }
@@ -135,7 +135,7 @@ impl SqliteStore {
     ) -> Result<Record, sqlx::Error> {
         let row = sqlx::query_as(self.statements.session.clone())
             .bind(key)
-            .fetch_optional(&mut **transaction)
+            .fetch_one(&mut **transaction)
             .await?;
         Ok(live_values(row, now).map(|(record, _)| record).unwrap_or_default())
     }
@@ -319,7 +319,7 @@ impl SessionStore for SqliteStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let times = Times::for_ttl(touch.unwrap_or_default());
         let query = sqlx::query_as(self.statements.session.clone()).bind(key);
-        let row = self.run(on_connection!(self.connections, |c| query.fetch_optional(c))).await?;
+        let row = self.run(on_connection!(self.connections, |c| query.fetch_one(c))).await?;
         let Some((record, expires_at)) = live_values(row, times.now) else {
             return Ok(None);
         };
@@ -455,13 +455,13 @@ impl SessionStore for SqliteStore {
     }
 }
 
-/// A session's header expiry and its values as the `session` statement frames them.
+/// A session's header expiry and its values as the `session` statement frames them: an
+/// aggregate, so one row always, with NULLs where the session has no rows.
 type Framed = (Option<i64>, Option<Values>);
 
 /// The values of the session `row` holds, with its expiry; `None` when it has expired or
 /// holds no value (a record without fields does not exist).
-fn live_values(row: Option<Framed>, now: i64) -> Option<(Record, i64)> {
-    let (expires_at, values) = row?;
+fn live_values((expires_at, values): Framed, now: i64) -> Option<(Record, i64)> {
     let expires_at = expires_at.filter(|expires_at| *expires_at > now)?;
     let record = values.map(|values| values.0).filter(|record| !record.is_empty())?;
     Some((record, expires_at))
