@@ -8,6 +8,7 @@ mod support;
 mod app;
 mod outage;
 mod plans;
+mod races;
 mod schema;
 mod traffic;
 

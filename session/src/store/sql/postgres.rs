@@ -238,17 +238,19 @@ impl Statements {
                 due = due("$3", "$7"),
                 put = put("EXISTS (SELECT 1 FROM live)")
             )),
-            // The common save, values set and none removed: no record can end, so the header
-            // moves (when due) and the values are written, under the same lock.
+            // The common save, values set and none removed: no record can end, so one
+            // `INSERT` does it, without the scaffolding of the general update's CTEs (a third of
+            // the server's instructions per save). The subquery locks the header before its
+            // projection runs, so a logout waits or has won, and the touch function moves the
+            // expiry only when it is due; a dead session yields NULL, and nothing is written.
             update_setting: sql(format!(
-                "WITH live AS ({} FOR UPDATE), \
-                 head AS (UPDATE {t} SET expires_at = $3 WHERE id = $1 AND field = '' \
-                   AND EXISTS (SELECT 1 FROM live) AND {due}), \
-                 {put} \
-                 SELECT count(*) FROM live",
-                live("$1", "$2"),
+                "INSERT INTO {t} AS s (id, field, value, expires_at) \
+                 SELECT $1, f.field, f.value, 0 FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
+                 WHERE (SELECT CASE WHEN {due} THEN {t}_touch($1, $2, $3) ELSE true END \
+                   FROM (SELECT expires_at FROM {t} WHERE id = $1 AND field = '' \
+                     AND expires_at - $2 > 0 FOR UPDATE) AS live) \
+                 ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value",
                 due = due("$3", "$6"),
-                put = put("EXISTS (SELECT 1 FROM live)")
             )),
             delete: sql(format!(
                 "WITH gone AS (DELETE FROM {t} WHERE id = $1 RETURNING field, expires_at) \
@@ -344,20 +346,31 @@ impl SessionStore for PostgresStore {
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
         let times = Times::for_ttl(ttl);
         let (names, values) = columns(&changes.set);
-        let statement = match changes.remove.is_empty() {
-            true => &self.statements.update_setting,
-            false => &self.statements.update,
-        };
-        let mut query = sqlx::query_scalar(statement.clone())
+        if changes.remove.is_empty() && !changes.set.is_empty() {
+            // Every value is written where the session is alive, none where it is not.
+            let query = sqlx::query(self.statements.update_setting.clone())
+                .bind(key)
+                .bind(times.now)
+                .bind(times.expiry)
+                .bind(names)
+                .bind(values)
+                .bind(times.due_before);
+            let done = self
+                .table
+                .run(STORE, self.ready(), on_connection!(self.connections, |c| query.execute(c)))
+                .await?;
+            return Ok(done.rows_affected() > 0);
+        }
+        let removed: Vec<&str> = changes.remove.iter().map(String::as_str).collect();
+        let query = sqlx::query_scalar(self.statements.update.clone())
             .bind(key)
             .bind(times.now)
             .bind(times.expiry)
             .bind(names)
-            .bind(values);
-        if !changes.remove.is_empty() {
-            query = query.bind(changes.remove.iter().map(String::as_str).collect::<Vec<_>>());
-        }
-        Ok(self.fetch_count(query.bind(times.due_before)).await? > 0)
+            .bind(values)
+            .bind(removed)
+            .bind(times.due_before);
+        Ok(self.fetch_count(query).await? > 0)
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {
