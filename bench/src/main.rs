@@ -80,6 +80,8 @@ impl Backend {
 
 /// The baseline's route with a session cookie sent along and never read.
 const COOKIE_ONLY: &str = "no session, a session cookie sent";
+/// The large-session scenarios' name after the store's.
+const LARGE: &str = "100 x 1 KB, one field changed";
 
 /// Whose sessions a scenario measures.
 #[derive(Clone, Copy, PartialEq)]
@@ -157,14 +159,19 @@ fn scenarios() -> Vec<Scenario> {
             }
         }
         if backend != Backend::Redis {
-            list.push(Scenario {
-                name: format!("ours on {}, 100 x 1 KB, one field changed", backend.name()),
-                rolling: true,
-                setup: Some("/large/write"),
-                path: "/large/write".into(),
-                subject: Subject::Ours,
-                backend,
-            });
+            // rocket_flex_session's large session too where it is the target to beat.
+            let sql = matches!(backend, Backend::Postgres | Backend::Sqlite);
+            let peers = backend.peers().iter().filter(|_| sql).map(|peer| Subject::Peer(*peer));
+            for subject in std::iter::once(Subject::Ours).chain(peers) {
+                list.push(Scenario {
+                    name: format!("{} on {}, {LARGE}", subject.name(), backend.name()),
+                    rolling: true,
+                    setup: Some("/large/write"),
+                    path: "/large/write".into(),
+                    subject,
+                    backend,
+                });
+            }
         }
     }
     list

@@ -1,8 +1,11 @@
 //! The benchmark's `/session/read` and `/session/write` routes, with the same payload, on
 //! another Rocket session crate: `peers <flex|store> <memory|redis|postgres|sqlite> <port>
 //! [url]`. `flex` is rocket_flex_session 0.2.0 (every backend), `store` is
-//! rocket-session-store 0.2.1 (memory and Redis), each with its default options.
+//! rocket-session-store 0.2.1 (memory and Redis), each with its default options. On
+//! PostgreSQL and SQLite, flex also serves `/large/write`, the large session.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rocket::figment::Figment;
@@ -25,6 +28,13 @@ fn fresh_profile() -> Profile {
     }
 }
 
+/// The large session: 100 values of 1 KB, as the benchmark's own app keeps.
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct Large(BTreeMap<String, String>);
+
+const LARGE_FIELDS: usize = 100;
+const LARGE_FIELD_BYTES: usize = 1024;
+
 fn shown(profile: Option<&Profile>) -> String {
     profile.map(|p| format!("{} {}", p.name, p.visits)).unwrap_or_default()
 }
@@ -34,11 +44,20 @@ mod flex {
         RedisFormat, RedisFredStorage, RedisValue, SessionRedis,
     };
     use rocket_flex_session::storage::sqlx::{SessionSqlx, SqlxPostgresStorage, SqlxSqliteStorage};
+    use rocket_flex_session::storage::SessionStorage;
     use rocket_flex_session::{RocketFlexSession, Session, SessionIdentifier};
 
     use super::*;
 
     impl SessionIdentifier for Profile {
+        type Id = String;
+
+        fn identifier(&self) -> Option<String> {
+            None
+        }
+    }
+
+    impl SessionIdentifier for Large {
         type Id = String;
 
         fn identifier(&self) -> Option<String> {
@@ -62,8 +81,8 @@ mod flex {
 
     /// One JSON text per session, as with Redis.
     macro_rules! stored_as_json_in {
-        ($($database:ty),*) => {$(
-            impl SessionSqlx<$database> for Profile {
+        ($data:ty: $($database:ty),*) => {$(
+            impl SessionSqlx<$database> for $data {
                 type Error = serde_json::Error;
                 type Data = String;
 
@@ -77,11 +96,15 @@ mod flex {
             }
         )*};
     }
-    stored_as_json_in!(sqlx::Postgres, sqlx::Sqlite);
+    stored_as_json_in!(Profile: sqlx::Postgres, sqlx::Sqlite);
+    stored_as_json_in!(Large: sqlx::Postgres, sqlx::Sqlite);
 
     /// The table its docs ask for; it creates none itself.
-    const TABLE: &str = "CREATE TABLE IF NOT EXISTS flex_sessions (id TEXT PRIMARY KEY, \
+    const TABLE: &str = "CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, \
                          data TEXT NOT NULL, user_id TEXT, expires {expires} NOT NULL)";
+
+    /// The large session in a table and under a cookie of its own.
+    const LARGE_TABLE: &str = "flex_large";
 
     #[get("/session/read")]
     fn read(session: Session<'_, Profile>) -> String {
@@ -97,15 +120,53 @@ mod flex {
         })
     }
 
+    /// Every request changes one 1 KB value of a 100-value session, round robin; flex writes
+    /// the whole session.
+    #[get("/large/write")]
+    fn large_write(mut session: Session<'_, Large>) -> String {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        session.tap_mut(|data| {
+            let large = data.get_or_insert_with(|| {
+                let value = "x".repeat(LARGE_FIELD_BYTES);
+                Large((0..LARGE_FIELDS).map(|field| (format!("f{field}"), value.clone())).collect())
+            });
+            let request = NEXT.fetch_add(1, Ordering::Relaxed);
+            // A value no earlier request wrote, as in the benchmark's own app.
+            let mut value = format!("{request:08}");
+            value.push_str(&"y".repeat(LARGE_FIELD_BYTES - value.len()));
+            large.0.insert(format!("f{}", request % LARGE_FIELDS), value);
+            large.0.len().to_string()
+        })
+    }
+
+    /// `table` as flex's docs ask for it, with `expires` of the database's type.
+    fn table_ddl(table: &str, expires: &str) -> String {
+        TABLE.replace("{table}", table).replace("{expires}", expires)
+    }
+
+    /// The large session's fairing beside the profile's, under the cookie `large`.
+    fn large_fairing(storage: impl SessionStorage<Large> + 'static) -> RocketFlexSession<Large> {
+        RocketFlexSession::<Large>::builder()
+            .storage(storage)
+            .with_options(|options| options.cookie_name = "large".into())
+            .build()
+    }
+
     pub async fn rocket(figment: Figment, backend: &str, url: Option<&str>) -> Rocket<Build> {
-        let fairing = match (backend, url) {
+        let (fairing, large) = match (backend, url) {
             ("postgres", Some(url)) => {
                 let pool = sqlx::PgPool::connect(url).await.expect("PostgreSQL answers");
-                let table = TABLE.replace("{expires}", "TIMESTAMPTZ");
-                sqlx::query(&table).execute(&pool).await.expect("the table");
-                let storage =
-                    SqlxPostgresStorage::builder().pool(pool).table_name("flex_sessions").build();
-                RocketFlexSession::<Profile>::builder().storage(storage).build()
+                for table in ["flex_sessions", LARGE_TABLE] {
+                    let ddl = table_ddl(table, "TIMESTAMPTZ");
+                    sqlx::query(&ddl).execute(&pool).await.expect("the table");
+                }
+                let storage = |table: &str| {
+                    SqlxPostgresStorage::builder().pool(pool.clone()).table_name(table).build()
+                };
+                let profile = RocketFlexSession::<Profile>::builder()
+                    .storage(storage("flex_sessions"))
+                    .build();
+                (profile, Some(large_fairing(storage(LARGE_TABLE))))
             }
             ("sqlite", Some(url)) => {
                 use sqlx::sqlite::SqliteConnectOptions;
@@ -114,23 +175,33 @@ mod flex {
                     .create_if_missing(true)
                     .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
                 let pool = sqlx::SqlitePool::connect_with(options).await.expect("the file opens");
-                let table = TABLE.replace("{expires}", "TEXT");
-                sqlx::query(&table).execute(&pool).await.expect("the table");
-                let storage =
-                    SqlxSqliteStorage::builder().pool(pool).table_name("flex_sessions").build();
-                RocketFlexSession::<Profile>::builder().storage(storage).build()
+                for table in ["flex_sessions", LARGE_TABLE] {
+                    let ddl = table_ddl(table, "TEXT");
+                    sqlx::query(&ddl).execute(&pool).await.expect("the table");
+                }
+                let storage = |table: &str| {
+                    SqlxSqliteStorage::builder().pool(pool.clone()).table_name(table).build()
+                };
+                let profile = RocketFlexSession::<Profile>::builder()
+                    .storage(storage("flex_sessions"))
+                    .build();
+                (profile, Some(large_fairing(storage(LARGE_TABLE))))
             }
-            (_, None) => RocketFlexSession::<Profile>::default(),
+            (_, None) => (RocketFlexSession::<Profile>::default(), None),
             (_, Some(url)) => {
                 use fred::prelude::{Builder, ClientLike, Config};
                 let config = Config::from_url(url).expect("a Redis URL");
                 let pool = Builder::from_config(config).build_pool(4).expect("a Redis pool");
                 pool.init().await.expect("Redis answers");
                 let storage = RedisFredStorage::builder().pool(pool).build();
-                RocketFlexSession::<Profile>::builder().storage(storage).build()
+                (RocketFlexSession::<Profile>::builder().storage(storage).build(), None)
             }
         };
-        rocket::custom(figment).attach(fairing).mount("/", routes![read, write])
+        let rocket = rocket::custom(figment).attach(fairing).mount("/", routes![read, write]);
+        match large {
+            Some(large) => rocket.attach(large).mount("/", routes![large_write]),
+            None => rocket,
+        }
     }
 }
 
