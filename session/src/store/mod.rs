@@ -23,6 +23,8 @@ pub(crate) mod lock;
 pub mod conformance;
 #[cfg(feature = "filesystem")]
 mod filesystem;
+#[cfg(any(feature = "redis", feature = "sqlite"))]
+mod framing;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "redis")]

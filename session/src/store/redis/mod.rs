@@ -21,6 +21,7 @@ use deadpool_redis::{cluster, sentinel};
 use super::defaults::{NETWORK_TIMEOUT, REDIS_CONNECTIONS};
 use super::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 use connection::{pooled, Connection, Source};
+use round_trip::Framed;
 
 /// Settings for a [`RedisStore`] built from URLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,8 @@ impl Default for RedisOptions {
 /// Each session is one hash under its storage key, one hash field per stored value, with the
 /// session's idle timeout as the key's TTL. A load is one `HGETALL`, or for rolling expiry one
 /// Lua script that also resets the TTL when it is due (see
-/// [`touch_interval`](super::touch_interval)); every write is one Lua script that creates only
+/// [`touch_interval`](super::touch_interval)) and returns the values framed in one string,
+/// which the client parses for less than one reply element per field and value; every write is one Lua script that creates only
 /// if absent or updates only if present, so a session deleted by a logout or by expiry is
 /// never brought back.
 /// Every command touches one key, so nothing is cross-slot in a cluster; there `regenerate`
@@ -193,7 +195,11 @@ fn masked_list(urls: &[String]) -> String {
 impl SessionStore for RedisStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let (reset, record): (i64, Record) = match touch {
-            Some(ttl) => self.run(&round_trip::read_touching(key, ttl)).await?,
+            Some(ttl) => {
+                let (reset, Framed(record)) =
+                    self.run(&round_trip::read_touching(key, ttl)).await?;
+                (reset, record)
+            }
             None => (0, self.run(&round_trip::read(key)).await?),
         };
         let expiry_reset = reset == 1;

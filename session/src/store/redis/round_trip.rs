@@ -8,6 +8,7 @@ use deadpool_redis::redis::{self, ErrorKind, FromRedisValue, RedisError, ServerE
 
 use super::connection::Connection;
 use super::scripts::{millis, scripts, Lua, ScriptCall};
+use crate::store::framing::unframe;
 use crate::store::{touch_interval, Changes, Record};
 
 /// What is sent in one round trip.
@@ -98,6 +99,19 @@ pub(super) fn peek<'k>(keys: impl IntoIterator<Item = &'k String>) -> RoundTrip 
     RoundTrip::Pipeline(pipeline)
 }
 
+/// A session's values as the read-touching script returns them, framed in one string (see
+/// [`framing`](crate::store::framing)): the client parses one reply element, not two per value.
+pub(super) struct Framed(pub(super) Record);
+
+impl FromRedisValue for Framed {
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        let redis::Value::BulkString(framed) = value else {
+            return Err("the session's values are not one string".into());
+        };
+        unframe(&framed).map(Framed).ok_or_else(|| "the session's values are not framed".into())
+    }
+}
+
 /// The read-touching script on `key`.
 pub(super) fn read_touching(key: &str, ttl: Duration) -> RoundTrip {
     let mut call = ScriptCall::new(&scripts().read_touching, &[key], ttl);
@@ -142,4 +156,26 @@ fn change(lua: &'static Lua, keys: &[&str], changes: &Changes, ttl: Duration) ->
         call.arg(field.as_str());
     }
     Call::Script(call)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framed_values_decode_into_the_record() {
+        let reply = redis::Value::BulkString(b"3:a.x2:ab3:a.y0:".to_vec());
+        let Framed(record) = Framed::from_redis_value(reply).unwrap();
+        let expected = [("a.x".to_owned(), b"ab".to_vec()), ("a.y".to_owned(), Vec::new())];
+        assert_eq!(record, expected.into());
+    }
+
+    #[test]
+    fn values_in_another_shape_are_an_error_not_a_record_cut_short() {
+        let cut = redis::Value::BulkString(b"3:a.x9:ab".to_vec());
+        let pairs = redis::Value::Array(vec![redis::Value::BulkString(b"a.x".to_vec())]);
+        for reply in [cut, pairs, redis::Value::Nil] {
+            assert!(Framed::from_redis_value(reply).is_err());
+        }
+    }
 }
