@@ -260,6 +260,23 @@ pub async fn binary_values_survive_unchanged(store: impl SessionStore) {
     assert_eq!(fields_of(&store, &k("1")).await, Some(fields));
 }
 
+/// A touching load, which some stores answer in another shape than a plain one, gives back
+/// values of any bytes, names with digits and colons, empty values and large ones as written.
+pub async fn binary_values_survive_a_touching_load(store: impl SessionStore) {
+    let k = key_space();
+    let all_bytes: Vec<u8> = (0..=255).collect();
+    let large = vec![b'7'; 70_000];
+    let fields = record(&[
+        ("a.bin", &all_bytes),
+        ("a.12:3", b"4:56"),
+        ("a.empty", b""),
+        ("a.large", &large),
+    ]);
+    store.create(&k("1"), &fields, TTL).await.unwrap();
+    let loaded = store.load(&k("1"), Some(TTL)).await.unwrap().expect("the record");
+    assert_eq!(*loaded.record, fields);
+}
+
 /// An update that removes every field ends the record.
 pub async fn an_update_that_removes_every_field_ends_the_record(store: impl SessionStore) {
     let k = key_space();
@@ -318,6 +335,7 @@ macro_rules! conformance_suite {
             an_update_resets_the_ttl,
             keys_are_independent,
             binary_values_survive_unchanged,
+            binary_values_survive_a_touching_load,
             an_update_that_removes_every_field_ends_the_record,
             thousands_of_fields_fit_in_one_write,
             peek_reads_each_key_in_order,

@@ -209,10 +209,16 @@ impl<'a> Batch<'a> {
         if values.is_empty() {
             return String::new();
         }
+        // The cast keeps values over 64 KiB whole: MariaDB 10.11 types a union of bare hex
+        // literals so that it keeps such a value's length modulo 65,536.
         let rows: Vec<String> = values
             .iter()
             .map(|(field, value)| {
-                format!("SELECT {} AS f, {} AS v", hex(field.as_bytes()), hex(value))
+                format!(
+                    "SELECT {} AS f, CAST({} AS BINARY) AS v",
+                    hex(field.as_bytes()),
+                    hex(value)
+                )
             })
             .collect();
         format!(
