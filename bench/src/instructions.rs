@@ -195,6 +195,9 @@ pub fn count(
     client: &rocket::tokio::runtime::Runtime,
 ) -> Counts {
     let dir = keep.map_or_else(scratch_dir, Path::to_path_buf);
+    // Without it, callgrind cannot write its file and the app never listens, which is all
+    // the bench could tell.
+    std::fs::create_dir_all(&dir).expect("the directory for the callgrind files");
     let app = Counted::start(case, peers, url, &dir);
     client.block_on(async {
         let mut user = crate::load::User::connect(app.port).await;
