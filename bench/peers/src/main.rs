@@ -144,12 +144,21 @@ mod flex {
         TABLE.replace("{table}", table).replace("{expires}", expires)
     }
 
-    /// The large session's fairing beside the profile's, under the cookie `large`.
-    fn large_fairing(storage: impl SessionStorage<Large> + 'static) -> RocketFlexSession<Large> {
-        RocketFlexSession::<Large>::builder()
-            .storage(storage)
+    /// The profile's fairing on the table `flex_sessions`, and the large session's on its own
+    /// table under the cookie `large`; `storage` builds a store on a table.
+    fn sql_fairings<S>(
+        storage: impl Fn(&str) -> S,
+    ) -> (RocketFlexSession<Profile>, Option<RocketFlexSession<Large>>)
+    where
+        S: SessionStorage<Profile> + SessionStorage<Large> + 'static,
+    {
+        let profile =
+            RocketFlexSession::<Profile>::builder().storage(storage("flex_sessions")).build();
+        let large = RocketFlexSession::<Large>::builder()
+            .storage(storage(LARGE_TABLE))
             .with_options(|options| options.cookie_name = "large".into())
-            .build()
+            .build();
+        (profile, Some(large))
     }
 
     pub async fn rocket(figment: Figment, backend: &str, url: Option<&str>) -> Rocket<Build> {
@@ -160,13 +169,9 @@ mod flex {
                     let ddl = table_ddl(table, "TIMESTAMPTZ");
                     sqlx::query(&ddl).execute(&pool).await.expect("the table");
                 }
-                let storage = |table: &str| {
+                sql_fairings(|table| {
                     SqlxPostgresStorage::builder().pool(pool.clone()).table_name(table).build()
-                };
-                let profile = RocketFlexSession::<Profile>::builder()
-                    .storage(storage("flex_sessions"))
-                    .build();
-                (profile, Some(large_fairing(storage(LARGE_TABLE))))
+                })
             }
             ("sqlite", Some(url)) => {
                 use sqlx::sqlite::SqliteConnectOptions;
@@ -179,13 +184,9 @@ mod flex {
                     let ddl = table_ddl(table, "TEXT");
                     sqlx::query(&ddl).execute(&pool).await.expect("the table");
                 }
-                let storage = |table: &str| {
+                sql_fairings(|table| {
                     SqlxSqliteStorage::builder().pool(pool.clone()).table_name(table).build()
-                };
-                let profile = RocketFlexSession::<Profile>::builder()
-                    .storage(storage("flex_sessions"))
-                    .build();
-                (profile, Some(large_fairing(storage(LARGE_TABLE))))
+                })
             }
             (_, None) => (RocketFlexSession::<Profile>::default(), None),
             (_, Some(url)) => {
