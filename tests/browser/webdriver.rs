@@ -161,16 +161,19 @@ impl<'d> Browser<'d> {
     }
 
     /// Clicks, then waits until the navigation the click starts has landed on a URL ending
-    /// with `url_suffix` and the page has loaded: a click does not wait for a form's response.
+    /// with `url_suffix` and the new page has loaded: a click does not wait for a form's
+    /// response. The old page is marked before the click, so a click that leads back to the
+    /// same URL is not mistaken for one whose navigation has not begun.
     pub fn click_to(&self, css: &str, url_suffix: &str) {
-        let before = self.url();
+        self.script("window.__left_behind = true;");
         self.click(css);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let url = self.url();
-            let loaded = self.script("return document.readyState;") == json!("complete");
-            let moved = url != before || before.ends_with(url_suffix);
-            if moved && loaded && url.ends_with(url_suffix) {
+            let landed = self.script(
+                "return window.__left_behind === undefined && document.readyState === 'complete';",
+            );
+            if landed == json!(true) && url.ends_with(url_suffix) {
                 return;
             }
             assert!(
