@@ -194,8 +194,8 @@ fn set_cookie(res: &mut Response<'_>, cookie: Header<'static>) {
 /// Replaces the response: the client must not be told a write succeeded, nor get a cookie
 /// for a session that was not stored.
 fn fail(res: &mut Response<'_>, error: &Error) {
-    crate::outage::log_failure(format_args!("cannot save the session: {error}"));
     let status = error.status();
+    crate::outage::log_failure(status, format_args!("cannot save the session: {error}"));
     let body = format!("{status}: the session could not be saved");
     *res = Response::build()
         .status(status)

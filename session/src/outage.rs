@@ -4,16 +4,22 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rocket::http::Status;
+
 use crate::store::lock::lock;
 
 /// How long after one logged failure further failures are only counted.
 const WINDOW: Duration = Duration::from_secs(10);
 
-/// Logs `message` unless a failure was logged less than [`WINDOW`] ago; then it is counted and
-/// the count reported with the next line. Messages never contain a session id.
-pub(crate) fn log_failure(message: std::fmt::Arguments<'_>) {
-    static BURST: Mutex<Burst> = Mutex::new(Burst { last: None, suppressed: 0 });
-    let decision = lock(&BURST).record(Instant::now());
+/// Logs `message` unless a failure answered with the same `status` was logged less than
+/// [`WINDOW`] ago; then it is counted and the count reported with the next line. Outages (503)
+/// and faults (500) burst apart, so a fault is never hidden behind an outage's lines. Messages
+/// never contain a session id.
+pub(crate) fn log_failure(status: Status, message: std::fmt::Arguments<'_>) {
+    static OUTAGES: Mutex<Burst> = Mutex::new(Burst { last: None, suppressed: 0 });
+    static FAULTS: Mutex<Burst> = Mutex::new(Burst { last: None, suppressed: 0 });
+    let burst = if status == Status::ServiceUnavailable { &OUTAGES } else { &FAULTS };
+    let decision = lock(burst).record(Instant::now());
     match decision {
         Some(0) => log::error!("sessions: {message}"),
         Some(suppressed) => {

@@ -400,8 +400,9 @@ fn session_cookie(req: &Request<'_>, sessions: &Sessions) -> Option<CookieId> {
 }
 
 fn load_failure(error: crate::store::Error) -> Error {
-    crate::outage::log_failure(format_args!("cannot load a session: {error}"));
-    Error::Store(error)
+    let error = Error::Store(error);
+    crate::outage::log_failure(error.status(), format_args!("cannot load a session: {error}"));
+    error
 }
 
 fn namespace_len(record: &Record, name: &str) -> usize {

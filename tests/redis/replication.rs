@@ -56,6 +56,34 @@ async fn with_wait_replicas_a_write_no_replica_acknowledges_in_time_is_a_503() {
 }
 
 #[rocket::async_test]
+async fn with_wait_replicas_a_write_whose_primary_is_demoted_while_it_waits_is_a_503() {
+    let primary = RedisServer::start();
+    let replica = RedisServer::replica_of(&primary);
+    let keys = [("session_redis_wait_replicas", "1"), ("session_redis_timeout", "4s")];
+    let app = app_on(&primary.url(), &keys).await;
+    let first = app.get("/map/set/key/value", None).await;
+    let cookie =
+        first.session_cookie().unwrap_or_else(|| panic!("the first write failed: {first:?}"));
+
+    // The write's WAIT blocks on the paused replica; a failover then makes its primary a
+    // replica, which ends the WAIT with an error of its own (UNBLOCKED), not a count.
+    replica.pause();
+    let demote = async {
+        rocket::tokio::time::sleep(Duration::from_millis(500)).await;
+        let _: () = redis::cmd("REPLICAOF")
+            .arg("127.0.0.1")
+            .arg(replica.port)
+            .query_async(&mut primary.connection().await)
+            .await
+            .unwrap();
+    };
+    let (reply, ()) = rocket::tokio::join!(app.get("/map/set/key/changed", Some(&cookie)), demote);
+    replica.resume();
+    assert_eq!(reply.status, Status::ServiceUnavailable, "{}", reply.body);
+    assert_eq!(reply.header("Retry-After"), Some("1"));
+}
+
+#[rocket::async_test]
 async fn with_wait_replicas_and_no_replica_every_write_is_a_503() {
     let primary = RedisServer::start();
     let keys = [("session_redis_wait_replicas", "1"), ("session_redis_timeout", "200ms")];

@@ -189,7 +189,8 @@ fn print(report: &Report) {
     }
     println!("    slowest: {}", c.slowest);
     println!("    {} errors logged by the apps", report.errors.len());
-    for error in report.errors.iter().take(3) {
+    // Outages and faults are logged apart, a line per burst: few enough to show them all.
+    for error in &report.errors {
         println!("    log: {error}");
     }
     for example in &c.examples {

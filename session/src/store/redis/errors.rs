@@ -65,12 +65,15 @@ pub(super) fn classify(error: RedisError) -> Error {
 }
 
 fn is_transient(error: &RedisError) -> bool {
+    // UNBLOCKED ends a WAIT whose master a failover made a replica: whether the write
+    // survives is for the next request to find out.
     let transient_code = matches!(
         error.code(),
         Some(
             "OOM"
                 | "LOADING"
                 | "READONLY"
+                | "UNBLOCKED"
                 | "MASTERDOWN"
                 | "BUSY"
                 | "NOAUTH"
@@ -97,4 +100,30 @@ fn is_transient(error: &RedisError) -> bool {
                         | ServerErrorKind::ReadOnly
                 )
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error a server sends as `reply`, as the client hands it over.
+    fn server_error(reply: &str) -> RedisError {
+        let value = deadpool_redis::redis::parse_redis_value(reply.as_bytes()).unwrap();
+        value.extract_error().expect_err("an error reply")
+    }
+
+    #[test]
+    fn a_wait_ended_by_a_failover_is_unavailable() {
+        let error = server_error(
+            "-UNBLOCKED force unblock from blocking operation, instance state changed \
+             (master -> replica?)\r\n",
+        );
+        assert!(classify(error).is_unavailable());
+    }
+
+    #[test]
+    fn a_refused_command_is_a_backend_failure() {
+        let error = server_error("-ERR unknown command 'NOPE'\r\n");
+        assert!(matches!(classify(error), Error::Backend { .. }));
+    }
 }
