@@ -123,10 +123,10 @@ pub(crate) fn plan(facts: Facts, rules: &Rules) -> Result<Plan, Error> {
         size_rule(record_size(view), record_size(&loaded), rules.max_size)?;
     }
     let permanence_changed = view.get(reserved::PERMANENT) != loaded.get(reserved::PERMANENT);
-    // A rolling cookie restarts its Max-Age whenever the record's expiry restarts: at an
-    // update, and at a load that reset it (not one within the touch interval).
-    let expiry_restarted = load.expiry_reset || matches!(write, Write::Update { .. });
-    let rolling = permanent && rules.rolling && expiry_restarted;
+    // A rolling cookie restarts its Max-Age when the record's expiry restarts: at a load that
+    // reset it, at most once per touch interval, and an update within the interval leaves
+    // both where they are.
+    let rolling = permanent && rules.rolling && load.expiry_reset;
     let refresh_cookie = load.resign || permanence_changed || rolling;
     // The index must follow a bound session to a new id, or learn of a new binding.
     let moves = matches!(write, Write::Regenerate { .. } | Write::Replace { .. });
@@ -314,6 +314,14 @@ mod tests {
     fn a_read_within_the_touch_interval_refreshes_no_cookie() {
         let facts = existing(record(&[("a.x", b"1")]), None);
         assert!(!plan(facts, &rules()).unwrap().refresh_cookie);
+    }
+
+    #[test]
+    fn an_update_within_the_touch_interval_refreshes_no_cookie() {
+        let facts = existing(record(&[("a.x", b"1")]), Some(record(&[("a.x", b"2")])));
+        let plan = plan(facts, &rules()).unwrap();
+        assert!(matches!(plan.write, Write::Update { .. }), "{plan:?}");
+        assert!(!plan.refresh_cookie);
     }
 
     #[test]

@@ -63,9 +63,21 @@ async fn a_rolling_read_within_the_touch_interval_sends_no_cookie() {
 }
 
 #[rocket::async_test]
-async fn a_rolling_write_refreshes_the_cookie_even_within_the_touch_interval() {
+async fn a_rolling_write_within_the_touch_interval_sends_no_cookie() {
     let (app, _) = launch().await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let reply = app.get("/map/set/key/changed", Some(&cookie)).await;
+    assert_eq!(reply.body, "ok");
+    assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "changed");
+}
+
+#[rocket::async_test]
+async fn a_rolling_write_refreshes_the_cookie_once_the_touch_interval_has_passed() {
+    let clock = ManualClock::new();
+    let (app, _) = launch_clocked(&clock, &[]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    clock.advance(Duration::from_secs(2));
     let reply = app.get("/map/set/key/changed", Some(&cookie)).await;
     assert_eq!(reply.session_cookie().as_deref(), Some(cookie.as_str()));
     assert!(reply.set_cookies[0].contains("Max-Age=2678400"));

@@ -26,7 +26,8 @@ async fn a_value_can_be_modified_and_the_cookie_stays_the_same() {
     let (app, _) = launch().await;
     let cookie = app.get("/map/set/key/one", None).await.session_cookie().unwrap();
     let reply = app.get("/map/set/key/two", Some(&cookie)).await;
-    assert_eq!(reply.session_cookie().as_deref(), Some(cookie.as_str()));
+    let sent = reply.session_cookie();
+    assert!(sent.as_ref().is_none_or(|sent| *sent == cookie), "{sent:?}");
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "two");
 }
 

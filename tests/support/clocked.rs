@@ -67,15 +67,20 @@ impl ClockedStore {
     }
 }
 
+/// Whether an expiry at `expiry` is to be reset to `ttl` at `now`: not when it was reset to
+/// that `ttl` within the touch interval.
+fn reset_due(expiry: SystemTime, now: SystemTime, ttl: Duration) -> bool {
+    let left = expiry.duration_since(now).unwrap_or_default();
+    left > ttl || left < ttl - touch_interval(ttl)
+}
+
 #[rocket_typed_session::async_trait]
 impl SessionStore for ClockedStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let now = self.clock.now();
         Ok(self.with_live(key, |entry| {
             entry.map(|(record, expiry)| {
-                let left = expiry.duration_since(now).unwrap_or_default();
-                let due = |ttl: Duration| left > ttl || left < ttl - touch_interval(ttl);
-                let reset = touch.filter(|ttl| due(*ttl));
+                let reset = touch.filter(|ttl| reset_due(*expiry, now, *ttl));
                 if let Some(ttl) = reset {
                     *expiry = now + ttl;
                 }
@@ -113,7 +118,9 @@ impl SessionStore for ClockedStore {
         let emptied = self.with_live(key, |entry| {
             entry.map(|(record, expiry)| {
                 changes.apply_to(record);
-                *expiry = now + ttl;
+                if reset_due(*expiry, now, ttl) {
+                    *expiry = now + ttl;
+                }
                 record.is_empty()
             })
         });

@@ -59,11 +59,10 @@ pub struct SessionConfig {
     /// none.
     #[serde(rename = "session_absolute_lifetime", deserialize_with = "optional_duration")]
     pub absolute_lifetime: Option<Duration>,
-    /// `session_refresh_each_request`: rolling expiry. A request that reads the session
-    /// resets its idle expiry (in the same store round trip) and, when permanent, re-sends the
-    /// cookie, unless both were reset within the
-    /// [`touch_interval`](crate::store::touch_interval) (at most a second); a write always
-    /// re-sends it. Default `true`.
+    /// `session_refresh_each_request`: rolling expiry. A request that reads or writes the
+    /// session resets its idle expiry (in the load's round trip) and, when permanent,
+    /// re-sends the cookie, unless both were reset within the
+    /// [`touch_interval`](crate::store::touch_interval) (at most a second). Default `true`.
     #[serde(rename = "session_refresh_each_request")]
     pub refresh_each_request: bool,
     /// `session_key_prefix`: prepended to every store key. Default `"session:"`. A session is

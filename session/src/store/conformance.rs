@@ -242,6 +242,21 @@ pub async fn an_update_resets_the_ttl(store: impl SessionStore) {
     assert!(fields_of(&store, &k("1")).await.is_some(), "the update did not reset the ttl");
 }
 
+/// An update within the touch interval leaves the expiry where the last reset put it, so the
+/// next touching load past the interval resets it and says so: that is when a rolling cookie
+/// is re-sent.
+pub async fn an_update_within_the_touch_interval_leaves_the_expiry(store: impl SessionStore) {
+    let k = key_space();
+    // A touch interval of a second (the most it is): the update half-way through it; the load
+    // after it has passed, though within one interval of the update.
+    let ttl = Duration::from_secs(64);
+    store.create(&k("1"), &record(&[("a.x", b"1")]), ttl).await.unwrap();
+    tokio_sleep(Duration::from_millis(500)).await;
+    assert!(store.update(&k("1"), &changes(&[("a.x", b"2")], &[]), ttl).await.unwrap());
+    tokio_sleep(Duration::from_millis(600)).await;
+    assert!(touch(&store, &k("1"), ttl).await, "the update moved the expiry");
+}
+
 /// Keys are independent.
 pub async fn keys_are_independent(store: impl SessionStore) {
     let k = key_space();
@@ -333,6 +348,7 @@ macro_rules! conformance_suite {
             a_touching_load_with_a_new_ttl_resets_the_expiry,
             a_load_without_touch_resets_nothing,
             an_update_resets_the_ttl,
+            an_update_within_the_touch_interval_leaves_the_expiry,
             keys_are_independent,
             binary_values_survive_unchanged,
             binary_values_survive_a_touching_load,

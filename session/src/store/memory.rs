@@ -44,18 +44,24 @@ struct Entry {
 
 impl Entry {
     fn new(fields: Record, ttl: Duration) -> Entry {
-        Entry::sharing(Arc::new(Mutex::new(Arc::new(fields))), ttl)
-    }
-
-    /// A fresh expiry for the same fields.
-    fn sharing(fields: Arc<Mutex<Arc<Record>>>, ttl: Duration) -> Entry {
-        Entry { fields, ttl, touched: Instant::now() }
+        Entry { fields: Arc::new(Mutex::new(Arc::new(fields))), ttl, touched: Instant::now() }
     }
 
     /// How long until the entry expires; zero for one past its expiry that the cache has not
     /// evicted yet.
     fn expires_in(&self) -> Duration {
-        (self.touched + self.ttl).saturating_duration_since(Instant::now())
+        self.expires_in_at(Instant::now())
+    }
+
+    /// The expiry runs from the last reset, not from the last insert: an entry put back
+    /// only to be weighed again keeps it.
+    fn expires_in_at(&self, now: Instant) -> Duration {
+        (self.touched + self.ttl).saturating_duration_since(now)
+    }
+
+    /// The same fields with their expiry reset to `ttl` from now.
+    fn reset(&self, ttl: Duration) -> Entry {
+        Entry { fields: self.fields.clone(), ttl, touched: Instant::now() }
     }
 
     fn fields(&self) -> MutexGuard<'_, Arc<Record>> {
@@ -73,18 +79,18 @@ impl Entry {
 struct EntryExpiry;
 
 impl moka::Expiry<String, Entry> for EntryExpiry {
-    fn expire_after_create(&self, _: &String, entry: &Entry, _: Instant) -> Option<Duration> {
-        Some(entry.ttl)
+    fn expire_after_create(&self, _: &String, entry: &Entry, now: Instant) -> Option<Duration> {
+        Some(entry.expires_in_at(now))
     }
 
     fn expire_after_update(
         &self,
         _: &String,
         entry: &Entry,
-        _: Instant,
+        now: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        Some(entry.ttl)
+        Some(entry.expires_in_at(now))
     }
 }
 
@@ -113,12 +119,13 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// Puts `entry` back with a fresh expiry of `ttl` (and a fresh weight), unless it left the
-    /// cache meanwhile: a logout racing this must not be undone. Returns the entry as stored.
-    fn reset_expiry(&self, key: &str, entry: &Entry, ttl: Duration) -> Option<Entry> {
+    /// Puts `replacement` in the place of `entry`, which the cache weighs again, unless
+    /// `entry` left the cache meanwhile: a logout racing this must not be undone. Returns the
+    /// entry as stored.
+    fn put_back(&self, key: &str, entry: &Entry, replacement: Entry) -> Option<Entry> {
         let result = self.cache.entry_by_ref(key).and_compute_with(|existing| match existing {
             Some(current) if Arc::ptr_eq(&current.value().fields, &entry.fields) => {
-                Op::Put(Entry::sharing(entry.fields.clone(), ttl))
+                Op::Put(replacement)
             }
             _ => Op::Nop,
         });
@@ -160,7 +167,7 @@ impl SessionStore for MemoryStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let (entry, expiry_reset) = match (touch, self.cache.get(key)) {
             (Some(ttl), Some(entry)) if entry.needs_touch(ttl) => {
-                (self.reset_expiry(key, &entry, ttl), true)
+                (self.put_back(key, &entry, entry.reset(ttl)), true)
             }
             (_, entry) => (entry, false),
         };
@@ -194,8 +201,12 @@ impl SessionStore for MemoryStore {
         if emptied {
             // As in Redis, a record without fields no longer exists.
             self.cache.invalidate(key);
-        } else if resized || entry.needs_touch(ttl) {
-            self.reset_expiry(key, &entry, ttl);
+        } else if entry.needs_touch(ttl) {
+            self.put_back(key, &entry, entry.reset(ttl));
+        } else if resized {
+            // Within the touch interval the expiry stays, as on a read: it moves, and a
+            // rolling cookie is re-sent, together at a load that is due.
+            self.put_back(key, &entry, entry.clone());
         }
         Ok(true)
     }
@@ -282,6 +293,19 @@ mod tests {
     }
 
     #[test]
+    fn an_update_that_resizes_a_record_within_the_touch_interval_keeps_its_expiry() {
+        let store = MemoryStore::default();
+        let ttl = Duration::from_secs(3600);
+        now(store.create("key", &Record::from([("a.x".to_owned(), vec![1])]), ttl)).unwrap();
+        let before = store.cache.get("key").unwrap().touched;
+        let grown = Changes { set: [("a.x".to_owned(), vec![1; 64])].into(), remove: vec![] };
+
+        assert!(now(store.update("key", &grown, ttl)).unwrap());
+
+        assert_eq!(store.cache.get("key").unwrap().touched, before);
+    }
+
+    #[test]
     fn resetting_the_expiry_of_an_entry_a_logout_removed_does_not_bring_it_back() {
         let store = MemoryStore::default();
         let ttl = Duration::from_secs(3600);
@@ -290,7 +314,7 @@ mod tests {
         let stale = store.cache.get("key").unwrap();
         now(store.delete("key")).unwrap();
 
-        assert!(store.reset_expiry("key", &stale, ttl).is_none());
+        assert!(store.put_back("key", &stale, stale.reset(ttl)).is_none());
         assert!(now(store.load("key", None)).unwrap().is_none());
     }
 
@@ -303,7 +327,7 @@ mod tests {
         now(store.delete("key")).unwrap();
         now(store.create("key", &Record::from([("a.x".to_owned(), vec![2])]), ttl)).unwrap();
 
-        assert!(store.reset_expiry("key", &stale, ttl).is_none());
+        assert!(store.put_back("key", &stale, stale.reset(ttl)).is_none());
         assert_eq!(now(store.load("key", None)).unwrap().unwrap().record["a.x"], [2]);
     }
 

@@ -247,9 +247,11 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Applies `changes` to the record under `key` and resets its expiry to `ttl`, if and
     /// only if it exists: a session deleted meanwhile is never brought back. Returns whether
-    /// it existed. A record left without fields no longer exists. Like a touching load, a
-    /// store may leave an expiry that was reset to `ttl` less than [`touch_interval`] ago
-    /// (the SQL stores do, to spare a row write on most saves).
+    /// it existed. A record left without fields no longer exists. Like a touching load, it
+    /// leaves an expiry that was reset to `ttl` less than [`touch_interval`] ago: a rolling
+    /// session's cookie is re-sent when a load reports a reset, so an update that moved the
+    /// expiry every time would keep a client that saves more often than that from ever
+    /// getting a fresh cookie, and the cookie would end before the session.
     ///
     /// # Errors
     /// Backend failures; a missing key is `Ok(false)`.

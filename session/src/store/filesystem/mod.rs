@@ -77,7 +77,7 @@ impl FilesystemStore {
             fs::create_dir_all(&dir)?;
             fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
         }
-        let probe = write_temp(&dir, b"probe")?;
+        let probe = write_temp(&dir, b"probe", None)?;
         fs::remove_file(probe)?;
         let files = session_files(&dir)?.count();
         let locks = (0..LOCK_SHARDS).map(|_| Mutex::new(())).collect();
@@ -143,7 +143,7 @@ impl SessionStore for FilesystemStore {
                 // The lifetime lives in the file: a new one means writing it anew.
                 Some(ttl) if ttl != stored.ttl => {
                     stored.ttl = ttl;
-                    dir.replace(&path, &stored)?;
+                    dir.replace(&path, &stored, None)?;
                     true
                 }
                 Some(ttl) if touch_due(&file, ttl)? => {
@@ -199,10 +199,17 @@ impl SessionStore for FilesystemStore {
         self.blocking(move |dir| {
             let path = dir.path(&key);
             let _guard = dir.lock(&path);
-            let Some((_, mut stored)) = dir.read(&path)? else { return Ok(false) };
+            let Some((file, mut stored)) = dir.read(&path)? else { return Ok(false) };
+            // Within the touch interval the expiry stays, as on a read: it moves, and a
+            // rolling cookie is re-sent, together at a load that is due.
+            let kept_expiry = if ttl == stored.ttl && !touch_due(&file, ttl)? {
+                Some(file.metadata()?.modified()?)
+            } else {
+                None
+            };
             changes.apply_to(&mut stored.record);
             stored.ttl = ttl;
-            dir.replace(&path, &stored)?;
+            dir.replace(&path, &stored, kept_expiry)?;
             Ok(true)
         })
         .await
@@ -307,7 +314,7 @@ impl Dir {
         if self.read(path)?.is_some() {
             return Ok(false);
         }
-        let temp = write_temp(&self.root, &encode(stored))?;
+        let temp = write_temp(&self.root, &encode(stored), None)?;
         let linked = fs::hard_link(&temp, path);
         fs::remove_file(&temp)?;
         match linked {
@@ -321,12 +328,18 @@ impl Dir {
         }
     }
 
-    /// Replaces the file at `path` atomically; a record without fields removes it.
-    fn replace(&self, path: &Path, stored: &Stored) -> io::Result<()> {
+    /// Replaces the file at `path` atomically, its expiry running from `modified` (from now
+    /// without it); a record without fields removes it.
+    fn replace(
+        &self,
+        path: &Path,
+        stored: &Stored,
+        modified: Option<SystemTime>,
+    ) -> io::Result<()> {
         if stored.record.is_empty() {
             return self.remove(path);
         }
-        let temp = write_temp(&self.root, &encode(stored))?;
+        let temp = write_temp(&self.root, &encode(stored), modified)?;
         if let Err(error) = fs::rename(&temp, path) {
             let _ = fs::remove_file(&temp);
             return Err(error);
@@ -417,11 +430,14 @@ fn remove_stale_temps(dir: &Path) -> io::Result<()> {
 }
 
 /// Writes `bytes` to a new private temporary file in `dir`, synced to disk.
-fn write_temp(dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+fn write_temp(dir: &Path, bytes: &[u8], modified: Option<SystemTime>) -> io::Result<PathBuf> {
     let path = dir.join(format!("{TEMP_PREFIX}{:016x}", random_u64()));
     let written = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).and_then(
         |mut file| {
             file.write_all(bytes)?;
+            if let Some(modified) = modified {
+                file.set_modified(modified)?;
+            }
             file.sync_all()
         },
     );

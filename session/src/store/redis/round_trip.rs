@@ -145,10 +145,11 @@ pub(super) fn regenerate(old: &str, new: &str, changes: &Changes, ttl: Duration)
     change(&scripts().regenerate, &[old, new], changes, ttl)
 }
 
-/// A script that takes the changes: the count of fields set, the pairs, then the removals.
+/// A script that takes the changes after the touch interval: the count of fields set, the
+/// pairs, then the removals.
 fn change(lua: &'static Lua, keys: &[&str], changes: &Changes, ttl: Duration) -> Call {
     let mut call = ScriptCall::new(lua, keys, ttl);
-    call.arg(changes.set.len());
+    call.arg(millis(touch_interval(ttl))).arg(changes.set.len());
     for (field, value) in &changes.set {
         call.arg(field.as_str()).arg(value.as_slice());
     }

@@ -1,8 +1,14 @@
--- KEYS[1] = key; ARGV[1] = ttl in ms, ARGV[2] = n, then n field, value pairs to set, then
--- the fields to delete. Returns 1 if updated, 0 if the key was gone (nothing written).
+-- KEYS[1] = key; ARGV[1] = ttl in ms, ARGV[2] = the touch interval in ms, ARGV[3] = n, then
+-- n field, value pairs to set, then the fields to delete. Returns 1 if updated, 0 if the key
+-- was gone (nothing written). The TTL is reset as a touching read resets it: not when it was
+-- set to this ttl within the interval, so that it moves, and a rolling cookie is re-sent,
+-- together at a read that is due.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local last_set = 2 + 2 * tonumber(ARGV[2])
-for i = 3, last_set, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local last_set = 3 + 2 * tonumber(ARGV[3])
+for i = 4, last_set, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 for i = last_set + 1, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[1])
+local left = redis.call('PTTL', KEYS[1])
+if left <= ttl and left >= ttl - tonumber(ARGV[2]) then return 1 end
+redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
