@@ -186,7 +186,7 @@ fn cookie_header(sessions: &Sessions, change: CookieChange) -> Option<Header<'st
 fn set_cookie(res: &mut Response<'_>, cookie: Header<'static>) {
     res.adjoin_header(cookie);
     // A shared cache must never hand one client's session cookie to another.
-    if !res.headers().contains("Cache-Control") {
+    if !crate::headers::contains(res.headers(), "Cache-Control") {
         res.set_raw_header("Cache-Control", "private");
     }
 }
@@ -209,10 +209,12 @@ fn fail(res: &mut Response<'_>, error: &Error) {
 
 /// A response that depends on the session must not be served from a cache to another client.
 fn vary_on_cookie(res: &mut Response<'_>) {
-    let varies = res.headers().get("Vary").flat_map(|value| value.split(',')).any(|token| {
-        let token = token.trim();
-        token == "*" || token.eq_ignore_ascii_case("cookie")
-    });
+    let varies = crate::headers::values(res.headers(), "Vary")
+        .flat_map(|value| value.split(','))
+        .any(|token| {
+            let token = token.trim();
+            token == "*" || token.eq_ignore_ascii_case("cookie")
+        });
     if !varies {
         res.adjoin_raw_header("Vary", "Cookie");
     }

@@ -186,6 +186,7 @@ mod events;
 mod fairing;
 mod flash;
 mod guard;
+mod headers;
 mod map;
 mod outage;
 mod plan;

@@ -393,7 +393,7 @@ fn empty() -> Arc<Record> {
 /// among all the request carries: with `session=good; session=tossed`, the good one.
 fn session_cookie(req: &Request<'_>, sessions: &Sessions) -> Option<CookieId> {
     let name = sessions.config().cookie_name.as_str();
-    cookie::values_named(req.headers().get("Cookie"), name)
+    cookie::values_named(crate::headers::values(req.headers(), "Cookie"), name)
         .find_map(|value| sessions.id_from_cookie(value))
         // A local test client hands cookies to the jar without a header.
         .or_else(|| sessions.id_from_cookie(req.cookies().get(name)?.value()))
