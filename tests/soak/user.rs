@@ -185,10 +185,9 @@ impl<'w> Tab<'w> {
         let cookie = model.borrow().cookie.clone();
         let response = self.send("/count", cookie.as_deref()).await;
         let mut model = model.borrow_mut();
-        if model.cookie != cookie {
-            return;
-        }
-        if model.ending {
+        // A login or logout raced this bump: if it landed first, a login's move carries it
+        // into the session the model now follows, unacknowledged there.
+        if model.cookie != cookie || model.ending {
             model.counter_unknown = true;
             return;
         }
