@@ -165,8 +165,8 @@ fn print(report: &Report) {
     let c = &report.counts;
     println!(
         "{:<30} {:>5.0}s {:>7} req {:>6.0}/s {:>5} 503 {:>2} other {:>6} acked {:>2} lost {:>2} \
-         resurrected {:>2} inconsistent {:>3} uncertain  200s p50 {:.1} p99 {:.1} ms  max {} ms  \
-         RSS at 1/4 run {} KiB, at end {} KiB",
+         overtaken {:>2} resurrected {:>2} inconsistent {:>3} uncertain  200s p50 {:.1} p99 \
+         {:.1} ms  max {} ms  RSS at 1/4 run {} KiB, at end {} KiB",
         report.name,
         report.elapsed.as_secs_f64(),
         c.requests,
@@ -175,6 +175,7 @@ fn print(report: &Report) {
         c.unexpected,
         c.acknowledged,
         c.lost_writes,
+        c.overtaken,
         c.resurrected,
         c.inconsistent,
         c.uncertain,
@@ -213,7 +214,7 @@ fn assert_invariants(report: &Report) {
 /// What holds when no acknowledged write may be lost: nothing lost, nothing ended is back.
 fn assert_durable(report: &Report) {
     let c = &report.counts;
-    assert_eq!(c.lost_writes, 0, "{}: acknowledged writes lost", report.name);
+    assert_eq!(c.lost_writes, 0, "{}: acknowledged writes lost: {:?}", report.name, c.examples);
     assert_eq!(c.resurrected, 0, "{}: ended sessions came back", report.name);
 }
 

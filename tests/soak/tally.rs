@@ -18,6 +18,10 @@ pub struct Counts {
     pub examples: Vec<String>,
     /// An acknowledged tab value or login that a later read or the final check did not find.
     pub lost_writes: u64,
+    /// An acknowledged tab value found replaced by an older one of the same tab whose write
+    /// was answered 503: that write reached a master that stalled and ran it late, after the
+    /// newer one. Reported, not asserted (RELIABILITY.md, "What is not guaranteed").
+    pub overtaken: u64,
     /// A session ended by a logout or login that read back with data afterwards.
     pub resurrected: u64,
     /// Values no request wrote, or a session that never read back, with a few examples.
@@ -83,8 +87,25 @@ impl Tally {
         }
     }
 
-    pub fn lost(&self, writes: u64) {
-        self.lock().lost_writes += writes;
+    /// Counts an acknowledged write overwritten by an older one that ran late.
+    pub fn overtaken(&self, detail: String) {
+        let mut counts = self.lock();
+        counts.overtaken += 1;
+        if counts.examples.len() < 10 {
+            counts.examples.push(format!("overtaken: {detail}"));
+        }
+    }
+
+    /// Counts `writes` acknowledged writes as lost, keeping `detail` as an example.
+    pub fn lost(&self, writes: u64, detail: String) {
+        if writes == 0 {
+            return;
+        }
+        let mut counts = self.lock();
+        counts.lost_writes += writes;
+        if counts.examples.len() < 10 {
+            counts.examples.push(format!("lost: {detail}"));
+        }
     }
 
     pub fn inconsistent(&self, detail: String) {

@@ -31,6 +31,9 @@ struct Model {
     acked: [u64; 2],
     /// Per tab, the highest value sent, acknowledged or not.
     sent: [u64; 2],
+    /// Per tab, the values whose write was not answered 200: each may have happened, or
+    /// may still happen.
+    unanswered: [Vec<u64>; 2],
     /// Counter values acknowledged requests wrote.
     counts: Vec<u64>,
     /// A `/count` answered 503: it may or may not have written.
@@ -50,8 +53,10 @@ impl Model {
     }
 
     /// The session vanished though nothing ended it: its acknowledged tab writes are lost.
-    fn vanished(&mut self, tally: &Tally) {
-        tally.lost(self.acked.iter().filter(|&&v| v > 0).count() as u64);
+    fn vanished(&mut self, tally: &Tally, how: &str) {
+        let acked = self.acked.iter().filter(|&&v| v > 0).count() as u64;
+        tally
+            .lost(acked, format!("the session vanished ({how}) after tab writes {:?}", self.acked));
         self.start_over();
     }
 
@@ -66,8 +71,14 @@ impl Model {
         };
         for &tab in tabs {
             let value = [tab0, tab1][tab];
-            if value < self.acked[tab] {
-                tally.lost(1);
+            if value < self.acked[tab] && self.unanswered[tab].contains(&value) {
+                tally.overtaken(format!(
+                    "tab{tab} = {value} (answered 503), acknowledged {}",
+                    self.acked[tab]
+                ));
+                self.acked[tab] = value;
+            } else if value < self.acked[tab] {
+                tally.lost(1, format!("tab{tab} = {value}, acknowledged {}", self.acked[tab]));
                 self.acked[tab] = value;
             } else if value > self.sent[tab] {
                 tally.inconsistent(format!(
@@ -79,8 +90,8 @@ impl Model {
         match (&user, &self.user) {
             (seen, told) if seen == told => {}
             // The login that set it was acknowledged, then lost.
-            (None, Some(_)) => {
-                tally.lost(1);
+            (None, Some(told)) => {
+                tally.lost(1, format!("user None, told {told:?}"));
                 self.user = None;
             }
             (seen, told) => tally.inconsistent(format!("user {seen:?}, told {told:?}")),
@@ -88,7 +99,7 @@ impl Model {
         if final_read && !self.counter_unknown {
             // 0 is where every counter starts: seen after acknowledged bumps, they were lost.
             if counter == 0 && !self.counts.is_empty() {
-                tally.lost(1);
+                tally.lost(1, format!("counter 0, written {:?}", self.counts));
             } else if counter != 0 && !self.counts.contains(&counter) {
                 tally.inconsistent(format!("counter {counter}, written {:?}", self.counts));
             }
@@ -154,7 +165,13 @@ impl<'w> Tab<'w> {
             model.cookie.clone()
         };
         let path = format!("/write/{}/{value}", self.index);
-        let Some(response) = self.send(&path, cookie.as_deref()).await else { return };
+        let Some(response) = self.send(&path, cookie.as_deref()).await else {
+            let mut model = model.borrow_mut();
+            if model.cookie == cookie {
+                model.unanswered[self.index].push(value);
+            }
+            return;
+        };
         let mut model = model.borrow_mut();
         if model.cookie != cookie {
             return; // The other tab saw this session vanish meanwhile.
@@ -164,7 +181,7 @@ impl<'w> Tab<'w> {
             return self.world.tally.uncertain();
         }
         match response.cookie {
-            CookieChange::Removed => return model.vanished(&self.world.tally),
+            CookieChange::Removed => return model.vanished(&self.world.tally, "a write"),
             CookieChange::Set(id) => model.cookie = Some(id),
             CookieChange::Kept => {}
         }
@@ -193,7 +210,7 @@ impl<'w> Tab<'w> {
         }
         match response {
             Some(response) if response.cookie == CookieChange::Removed => {
-                model.vanished(&self.world.tally)
+                model.vanished(&self.world.tally, "a count")
             }
             Some(response) => model.counts.extend(response.body.parse::<u64>().ok()),
             None => model.counter_unknown = true,
@@ -229,7 +246,7 @@ impl<'w> Tab<'w> {
                 model.ending = false;
                 self.world.tally.acknowledged();
             }
-            Some(_) => model.vanished(&self.world.tally),
+            Some(_) => model.vanished(&self.world.tally, "a login"),
             None => {
                 self.world.tally.uncertain();
                 model.start_over();
