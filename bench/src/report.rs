@@ -245,10 +245,10 @@ reset the expiry, and every store's update leaves an expiry reset within the int
 (Redis checks `PTTL` instead of sending `PEXPIRE`), so cookie and record still move \
 together. With it, the memory store's keys hashed by foldhash instead of SipHash (they are \
 digests) and the `Cookie` and `Vary` headers found by walking the map instead of Rocket's \
-byte-by-byte hashed lookup: in one run of the memory and Redis rows each, ours on memory \
-read 79,878 to 79,031 instructions per request and write 95,033 to 87,525; on Redis read \
-112,724 to 111,686 and write 143,123 to 134,868, below rocket_flex_session's 137,136 \
-(previous figures from the run of 2026-12-03).\n\n";
+byte-by-byte hashed lookup: in one run of every row, ours on memory read 79,878 to 79,006 \
+instructions per request and write 95,033 to 87,394; on Redis read 112,724 to 110,960 and \
+write 143,123 to 134,521, below rocket_flex_session's 136,369 (the previous figures from \
+the run of 2026-12-03).\n\n";
 
 /// The issue's targets, each judged against this run's figures: the medians in `rows`, and
 /// where two scenarios are compared, every round of `rounds` (one list per row).
