@@ -97,3 +97,25 @@ async fn a_request_s_load_and_save_share_one_timeout() {
     let reply = app.get("/map/set/key/other", Some(&cookie)).await;
     assert_eq!(reply.status, Status::ServiceUnavailable);
 }
+
+/// A save that reaches Redis only after the app gave up on it (held back by the relay, as a
+/// stalled server would take it in late) writes nothing: it must not replace what a later
+/// request wrote, nor what the client was told is still there.
+#[rocket::async_test]
+async fn a_save_that_reaches_redis_after_its_deadline_writes_nothing() {
+    let server = RedisServer::start();
+    let proxy = CountingProxy::start(server.port);
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
+    let app = app_on(&url, &[("session_redis_timeout", TIMEOUT)]).await;
+    let cookie = app.get("/map/set/key/zeroth", None).await.session_cookie().unwrap();
+    // The update script loaded, so that the held save is one the server would run; its
+    // rolling read, as most requests make, shows the store the server's clock.
+    assert_eq!(app.get("/map/set/key/first", Some(&cookie)).await.status, Status::Ok);
+
+    proxy.hold_requests_containing(b"late", Duration::from_millis(900));
+    let reply = app.get("/map/set/key/late", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+    // The held save reaches Redis 900 ms after it was sent, 400 ms past the app's limit.
+    rocket::tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
+}

@@ -23,6 +23,19 @@ pub(super) struct NotReplicated {
     pub(super) wait: Wait,
 }
 
+/// A save's script ran after its deadline and wrote nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("the save reached the server after its deadline and wrote nothing")]
+pub(super) struct TooLate;
+
+/// A save script's reply, or [`TooLate`] when it came past its deadline (-1).
+pub(super) fn in_time(reply: i64) -> Result<i64, Error> {
+    if reply == -1 {
+        return Err(unavailable(TooLate));
+    }
+    Ok(reply)
+}
+
 /// The store timed out; the message gives the bound that was exceeded.
 #[derive(Debug, thiserror::Error)]
 #[error("no answer within {0:?}")]

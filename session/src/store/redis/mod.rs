@@ -3,11 +3,13 @@
 //!
 //! - `mod.rs`: the store and its operations;
 //! - `connection.rs`: where connections come from, keeping them, the timeout and the retry;
+//! - `fence.rs`: the deadline in the servers' clock past which a save no longer writes;
 //! - `round_trip.rs`: what each operation sends; `scripts.rs` and `lua/`: the scripts;
 //! - `errors.rs`: which Redis errors are a 503.
 
 mod connection;
 mod errors;
+mod fence;
 mod round_trip;
 mod scripts;
 
@@ -21,6 +23,7 @@ use deadpool_redis::{cluster, sentinel};
 use super::defaults::{NETWORK_TIMEOUT, REDIS_CONNECTIONS};
 use super::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 use connection::{pooled, Connection, Source};
+use fence::ServerClock;
 use round_trip::Framed;
 
 /// Settings for a [`RedisStore`] built from URLs.
@@ -79,6 +82,7 @@ pub struct RedisStore {
     next: AtomicUsize,
     timeout: Duration,
     wait_replicas: u32,
+    server_clock: ServerClock,
     /// What `describe` says: the kind of deployment and its addresses, passwords masked.
     description: String,
 }
@@ -160,6 +164,7 @@ impl RedisStore {
             next: AtomicUsize::new(0),
             timeout: options.timeout,
             wait_replicas: options.wait_replicas,
+            server_clock: ServerClock::new(),
             description,
         }
     }
@@ -196,8 +201,9 @@ impl SessionStore for RedisStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let (reset, record): (i64, Record) = match touch {
             Some(ttl) => {
-                let (reset, Framed(record)) =
+                let (reset, Framed(record), server_ms) =
                     self.run(&round_trip::read_touching(key, ttl)).await?;
+                self.server_clock.observe(server_ms);
                 (reset, record)
             }
             None => (0, self.run(&round_trip::read(key)).await?),
@@ -230,8 +236,9 @@ impl SessionStore for RedisStore {
     }
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
-        let updated: i64 = self.write(round_trip::update(key, changes, ttl)).await?;
-        Ok(updated == 1)
+        let deadline = self.server_clock.deadline(self.timeout);
+        let updated: i64 = self.write(round_trip::update(key, changes, ttl, deadline)).await?;
+        Ok(errors::in_time(updated)? == 1)
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {
@@ -262,8 +269,9 @@ impl SessionStore for RedisStore {
         if self.is_cluster() {
             return self.regenerate_across_slots(old, new, changes, ttl).await;
         }
-        let call = round_trip::regenerate(old, new, changes, ttl);
-        Ok(match self.write::<i64>(call).await? {
+        let deadline = self.server_clock.deadline(self.timeout);
+        let call = round_trip::regenerate(old, new, changes, ttl, deadline);
+        Ok(match errors::in_time(self.write::<i64>(call).await?)? {
             1 => Regenerated::Moved,
             2 => Regenerated::TargetTaken,
             _ => Regenerated::SourceGone,

@@ -135,21 +135,35 @@ pub(super) fn delete(key: &str) -> Call {
     Call::Command(command)
 }
 
-/// The update script on `key`.
-pub(super) fn update(key: &str, changes: &Changes, ttl: Duration) -> Call {
-    change(&scripts().update, &[key], changes, ttl)
+/// The update script on `key`, which writes nothing past `deadline` (see [`fence`]).
+///
+/// [`fence`]: super::fence
+pub(super) fn update(key: &str, changes: &Changes, ttl: Duration, deadline: i64) -> Call {
+    change(&scripts().update, &[key], changes, ttl, deadline)
 }
 
-/// The regenerate script from `old` to `new`.
-pub(super) fn regenerate(old: &str, new: &str, changes: &Changes, ttl: Duration) -> Call {
-    change(&scripts().regenerate, &[old, new], changes, ttl)
+/// The regenerate script from `old` to `new`, which moves nothing past `deadline`.
+pub(super) fn regenerate(
+    old: &str,
+    new: &str,
+    changes: &Changes,
+    ttl: Duration,
+    deadline: i64,
+) -> Call {
+    change(&scripts().regenerate, &[old, new], changes, ttl, deadline)
 }
 
-/// A script that takes the changes after the touch interval: the count of fields set, the
-/// pairs, then the removals.
-fn change(lua: &'static Lua, keys: &[&str], changes: &Changes, ttl: Duration) -> Call {
+/// A script that takes the touch interval, the deadline, then the changes: the count of
+/// fields set, the pairs, then the removals.
+fn change(
+    lua: &'static Lua,
+    keys: &[&str],
+    changes: &Changes,
+    ttl: Duration,
+    deadline: i64,
+) -> Call {
     let mut call = ScriptCall::new(lua, keys, ttl);
-    call.arg(millis(touch_interval(ttl))).arg(changes.set.len());
+    call.arg(millis(touch_interval(ttl))).arg(deadline).arg(changes.set.len());
     for (field, value) in &changes.set {
         call.arg(field.as_str()).arg(value.as_slice());
     }

@@ -1,0 +1,72 @@
+//! The deadline a save carries, in the Redis servers' own clock, past which its script
+//! refuses to write: a save the app gave up on (the server stalled, the reply was late) may
+//! still reach the server afterwards, and must not then replace a newer write of the same
+//! field.
+//!
+//! The servers' clock is learned from the rolling reads, whose script returns `TIME`: the
+//! offset from this process's monotonic clock is the largest seen. Each observation is
+//! taken after the reply arrived, so it is never above the true offset: deadlines err early,
+//! by about a round trip, when the app is about to give up anyway. A server clock set back
+//! leaves the largest offset in place, which only makes the fence later, never refuses a
+//! write in time; this process's wall clock plays no part.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The offset of the servers' clock (Unix milliseconds) from `base`, once one is known.
+pub(super) struct ServerClock {
+    base: Instant,
+    offset: AtomicI64,
+}
+
+/// No observation yet: saves carry no deadline.
+const UNKNOWN: i64 = i64::MIN;
+
+impl ServerClock {
+    pub(super) fn new() -> ServerClock {
+        ServerClock { base: Instant::now(), offset: AtomicI64::new(UNKNOWN) }
+    }
+
+    /// Takes in a server's `TIME`, in Unix milliseconds, read by a reply that just arrived.
+    pub(super) fn observe(&self, server_ms: i64) {
+        self.offset.fetch_max(server_ms - self.elapsed_ms(), Ordering::Relaxed);
+    }
+
+    /// The servers' time, in Unix milliseconds, `within` from now; 0 (no deadline) until a
+    /// server's clock has been seen.
+    pub(super) fn deadline(&self, within: Duration) -> i64 {
+        match self.offset.load(Ordering::Relaxed) {
+            UNKNOWN => 0,
+            offset => {
+                let within = i64::try_from(within.as_millis()).unwrap_or(i64::MAX);
+                offset.saturating_add(self.elapsed_ms()).saturating_add(within)
+            }
+        }
+    }
+
+    fn elapsed_ms(&self) -> i64 {
+        i64::try_from(self.base.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_deadline_before_a_server_clock_is_seen() {
+        assert_eq!(ServerClock::new().deadline(Duration::from_secs(1)), 0);
+    }
+
+    #[test]
+    fn the_deadline_runs_in_the_server_clock_from_the_largest_offset_seen() {
+        let clock = ServerClock::new();
+        clock.observe(1_000_000);
+        clock.observe(999_000);
+        let deadline = clock.deadline(Duration::from_millis(500));
+        // At least the later server time plus the bound, and no more than the time elapsed
+        // since the observation beyond that.
+        assert!(deadline >= 1_000_500, "{deadline}");
+        assert!(deadline <= 1_000_500 + clock.elapsed_ms() + 1, "{deadline}");
+    }
+}
