@@ -3,12 +3,16 @@
 //! still reach the server afterwards, and must not then replace a newer write of the same
 //! field.
 //!
-//! The servers' clock is learned from the rolling reads, whose script returns `TIME`: the
+//! The servers' clock is learned from the rolling reads, whose script returns `TIME` when
+//! asked, at most about once a second (a sample costs a read some 1,700 instructions): the
 //! offset from this process's monotonic clock is the largest seen. Each observation is
 //! taken after the reply arrived, so it is never above the true offset: deadlines err early,
 //! by about a round trip, when the app is about to give up anyway. A server clock set back
 //! leaves the largest offset in place, which only makes the fence later, never refuses a
-//! write in time; this process's wall clock plays no part.
+//! write in time; one stepped forward by more than the timeout makes saves answer 503 until
+//! the next sample, within about a second. This process's wall clock plays no part. Without
+//! rolling expiry (`session_refresh_each_request = false`) reads are a plain `HGETALL`, no
+//! sample is taken, and saves carry no deadline.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -17,14 +21,35 @@ use std::time::{Duration, Instant};
 pub(super) struct ServerClock {
     base: Instant,
     offset: AtomicI64,
+    /// When, in milliseconds from `base`, a read last asked for a sample.
+    asked_ms: AtomicI64,
 }
+
+/// How often reads sample the servers' clock: offsets drift slowly.
+const SAMPLE_EVERY_MS: i64 = 1000;
 
 /// No observation yet: saves carry no deadline.
 const UNKNOWN: i64 = i64::MIN;
 
 impl ServerClock {
     pub(super) fn new() -> ServerClock {
-        ServerClock { base: Instant::now(), offset: AtomicI64::new(UNKNOWN) }
+        ServerClock {
+            base: Instant::now(),
+            offset: AtomicI64::new(UNKNOWN),
+            asked_ms: AtomicI64::new(-SAMPLE_EVERY_MS),
+        }
+    }
+
+    /// Whether this read should bring back the server's time: the first one, then one
+    /// about every [`SAMPLE_EVERY_MS`].
+    pub(super) fn wants_sample(&self) -> bool {
+        let now = self.elapsed_ms();
+        let asked = self.asked_ms.load(Ordering::Relaxed);
+        now - asked >= SAMPLE_EVERY_MS
+            && self
+                .asked_ms
+                .compare_exchange(asked, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// Takes in a server's `TIME`, in Unix milliseconds, read by a reply that just arrived.
@@ -52,6 +77,13 @@ impl ServerClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_read_samples_the_clock_and_the_next_within_a_second_does_not() {
+        let clock = ServerClock::new();
+        assert!(clock.wants_sample());
+        assert!(!clock.wants_sample());
+    }
 
     #[test]
     fn no_deadline_before_a_server_clock_is_seen() {

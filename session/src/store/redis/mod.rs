@@ -24,7 +24,7 @@ use super::defaults::{NETWORK_TIMEOUT, REDIS_CONNECTIONS};
 use super::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 use connection::{pooled, Connection, Source};
 use fence::ServerClock;
-use round_trip::Framed;
+use round_trip::Touched;
 
 /// Settings for a [`RedisStore`] built from URLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,16 +199,18 @@ fn masked_list(urls: &[String]) -> String {
 #[async_trait::async_trait]
 impl SessionStore for RedisStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
-        let (reset, record): (i64, Record) = match touch {
+        let (expiry_reset, record) = match touch {
             Some(ttl) => {
-                let (reset, Framed(record), server_ms) =
-                    self.run(&round_trip::read_touching(key, ttl)).await?;
-                self.server_clock.observe(server_ms);
-                (reset, record)
+                let sample = self.server_clock.wants_sample();
+                let touched: Touched =
+                    self.run(&round_trip::read_touching(key, ttl, sample)).await?;
+                if let Some(server_ms) = touched.server_ms {
+                    self.server_clock.observe(server_ms);
+                }
+                (touched.reset, touched.record)
             }
-            None => (0, self.run(&round_trip::read(key)).await?),
+            None => (false, self.run(&round_trip::read(key)).await?),
         };
-        let expiry_reset = reset == 1;
         Ok((!record.is_empty()).then(|| Loaded { record: Arc::new(record), expiry_reset }))
     }
 

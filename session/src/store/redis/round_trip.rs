@@ -112,10 +112,33 @@ impl FromRedisValue for Framed {
     }
 }
 
-/// The read-touching script on `key`.
-pub(super) fn read_touching(key: &str, ttl: Duration) -> RoundTrip {
+/// What the read-touching script returns: whether it reset the expiry, the values, and
+/// the server's time when it was asked for.
+pub(super) struct Touched {
+    pub(super) reset: bool,
+    pub(super) record: Record,
+    pub(super) server_ms: Option<i64>,
+}
+
+impl FromRedisValue for Touched {
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        let redis::Value::Array(items) = value else {
+            return Err("the read's reply is not an array".into());
+        };
+        let mut items = items.into_iter();
+        let (Some(reset), Some(framed)) = (items.next(), items.next()) else {
+            return Err("the read's reply is cut short".into());
+        };
+        let server_ms = items.next().map(i64::from_redis_value).transpose()?;
+        let Framed(record) = Framed::from_redis_value(framed)?;
+        Ok(Touched { reset: i64::from_redis_value(reset)? == 1, record, server_ms })
+    }
+}
+
+/// The read-touching script on `key`; with `clock`, its reply ends with the server's time.
+pub(super) fn read_touching(key: &str, ttl: Duration, clock: bool) -> RoundTrip {
     let mut call = ScriptCall::new(&scripts().read_touching, &[key], ttl);
-    call.arg(millis(touch_interval(ttl)));
+    call.arg(millis(touch_interval(ttl))).arg(u8::from(clock));
     RoundTrip::One(Call::Script(call))
 }
 
