@@ -19,14 +19,22 @@ pub(super) struct Scripts {
     pub(super) regenerate: Lua,
 }
 
+/// The script at `path` behind the functions the scripts share (`lua/shared.lua`): Redis
+/// runs each script alone, so the prelude travels with each one that uses it.
+macro_rules! with_shared {
+    ($path:literal) => {
+        concat!(include_str!("lua/shared.lua"), "\n", include_str!($path))
+    };
+}
+
 pub(super) fn scripts() -> &'static Scripts {
     static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
     let lua = |source| Lua { source, sha: Script::new(source).get_hash().to_owned() };
     SCRIPTS.get_or_init(|| Scripts {
-        read_touching: lua(include_str!("lua/read_touching.lua")),
+        read_touching: lua(with_shared!("lua/read_touching.lua")),
         create: lua(include_str!("lua/create.lua")),
-        update: lua(include_str!("lua/update.lua")),
-        regenerate: lua(include_str!("lua/regenerate.lua")),
+        update: lua(with_shared!("lua/update.lua")),
+        regenerate: lua(with_shared!("lua/regenerate.lua")),
     })
 }
 
