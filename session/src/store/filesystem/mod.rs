@@ -202,11 +202,9 @@ impl SessionStore for FilesystemStore {
             let Some((file, mut stored)) = dir.read(&path)? else { return Ok(false) };
             // Within the touch interval the expiry stays, as on a read: it moves, and a
             // rolling cookie is re-sent, together at a load that is due.
-            let kept_expiry = if ttl == stored.ttl && !touch_due(&file, ttl)? {
-                Some(file.metadata()?.modified()?)
-            } else {
-                None
-            };
+            let last_reset = file.metadata()?.modified()?;
+            let kept_expiry =
+                (ttl == stored.ttl && !reset_due(last_reset, ttl)).then_some(last_reset);
             changes.apply_to(&mut stored.record);
             stored.ttl = ttl;
             dir.replace(&path, &stored, kept_expiry)?;
@@ -401,8 +399,12 @@ impl Dir {
 /// Whether the file's expiry (its modification time) was last reset longer ago than the
 /// [`touch_interval`].
 fn touch_due(file: &File, ttl: Duration) -> io::Result<bool> {
-    let age = file.metadata()?.modified()?.elapsed().unwrap_or_default();
-    Ok(age >= touch_interval(ttl))
+    Ok(reset_due(file.metadata()?.modified()?, ttl))
+}
+
+/// Whether an expiry last reset at `last_reset` is due to be reset again.
+fn reset_due(last_reset: SystemTime, ttl: Duration) -> bool {
+    last_reset.elapsed().unwrap_or_default() >= touch_interval(ttl)
 }
 
 fn expired(modified: SystemTime, ttl: Duration) -> bool {
