@@ -1,23 +1,25 @@
-//! The embedded store: records in this process's memory, in a bounded concurrent cache.
+//! The embedded store: records in this process's memory, in a sharded map bounded in bytes.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use moka::ops::compute::{CompResult, Op};
-use moka::sync::Cache;
+use hashbrown::HashTable;
 
 use super::defaults::MEMORY_CAPACITY_BYTES;
-use super::lock::lock;
+use super::lock::{read, write};
 use super::{
     record_size, touch_interval, Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore,
 };
 
 /// Sessions kept in this process's memory (`session_type = "memory"`, the default).
 ///
-/// Each record expires on its own idle timeout. The cache is bounded by the bytes its keys and
-/// values take (`session_memory_capacity`); when full, the least useful records are evicted,
-/// which ends those sessions. Records vanish when the process exits, and processes do not
-/// share them: use it for development, tests and single-process apps.
+/// Each record expires on its own idle timeout. The store is bounded by the bytes its keys and
+/// values take (`session_memory_capacity`); when full, the records that have been idle
+/// longest (whose expiry comes soonest) are evicted, which ends those sessions. Records vanish
+/// when the process exits, and processes do not share them: use it for development, tests and
+/// single-process apps.
 ///
 /// ```
 /// use rocket_typed_session::{store::MemoryStore, SessionFairing};
@@ -26,7 +28,7 @@ use super::{
 /// ```
 #[derive(Clone)]
 pub struct MemoryStore {
-    cache: Cache<String, Entry, KeyHasher>,
+    shared: Arc<Shards>,
 }
 
 /// Keys are digests (of ids, of user names), which no client can shape, and the hasher is
@@ -34,89 +36,156 @@ pub struct MemoryStore {
 /// every lookup.
 type KeyHasher = foldhash::fast::RandomState;
 
-/// A cached record. Its fields sit behind a lock so that an update changes them in place:
-/// putting an entry back into the cache costs several times more, and is only needed when
-/// the expiry must be reset or the size (the cache's weight) changed. The fields are a shared
-/// snapshot: a load hands out the same `Arc` without copying, and an update copies them
-/// only while a request still holds the snapshot it loaded.
-#[derive(Clone)]
+/// The smallest share of the capacity a shard gets: a shard must hold the largest record a
+/// save allows (`session_max_size`, 64 KiB by default) many times over.
+const MIN_SHARD_BYTES: u64 = 1024 * 1024;
+/// Enough shards that requests on many threads rarely wait for one another.
+const MAX_SHARDS: u64 = 64;
+
+/// The records, spread over shards by key, each shard with its own lock and its own share of
+/// the capacity: a read takes one shard's lock for reading, one hash and one lookup.
+struct Shards {
+    shards: Box<[RwLock<Shard>]>,
+    hasher: KeyHasher,
+    capacity: u64,
+}
+
+#[derive(Default)]
+struct Shard {
+    entries: HashTable<Entry>,
+    /// Every entry by when it expires, soonest first: the sweep and eviction both take from
+    /// the front. The value is the entry's hash, to find it in `entries`.
+    by_expiry: BTreeMap<Slot, u64>,
+    /// Bytes of keys and fields held.
+    bytes: u64,
+    /// Numbers the slots, so that two entries expiring at the same instant have distinct ones.
+    next_slot: u64,
+}
+
+/// An entry's place in the expiry order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Slot {
+    expires: Instant,
+    serial: u64,
+}
+
 struct Entry {
-    fields: Arc<Mutex<Arc<Record>>>,
+    key: Box<str>,
+    /// A shared snapshot: a load hands out the same `Arc` without copying, and an update
+    /// copies the fields only while a request still holds the snapshot it loaded.
+    fields: Arc<Record>,
     ttl: Duration,
     /// When the expiry was last reset.
     touched: Instant,
+    slot: Slot,
+    size: u64,
 }
 
 impl Entry {
-    fn new(fields: Record, ttl: Duration) -> Entry {
-        Entry { fields: Arc::new(Mutex::new(Arc::new(fields))), ttl, touched: Instant::now() }
+    fn is_live(&self, now: Instant) -> bool {
+        now < self.slot.expires
     }
 
-    /// How long until the entry expires; zero for one past its expiry that the cache has not
-    /// evicted yet.
-    fn expires_in(&self) -> Duration {
-        self.expires_in_at(Instant::now())
-    }
-
-    /// The expiry runs from the last reset, not from the last insert: an entry put back
-    /// only to be weighed again keeps it.
-    fn expires_in_at(&self, now: Instant) -> Duration {
-        (self.touched + self.ttl).saturating_duration_since(now)
-    }
-
-    /// The same fields with their expiry reset to `ttl` from now.
-    fn reset(&self, ttl: Duration) -> Entry {
-        Entry { fields: self.fields.clone(), ttl, touched: Instant::now() }
-    }
-
-    fn fields(&self) -> MutexGuard<'_, Arc<Record>> {
-        lock(&self.fields)
-    }
-
-    /// Whether a rolling read or an update should reset the expiry now: a write into the
-    /// cache, several times the cost of the read or the in-place update itself, skipped
-    /// within the [`touch_interval`] of the last reset.
-    fn needs_touch(&self, ttl: Duration) -> bool {
-        ttl != self.ttl || self.touched.elapsed() >= touch_interval(ttl)
+    /// Whether a rolling read or an update should reset the expiry now: a write under the
+    /// shard's exclusive lock, skipped within the [`touch_interval`] of the last reset.
+    fn needs_touch(&self, ttl: Duration, now: Instant) -> bool {
+        ttl != self.ttl || now.saturating_duration_since(self.touched) >= touch_interval(ttl)
     }
 }
 
-struct EntryExpiry;
+fn weight(key: &str, fields: &Record) -> u64 {
+    (key.len() + record_size(fields)) as u64
+}
 
-impl moka::Expiry<String, Entry> for EntryExpiry {
-    fn expire_after_create(&self, _: &String, entry: &Entry, now: Instant) -> Option<Duration> {
-        Some(entry.expires_in_at(now))
+impl Shard {
+    fn find(&self, hash: u64, key: &str) -> Option<&Entry> {
+        self.entries.find(hash, |entry| *entry.key == *key)
     }
 
-    fn expire_after_update(
-        &self,
-        _: &String,
-        entry: &Entry,
-        now: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(entry.expires_in_at(now))
+    fn find_mut(&mut self, hash: u64, key: &str) -> Option<&mut Entry> {
+        self.entries.find_mut(hash, |entry| *entry.key == *key)
+    }
+
+    fn slot(&mut self, touched: Instant, ttl: Duration) -> Slot {
+        self.next_slot += 1;
+        // An expiry past what `Instant` can hold is as good as never.
+        let expires = touched.checked_add(ttl).unwrap_or(touched + Duration::from_secs(1 << 32));
+        Slot { expires, serial: self.next_slot }
+    }
+
+    fn new_entry(&mut self, key: &str, fields: Record, ttl: Duration) -> Entry {
+        let now = Instant::now();
+        let slot = self.slot(now, ttl);
+        let size = weight(key, &fields);
+        Entry { key: key.into(), fields: Arc::new(fields), ttl, touched: now, slot, size }
+    }
+
+    /// Adds `entry`, whose key the shard does not hold.
+    fn insert(&mut self, hasher: &KeyHasher, hash: u64, entry: Entry) {
+        self.by_expiry.insert(entry.slot, hash);
+        self.bytes += entry.size;
+        self.entries.insert_unique(hash, entry, |entry| hasher.hash_one(&*entry.key));
+    }
+
+    /// Removes the entry under `key`; returns it if there was one, live or not.
+    fn remove(&mut self, hash: u64, key: &str) -> Option<Entry> {
+        let found = self.entries.find_entry(hash, |entry| *entry.key == *key).ok()?;
+        let (entry, _) = found.remove();
+        self.by_expiry.remove(&entry.slot);
+        self.bytes -= entry.size;
+        Some(entry)
+    }
+
+    /// Resets the expiry of the entry under `key` to `ttl` from `now`.
+    fn touch(&mut self, hash: u64, key: &str, ttl: Duration, now: Instant) {
+        let slot = self.slot(now, ttl);
+        let Some(entry) = self.find_mut(hash, key) else { return };
+        let old = std::mem::replace(&mut entry.slot, slot);
+        (entry.ttl, entry.touched) = (ttl, now);
+        self.by_expiry.remove(&old);
+        self.by_expiry.insert(slot, hash);
+    }
+
+    /// Removes entries from the front of the expiry order while `done` says to go on.
+    fn drain_front(&mut self, mut more: impl FnMut(&Shard, Slot) -> bool) {
+        while let Some((&slot, &hash)) = self.by_expiry.first_key_value() {
+            if !more(self, slot) {
+                return;
+            }
+            self.by_expiry.pop_first();
+            if let Ok(found) = self.entries.find_entry(hash, |entry| entry.slot == slot) {
+                self.bytes -= found.remove().0.size;
+            }
+        }
+    }
+
+    /// Evicts the entries idle longest until the shard is within `capacity`.
+    fn evict_to(&mut self, capacity: u64) {
+        self.drain_front(|shard, _| shard.bytes > capacity);
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        self.drain_front(|_, slot| slot.expires <= now);
     }
 }
 
 impl MemoryStore {
     /// A store holding at most `bytes` bytes of keys and values.
     pub fn with_capacity(bytes: u64) -> Self {
-        let cache = Cache::builder()
-            .max_capacity(bytes)
-            .weigher(|key: &String, entry: &Entry| {
-                u32::try_from(key.len() + record_size(&entry.fields())).unwrap_or(u32::MAX)
-            })
-            .expire_after(EntryExpiry)
-            .build_with_hasher(KeyHasher::default());
-        MemoryStore { cache }
+        let count = (bytes / MIN_SHARD_BYTES).clamp(1, MAX_SHARDS);
+        let shards = (0..count).map(|_| RwLock::default()).collect();
+        MemoryStore {
+            shared: Arc::new(Shards { shards, hasher: KeyHasher::default(), capacity: bytes }),
+        }
     }
 
-    /// The number of live records, counting only what the cache has settled; for tests and
-    /// metrics.
+    /// The number of live records; for tests and metrics.
     pub fn len(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
+        let now = Instant::now();
+        let live = |shard: &RwLock<Shard>| {
+            read(shard).entries.iter().filter(|entry| entry.is_live(now)).count() as u64
+        };
+        self.shared.shards.iter().map(live).sum()
     }
 
     /// Whether the store holds no live record.
@@ -124,28 +193,46 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// Puts `replacement` in the place of `entry`, which the cache weighs again, unless
-    /// `entry` left the cache meanwhile: a logout racing this must not be undone. Returns the
-    /// entry as stored.
-    fn put_back(&self, key: &str, entry: &Entry, replacement: Entry) -> Option<Entry> {
-        let result = self.cache.entry_by_ref(key).and_compute_with(|existing| match existing {
-            Some(current) if Arc::ptr_eq(&current.value().fields, &entry.fields) => {
-                Op::Put(replacement)
-            }
-            _ => Op::Nop,
-        });
-        match result {
-            CompResult::ReplacedWith(entry) => Some(entry.into_value()),
-            _ => None,
-        }
+    /// The shard that holds `key`, and the key's hash.
+    fn shard(&self, key: &str) -> (&RwLock<Shard>, u64) {
+        let hash = self.shared.hasher.hash_one(key);
+        let shards = &self.shared.shards;
+        // The table inside a shard uses the hash's low and top bits; the shard, bits between.
+        (&shards[(hash >> 32) as usize % shards.len()], hash)
     }
 
-    fn insert_if_absent(&self, key: &str, entry: Entry) -> bool {
-        let result = self.cache.entry_by_ref(key).and_compute_with(|existing| match existing {
-            Some(_) => Op::Nop,
-            None => Op::Put(entry),
-        });
-        matches!(result, CompResult::Inserted(_))
+    /// Each shard's share of the capacity.
+    fn shard_capacity(&self) -> u64 {
+        self.shared.capacity / self.shared.shards.len() as u64
+    }
+
+    /// Stores the entry `make` builds under `key` unless a live record is there; returns
+    /// whether it did.
+    fn insert_if_absent(&self, key: &str, make: impl FnOnce(&mut Shard) -> Entry) -> bool {
+        let (shard, hash) = self.shard(key);
+        let mut shard = write(shard);
+        match shard.find(hash, key) {
+            Some(entry) if entry.is_live(Instant::now()) => return false,
+            // Past its expiry, not swept yet.
+            Some(_) => drop(shard.remove(hash, key)),
+            None => {}
+        }
+        let entry = make(&mut shard);
+        shard.insert(&self.shared.hasher, hash, entry);
+        shard.evict_to(self.shard_capacity());
+        true
+    }
+
+    /// Removes the record under `key`, returning it if it was live.
+    fn take(&self, key: &str) -> Option<Entry> {
+        let (shard, hash) = self.shard(key);
+        let entry = write(shard).remove(hash, key)?;
+        entry.is_live(Instant::now()).then_some(entry)
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        let (shard, hash) = self.shard(key);
+        read(shard).find(hash, key).is_some_and(|entry| entry.is_live(Instant::now()))
     }
 }
 
@@ -160,65 +247,82 @@ impl Default for MemoryStore {
 impl SessionStore for MemoryStore {
     fn describe(&self) -> String {
         const MIB: u64 = 1024 * 1024;
-        match self.cache.policy().max_capacity() {
-            Some(bytes) if bytes % MIB == 0 => {
-                format!("memory, in this process, {} MiB", bytes / MIB)
-            }
-            Some(bytes) => format!("memory, in this process, {bytes} bytes"),
-            None => "memory, in this process".to_owned(),
+        match self.shared.capacity {
+            bytes if bytes % MIB == 0 => format!("memory, in this process, {} MiB", bytes / MIB),
+            bytes => format!("memory, in this process, {bytes} bytes"),
         }
     }
 
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
-        let (entry, expiry_reset) = match (touch, self.cache.get(key)) {
-            (Some(ttl), Some(entry)) if entry.needs_touch(ttl) => {
-                (self.put_back(key, &entry, entry.reset(ttl)), true)
+        let (shard, hash) = self.shard(key);
+        let now = Instant::now();
+        {
+            let shard = read(shard);
+            let Some(entry) = shard.find(hash, key).filter(|entry| entry.is_live(now)) else {
+                return Ok(None);
+            };
+            if !touch.is_some_and(|ttl| entry.needs_touch(ttl, now)) {
+                return Ok(Some(Loaded { record: entry.fields.clone(), expiry_reset: false }));
             }
-            (_, entry) => (entry, false),
+        }
+        // Due for a reset: look again under the exclusive lock, as the record may have gone.
+        let ttl = touch.unwrap_or_default();
+        let mut shard = write(shard);
+        let Some(entry) = shard.find(hash, key).filter(|entry| entry.is_live(now)) else {
+            return Ok(None);
         };
-        Ok(entry.map(|entry| Loaded { record: entry.fields().clone(), expiry_reset }))
+        let (record, due) = (entry.fields.clone(), entry.needs_touch(ttl, now));
+        if due {
+            shard.touch(hash, key, ttl, now);
+        }
+        Ok(Some(Loaded { record, expiry_reset: due }))
     }
 
     async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
+        let now = Instant::now();
         let peek = |key: &String| {
-            let entry = self.cache.get(key)?;
-            let expires_in = entry.expires_in();
-            let record = entry.fields().clone();
-            (!expires_in.is_zero()).then_some(Peeked { record, expires_in: Some(expires_in) })
+            let (shard, hash) = self.shard(key);
+            let shard = read(shard);
+            let entry = shard.find(hash, key).filter(|entry| entry.is_live(now))?;
+            let expires_in = entry.slot.expires.saturating_duration_since(now);
+            Some(Peeked { record: entry.fields.clone(), expires_in: Some(expires_in) })
         };
         Ok(keys.iter().map(peek).collect())
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
-        Ok(self.insert_if_absent(key, Entry::new(fields.clone(), ttl)))
+        Ok(self.insert_if_absent(key, |shard| shard.new_entry(key, fields.clone(), ttl)))
     }
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
-        let Some(entry) = self.cache.get(key) else {
+        let (shard, hash) = self.shard(key);
+        let now = Instant::now();
+        let mut shard = write(shard);
+        let Some(entry) = shard.find_mut(hash, key).filter(|entry| entry.is_live(now)) else {
             return Ok(false);
         };
-        let (emptied, resized) = {
-            let mut fields = entry.fields();
-            let before = record_size(&fields);
-            changes.apply_to(Arc::make_mut(&mut fields));
-            (fields.is_empty(), record_size(&fields) != before)
-        };
+        let due = entry.needs_touch(ttl, now);
+        let fields = Arc::make_mut(&mut entry.fields);
+        changes.apply_to(fields);
+        let (emptied, before, size) = (fields.is_empty(), entry.size, weight(key, fields));
+        entry.size = size;
+        shard.bytes = shard.bytes + size - before;
         if emptied {
             // As in Redis, a record without fields no longer exists.
-            self.cache.invalidate(key);
-        } else if entry.needs_touch(ttl) {
-            self.put_back(key, &entry, entry.reset(ttl));
-        } else if resized {
+            shard.remove(hash, key);
+        } else if due {
             // Within the touch interval the expiry stays, as on a read: it moves, and a
             // rolling cookie is re-sent, together at a load that is due.
-            self.put_back(key, &entry, entry.clone());
+            shard.touch(hash, key, ttl, now);
+        }
+        if size > before {
+            shard.evict_to(self.shard_capacity());
         }
         Ok(true)
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {
-        // The cache hands back an entry past its expiry that it has not evicted yet.
-        Ok(self.cache.remove(key).is_some_and(|entry| !entry.expires_in().is_zero()))
+        Ok(self.take(key).is_some())
     }
 
     async fn regenerate(
@@ -228,24 +332,28 @@ impl SessionStore for MemoryStore {
         changes: &Changes,
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
-        if self.cache.contains_key(new) {
+        if self.contains(new) {
             return Ok(Regenerated::TargetTaken);
         }
-        let Some(entry) = self.cache.remove(old) else {
+        let Some(entry) = self.take(old) else {
             return Ok(Regenerated::SourceGone);
         };
-        let mut fields = Record::clone(&entry.fields());
-        changes.apply_to(&mut fields);
-        if self.insert_if_absent(new, Entry::new(fields, ttl)) {
+        let mut moved = Record::clone(&entry.fields);
+        changes.apply_to(&mut moved);
+        if self.insert_if_absent(new, |shard| shard.new_entry(new, moved, ttl)) {
             return Ok(Regenerated::Moved);
         }
-        // The new key was taken between the check and the insert: put the old record back.
-        self.insert_if_absent(old, entry);
+        // The new key was taken between the check and the insert: the old record goes back
+        // as it was.
+        self.insert_if_absent(old, |_| entry);
         Ok(Regenerated::TargetTaken)
     }
 
     async fn cleanup(&self) -> Result<(), Error> {
-        self.cache.run_pending_tasks();
+        let now = Instant::now();
+        for shard in self.shared.shards.iter() {
+            write(shard).sweep(now);
+        }
         Ok(())
     }
 }
@@ -254,27 +362,16 @@ impl SessionStore for MemoryStore {
 mod tests {
     use super::*;
 
+    const HOUR: Duration = Duration::from_secs(3600);
+
     fn entry(ttl: Duration, touched_ago: Duration) -> Entry {
-        Entry { fields: Arc::default(), ttl, touched: Instant::now() - touched_ago }
+        let touched = Instant::now() - touched_ago;
+        let slot = Slot { expires: touched + ttl, serial: 0 };
+        Entry { key: "key".into(), fields: Arc::default(), ttl, touched, slot, size: 0 }
     }
 
-    #[test]
-    fn a_read_right_after_a_reset_leaves_the_expiry_alone() {
-        let ttl = Duration::from_secs(3600);
-        assert!(!entry(ttl, Duration::ZERO).needs_touch(ttl));
-    }
-
-    #[test]
-    fn a_read_a_second_after_the_last_reset_resets_the_expiry() {
-        let ttl = Duration::from_secs(3600);
-        assert!(entry(ttl, Duration::from_millis(1100)).needs_touch(ttl));
-    }
-
-    #[test]
-    fn short_lifetimes_are_reset_within_a_64th_of_them() {
-        let ttl = Duration::from_millis(640);
-        assert!(!entry(ttl, Duration::from_millis(5)).needs_touch(ttl));
-        assert!(entry(ttl, Duration::from_millis(15)).needs_touch(ttl));
+    fn record(bytes: usize) -> Record {
+        Record::from([("a.x".to_owned(), vec![1; bytes])])
     }
 
     /// Runs a store future that never waits on anything, as every memory store call is.
@@ -282,75 +379,149 @@ mod tests {
         rocket::tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
     }
 
+    fn bytes(store: &MemoryStore) -> u64 {
+        store.shared.shards.iter().map(|shard| read(shard).bytes).sum()
+    }
+
+    fn slot_of(store: &MemoryStore, key: &str) -> Slot {
+        let (shard, hash) = store.shard(key);
+        read(shard).find(hash, key).unwrap().slot
+    }
+
+    #[test]
+    fn a_read_right_after_a_reset_leaves_the_expiry_alone() {
+        assert!(!entry(HOUR, Duration::ZERO).needs_touch(HOUR, Instant::now()));
+    }
+
+    #[test]
+    fn a_read_a_second_after_the_last_reset_resets_the_expiry() {
+        assert!(entry(HOUR, Duration::from_millis(1100)).needs_touch(HOUR, Instant::now()));
+    }
+
+    #[test]
+    fn short_lifetimes_are_reset_within_a_64th_of_them() {
+        let ttl = Duration::from_millis(640);
+        assert!(!entry(ttl, Duration::from_millis(5)).needs_touch(ttl, Instant::now()));
+        assert!(entry(ttl, Duration::from_millis(15)).needs_touch(ttl, Instant::now()));
+    }
+
+    #[test]
+    fn a_new_lifetime_is_always_applied() {
+        let entry = entry(Duration::from_secs(60), Duration::ZERO);
+        assert!(entry.needs_touch(Duration::from_secs(120), Instant::now()));
+    }
+
+    #[test]
+    fn a_record_weighs_its_key_and_its_fields_bytes() {
+        let store = MemoryStore::default();
+        now(store.create("key", &record(100), HOUR)).unwrap();
+        assert_eq!(bytes(&store), ("key".len() + record_size(&record(100))) as u64);
+    }
+
     #[test]
     fn an_update_in_place_that_grows_a_record_is_weighed_again() {
         let store = MemoryStore::default();
-        let ttl = Duration::from_secs(3600);
-        let small = Record::from([("a.x".to_owned(), vec![1])]);
-        assert!(now(store.create("key", &small, ttl)).unwrap());
-        let grown = Changes { set: [("a.x".to_owned(), vec![1; 4096])].into(), remove: vec![] };
+        assert!(now(store.create("key", &record(1), HOUR)).unwrap());
+        let grown = Changes { set: record(4096), remove: vec![] };
 
-        assert!(now(store.update("key", &grown, ttl)).unwrap());
+        assert!(now(store.update("key", &grown, HOUR)).unwrap());
 
-        store.cache.run_pending_tasks();
-        assert!(store.cache.weighted_size() >= 4096, "{}", store.cache.weighted_size());
+        assert_eq!(bytes(&store), ("key".len() + record_size(&record(4096))) as u64);
         assert_eq!(now(store.load("key", None)).unwrap().unwrap().record["a.x"].len(), 4096);
     }
 
     #[test]
     fn an_update_that_resizes_a_record_within_the_touch_interval_keeps_its_expiry() {
         let store = MemoryStore::default();
-        let ttl = Duration::from_secs(3600);
-        now(store.create("key", &Record::from([("a.x".to_owned(), vec![1])]), ttl)).unwrap();
-        let before = store.cache.get("key").unwrap().touched;
-        let grown = Changes { set: [("a.x".to_owned(), vec![1; 64])].into(), remove: vec![] };
+        now(store.create("key", &record(1), HOUR)).unwrap();
+        let before = slot_of(&store, "key");
+        let grown = Changes { set: record(64), remove: vec![] };
 
-        assert!(now(store.update("key", &grown, ttl)).unwrap());
+        assert!(now(store.update("key", &grown, HOUR)).unwrap());
 
-        assert_eq!(store.cache.get("key").unwrap().touched, before);
+        assert!(slot_of(&store, "key") == before);
     }
 
     #[test]
-    fn resetting_the_expiry_of_an_entry_a_logout_removed_does_not_bring_it_back() {
+    fn a_touching_load_past_the_touch_interval_moves_the_expiry_later() {
         let store = MemoryStore::default();
-        let ttl = Duration::from_secs(3600);
-        let record = Record::from([("a.x".to_owned(), vec![1])]);
-        now(store.create("key", &record, ttl)).unwrap();
-        let stale = store.cache.get("key").unwrap();
-        now(store.delete("key")).unwrap();
+        let ttl = Duration::from_millis(640);
+        now(store.create("key", &record(1), ttl)).unwrap();
+        let before = slot_of(&store, "key");
+        std::thread::sleep(Duration::from_millis(20));
 
-        assert!(store.put_back("key", &stale, stale.reset(ttl)).is_none());
+        assert!(now(store.load("key", Some(ttl))).unwrap().unwrap().expiry_reset);
+
+        assert!(slot_of(&store, "key").expires > before.expires);
+    }
+
+    #[test]
+    fn an_update_that_empties_a_record_frees_its_bytes() {
+        let store = MemoryStore::default();
+        now(store.create("key", &record(100), HOUR)).unwrap();
+        let emptied = Changes { set: Record::new(), remove: vec!["a.x".to_owned()] };
+
+        assert!(now(store.update("key", &emptied, HOUR)).unwrap());
+
+        assert_eq!(bytes(&store), 0);
         assert!(now(store.load("key", None)).unwrap().is_none());
     }
 
     #[test]
-    fn resetting_the_expiry_of_a_record_replaced_meanwhile_keeps_the_new_one() {
-        let store = MemoryStore::default();
-        let ttl = Duration::from_secs(3600);
-        now(store.create("key", &Record::from([("a.x".to_owned(), vec![1])]), ttl)).unwrap();
-        let stale = store.cache.get("key").unwrap();
-        now(store.delete("key")).unwrap();
-        now(store.create("key", &Record::from([("a.x".to_owned(), vec![2])]), ttl)).unwrap();
+    fn a_full_store_evicts_the_records_idle_longest_first() {
+        let store = MemoryStore::with_capacity(3_000);
+        for key in ["k1", "k2", "k3"] {
+            now(store.create(key, &record(900), HOUR)).unwrap();
+        }
+        // Reset k1's expiry past the others': k2 is now the one idle longest.
+        std::thread::sleep(Duration::from_millis(5));
+        now(store.update("k1", &Changes::default(), HOUR + Duration::from_secs(1))).unwrap();
 
-        assert!(store.put_back("key", &stale, stale.reset(ttl)).is_none());
-        assert_eq!(now(store.load("key", None)).unwrap().unwrap().record["a.x"], [2]);
+        now(store.create("k4", &record(900), HOUR)).unwrap();
+
+        let kept: Vec<bool> = ["k1", "k2", "k3", "k4"].map(|key| store.contains(key)).into();
+        assert_eq!(kept, [true, false, true, true]);
+        assert!(bytes(&store) <= 3_000, "{}", bytes(&store));
     }
 
     #[test]
-    fn a_record_weighs_its_key_and_its_fields_bytes() {
+    fn a_sweep_removes_expired_records_and_their_bytes() {
         let store = MemoryStore::default();
-        let record = Record::from([("a.x".to_owned(), vec![1; 100])]);
-        now(store.create("key", &record, Duration::from_secs(60))).unwrap();
-        store.cache.run_pending_tasks();
-        assert_eq!(store.cache.weighted_size(), ("key".len() + record_size(&record)) as u64);
+        now(store.create("short", &record(10), Duration::from_millis(1))).unwrap();
+        now(store.create("long", &record(10), HOUR)).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+
+        now(store.cleanup()).unwrap();
+
+        assert_eq!(bytes(&store), ("long".len() + record_size(&record(10))) as u64);
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn an_expired_record_not_swept_yet_is_gone_and_its_key_free() {
+        let store = MemoryStore::default();
+        now(store.create("key", &record(10), Duration::from_millis(1))).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+
+        assert!(now(store.load("key", Some(HOUR))).unwrap().is_none());
+        assert!(!now(store.update("key", &Changes::default(), HOUR)).unwrap());
+        assert!(!now(store.delete("key")).unwrap());
+        assert!(now(store.create("key", &record(10), HOUR)).unwrap());
+    }
+
+    #[test]
+    fn a_store_is_spread_over_shards_of_at_least_a_mebibyte() {
+        assert_eq!(MemoryStore::with_capacity(1000).shared.shards.len(), 1);
+        assert_eq!(MemoryStore::with_capacity(3 << 20).shared.shards.len(), 3);
+        assert_eq!(MemoryStore::default().shared.shards.len(), 64);
+        assert_eq!(MemoryStore::with_capacity(1 << 40).shared.shards.len(), 64);
     }
 
     #[test]
     fn a_store_is_empty_until_a_record_is_created() {
         let store = MemoryStore::default();
         assert!(store.is_empty());
-        let record = Record::from([("a.x".to_owned(), vec![1])]);
-        now(store.create("key", &record, Duration::from_secs(60))).unwrap();
+        now(store.create("key", &record(1), Duration::from_secs(60))).unwrap();
         assert!(!store.is_empty());
     }
 
@@ -361,11 +532,5 @@ mod tests {
             MemoryStore::with_capacity(1000).describe(),
             "memory, in this process, 1000 bytes"
         );
-    }
-
-    #[test]
-    fn a_new_lifetime_is_always_applied() {
-        let entry = entry(Duration::from_secs(60), Duration::ZERO);
-        assert!(entry.needs_touch(Duration::from_secs(120)));
     }
 }
