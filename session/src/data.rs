@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::codec::{self, Format};
 use crate::store::lock::{lock, read, write};
-use crate::store::Record;
+use crate::store::{Changes, Record};
 
 /// A typed view of one namespace of a session, taken as [`Session<T>`](struct@crate::Session).
 ///
@@ -111,7 +111,7 @@ pub(crate) fn in_namespace(key: &str, namespace: &str) -> bool {
 /// (its default) is removed instead of stored: a missing field already reads as its default,
 /// so storing it would only keep a session alive that holds nothing.
 pub struct FieldSink<'a> {
-    out: &'a mut Record,
+    out: Out<'a>,
     format: Format,
     replaced: usize,
     /// The encoded defaults of the namespace being written, when they are left out.
@@ -121,10 +121,24 @@ pub struct FieldSink<'a> {
     scratch: Vec<u8>,
 }
 
+/// Where a sink's values go.
+enum Out<'a> {
+    /// Into a record, replacing what it held.
+    Record(&'a mut Record),
+    /// Compared with a loaded record: only what differs from it is kept, as changes.
+    Changes { loaded: &'a Record, changes: &'a mut Changes },
+}
+
 impl<'a> FieldSink<'a> {
     /// A sink that writes every value into `out`, encoding in `format`.
     pub fn new(out: &'a mut Record, format: Format) -> Self {
-        FieldSink { out, format, replaced: 0, defaults: None, scratch: Vec::new() }
+        FieldSink {
+            out: Out::Record(out),
+            format,
+            replaced: 0,
+            defaults: None,
+            scratch: Vec::new(),
+        }
     }
 
     /// A sink that leaves out every value equal to its encoding in `defaults`.
@@ -136,6 +150,24 @@ impl<'a> FieldSink<'a> {
         FieldSink { defaults: Some(defaults), ..FieldSink::new(out, format) }
     }
 
+    /// A sink that compares each value with `loaded` and gathers in `changes` only the ones
+    /// that differ: set where the value is new or changed, removed where it went back to its
+    /// default. A guard's save of a field or two then copies nothing else.
+    pub(crate) fn diffing(
+        loaded: &'a Record,
+        changes: &'a mut Changes,
+        format: Format,
+        defaults: &'a Record,
+    ) -> Self {
+        FieldSink {
+            out: Out::Changes { loaded, changes },
+            format,
+            replaced: 0,
+            defaults: Some(defaults),
+            scratch: Vec::new(),
+        }
+    }
+
     /// Encodes `value` in the configured format and stores it under `key`.
     ///
     /// # Errors
@@ -145,43 +177,77 @@ impl<'a> FieldSink<'a> {
         key: &str,
         value: &T,
     ) -> Result<(), codec::Error> {
-        if let Some(bytes) = self.out.get_mut(key) {
-            self.replaced += 1;
-            codec::encode_into(self.format, value, bytes)?;
-            if self.is_default(key, self.out.get(key)) {
-                self.out.remove(key);
+        let defaults = self.defaults;
+        if let Out::Record(out) = &mut self.out {
+            if let Some(bytes) = out.get_mut(key) {
+                self.replaced += 1;
+                codec::encode_into(self.format, value, bytes)?;
+                if is_default(defaults, key, bytes) {
+                    out.remove(key);
+                }
+                return Ok(());
             }
-            return Ok(());
         }
         let mut bytes = std::mem::take(&mut self.scratch);
         codec::encode_into(self.format, value, &mut bytes)?;
-        if self.is_default(key, Some(&bytes)) {
-            self.scratch = bytes;
-        } else {
-            self.out.insert(key.to_owned(), bytes);
+        if let Some(unused) = self.put(key, bytes) {
+            self.scratch = unused;
         }
         Ok(())
     }
 
     /// Stores already encoded bytes under `key`.
     pub fn raw(&mut self, key: String, bytes: Vec<u8>) {
-        if self.is_default(&key, Some(&bytes)) {
-            if self.out.remove(&key).is_some() {
+        if let Out::Record(out) = &mut self.out {
+            if out.contains_key(&key) {
                 self.replaced += 1;
             }
-        } else if self.out.insert(key, bytes).is_some() {
-            self.replaced += 1;
+        }
+        self.put(&key, bytes);
+    }
+
+    /// Puts `bytes` under `key`, or takes the key out if they are its default; hands the
+    /// bytes back when they were not kept.
+    fn put(&mut self, key: &str, bytes: Vec<u8>) -> Option<Vec<u8>> {
+        let default = is_default(self.defaults, key, &bytes);
+        match &mut self.out {
+            Out::Record(out) if default => {
+                out.remove(key);
+                Some(bytes)
+            }
+            Out::Record(out) => {
+                out.insert(key.to_owned(), bytes);
+                None
+            }
+            Out::Changes { loaded, changes } => {
+                let before = loaded.get(key);
+                self.replaced += usize::from(before.is_some());
+                match before {
+                    Some(old) if !default && *old == bytes => Some(bytes),
+                    Some(_) if default => {
+                        changes.remove.push(key.to_owned());
+                        Some(bytes)
+                    }
+                    None if default => Some(bytes),
+                    _ => {
+                        changes.set.insert(key.to_owned(), bytes);
+                        None
+                    }
+                }
+            }
         }
     }
 
-    fn is_default(&self, key: &str, bytes: Option<&Vec<u8>>) -> bool {
-        self.defaults.is_some_and(|defaults| bytes.is_some() && defaults.get(key) == bytes)
-    }
-
-    /// How many of the values written replaced one already in the record.
+    /// How many of the values written replaced one already in the record (or, when diffing,
+    /// one the loaded record holds).
     pub(crate) fn replaced(&self) -> usize {
         self.replaced
     }
+}
+
+/// Whether `bytes` are the encoding of `key`'s default, when `defaults` are left out.
+fn is_default(defaults: Option<&Record>, key: &str, bytes: &[u8]) -> bool {
+    defaults.and_then(|defaults| defaults.get(key)).is_some_and(|default| **default == *bytes)
 }
 
 /// The encoding, in `format`, of each field of `T` as it reads when absent; computed once per

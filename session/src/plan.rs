@@ -9,7 +9,7 @@ use crate::data::Fields;
 use crate::error::Error;
 use crate::id::{KeyedId, SessionId};
 use crate::reserved;
-use crate::state::Facts;
+use crate::state::{Facts, LoadFacts};
 use crate::store::{self, record_size, Changes, Record};
 
 /// The settings a plan follows, fixed for the request.
@@ -102,7 +102,12 @@ impl Write {
 /// [`store::Error::TooLarge`] when the write would leave a record over `max_size` that is
 /// larger than the one loaded (a record already over the limit may still shrink).
 pub(crate) fn plan(facts: Facts, rules: &Rules) -> Result<Plan, Error> {
-    let Facts { stored, mut next_id, loaded, working, permanent, load, intent, .. } = facts;
+    let Facts { stored, mut next_id, loaded, pending, working, permanent, load, intent, .. } =
+        facts;
+    if let (Some(changes), Some(id)) = (pending, &stored) {
+        debug_assert!(intent.destroyed.is_none() && !intent.regenerate && !intent.bound);
+        return plan_update(id.clone(), changes, &loaded, permanent, load, rules);
+    }
     let view = working.as_ref().unwrap_or(&loaded);
     let mut new_id = || next_id.take().unwrap_or_else(|| SessionId::generate(rules.id_length));
     let write = match (intent.destroyed, stored) {
@@ -123,17 +128,50 @@ pub(crate) fn plan(facts: Facts, rules: &Rules) -> Result<Plan, Error> {
         size_rule(record_size(view), record_size(&loaded), rules.max_size)?;
     }
     let permanence_changed = view.get(reserved::PERMANENT) != loaded.get(reserved::PERMANENT);
-    // A rolling cookie restarts its Max-Age when the record's expiry restarts: at a load that
-    // reset it, at most once per touch interval, and an update within the interval leaves
-    // both where they are.
-    let rolling = permanent && rules.rolling && load.expiry_reset;
-    let refresh_cookie = load.resign || permanence_changed || rolling;
+    let refresh_cookie = refreshes_cookie(permanent, permanence_changed, load, rules);
     // The index must follow a bound session to a new id, or learn of a new binding.
     let moves = matches!(write, Write::Regenerate { .. } | Write::Replace { .. });
     let index_user = (intent.bound || moves)
         .then(|| Fields::new(view, rules.format).value::<String>(reserved::USER))
         .flatten();
     Ok(Plan { write, index_user, binds: intent.bound, ttl: rules.ttl, permanent, refresh_cookie })
+}
+
+/// The plan for a kept session whose one change is `changes` to the `loaded` record: the
+/// update itself, found without a copy of the record.
+fn plan_update(
+    id: KeyedId,
+    changes: Changes,
+    loaded: &Record,
+    permanent: bool,
+    load: LoadFacts,
+    rules: &Rules,
+) -> Result<Plan, Error> {
+    let loaded_size = record_size(loaded);
+    if !changes.is_empty() {
+        size_rule(changes.size_after(loaded, loaded_size), loaded_size, rules.max_size)?;
+    }
+    let permanence_changed = changes.names(reserved::PERMANENT);
+    let refresh_cookie = refreshes_cookie(permanent, permanence_changed, load, rules);
+    let write = match changes.is_empty() {
+        true => Write::Nothing { kept: Some(id) },
+        false => Write::Update { id, changes },
+    };
+    Ok(Plan { write, index_user: None, binds: false, ttl: rules.ttl, permanent, refresh_cookie })
+}
+
+/// Whether a kept session's cookie is sent again.
+fn refreshes_cookie(
+    permanent: bool,
+    permanence_changed: bool,
+    load: LoadFacts,
+    rules: &Rules,
+) -> bool {
+    // A rolling cookie restarts its Max-Age when the record's expiry restarts: at a load that
+    // reset it, at most once per touch interval, and an update within the interval leaves
+    // both where they are.
+    let rolling = permanent && rules.rolling && load.expiry_reset;
+    load.resign || permanence_changed || rolling
 }
 
 /// A record of `size` bytes may be stored when it is within `max_size`, or no larger than the
@@ -161,7 +199,7 @@ mod tests {
     use crate::codec;
     use std::sync::Arc;
 
-    use crate::state::{Intent, LoadFacts};
+    use crate::state::Intent;
 
     const TTL: Duration = Duration::from_secs(3600);
 
@@ -256,6 +294,52 @@ mod tests {
         let Write::Update { changes, .. } = plan.write else { panic!("{plan:?}") };
         assert_eq!(changes.set, record(&[("a.changed", b"9"), ("a.new", b"4")]));
         assert_eq!(changes.remove, ["a.gone"]);
+    }
+
+    /// A stored session that loaded `loaded`, which one guard's commit changed by `changes`.
+    fn pending(loaded: Record, changes: Changes) -> Facts {
+        let mut facts = Facts::new(Some(stored()), Arc::new(loaded), true);
+        facts.pending = Some(changes);
+        facts
+    }
+
+    fn setting(entries: &[(&str, &[u8])]) -> Changes {
+        Changes { set: record(entries), remove: Vec::new() }
+    }
+
+    #[test]
+    fn one_commits_changes_to_a_kept_session_are_its_update() {
+        let changes = Changes { set: record(&[("a.x", b"2")]), remove: vec!["a.y".into()] };
+        let facts = pending(record(&[("a.x", b"1"), ("a.y", b"1")]), changes.clone());
+        let plan = plan(facts, &rules()).unwrap();
+        assert!(matches!(plan.write, Write::Update { changes: ref c, .. } if *c == changes));
+        assert!(!plan.refresh_cookie);
+    }
+
+    #[test]
+    fn one_commit_that_changed_nothing_gets_no_write() {
+        let plan = plan(pending(record(&[("a.x", b"1")]), Changes::default()), &rules()).unwrap();
+        assert!(matches!(plan.write, Write::Nothing { kept: Some(_) }), "{plan:?}");
+    }
+
+    #[test]
+    fn one_commit_that_grows_the_record_past_the_limit_is_refused() {
+        let facts = pending(record(&[("a.x", b"1")]), setting(&[("a.y", &[0; 64])]));
+        let error = plan(facts, &rules()).unwrap_err();
+        assert!(matches!(error, Error::Store(store::Error::TooLarge { limit: 64, .. })));
+    }
+
+    #[test]
+    fn one_commit_may_replace_a_field_up_to_the_limit() {
+        // 3 + 61 bytes once the 40-byte value is replaced, not added to.
+        let facts = pending(record(&[("a.x", &[0; 40])]), setting(&[("a.x", &[1; 61])]));
+        assert!(matches!(plan(facts, &rules()).unwrap().write, Write::Update { .. }));
+    }
+
+    #[test]
+    fn a_commit_that_changes_the_permanence_sends_the_cookie_again() {
+        let facts = pending(record(&[("a.x", b"1")]), setting(&[("__permanent", b"0")]));
+        assert!(plan(facts, &rules()).unwrap().refresh_cookie);
     }
 
     #[test]

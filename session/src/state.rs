@@ -22,7 +22,7 @@ use crate::plan::{self, Plan, Rules};
 use crate::reserved;
 use crate::sessions::{CookieId, Sessions};
 use crate::store::lock::lock;
-use crate::store::{record_size, Loaded, Record};
+use crate::store::{record_size, Changes, Loaded, Record};
 use crate::users::{login_fields, truncated, Login};
 
 /// The slot a request's session state is cached in; empty until a guard asks for it, so a
@@ -49,7 +49,13 @@ pub(crate) struct Facts {
     /// drawn on first need.
     pub(crate) next_id: Option<SessionId>,
     pub(crate) loaded: Arc<Record>,
-    /// The record as guards left it; `None` while no guard changed anything.
+    /// What the one guard that changed anything changed, as the changes to `loaded` that
+    /// would store it: the common request, one guard changing a field or two, then costs no
+    /// copy of the record. Anything more (a second change, a login, `clear`) turns it into
+    /// `working`; at most one of the two is set.
+    pub(crate) pending: Option<Changes>,
+    /// The record as guards left it; `None` while no guard changed anything or while the
+    /// change is `pending`.
     pub(crate) working: Option<Record>,
     pub(crate) permanent: bool,
     pub(crate) load: LoadFacts,
@@ -152,7 +158,7 @@ impl RequestState {
 
     /// Namespace `T` as it stands now, and the generation the guard belongs to.
     pub(crate) fn decode<T: SessionData>(&self) -> (T, u64) {
-        let facts = lock(&self.facts);
+        let mut facts = lock(&self.facts);
         (T::decode(&Fields::new(facts.view(), self.format())), self.generation())
     }
 
@@ -177,6 +183,13 @@ impl RequestState {
         }
         let format = self.format();
         let defaults = defaults_of::<T>(format);
+        if facts.working.is_none() && facts.pending.is_none() {
+            facts.pending = diff_namespace(value, &facts.loaded, format, defaults);
+            if facts.pending.is_some() {
+                return;
+            }
+        }
+        facts.settle();
         let working = facts.working.get_or_insert_with(|| Record::clone(&facts.loaded));
         let held = namespace_len(working, T::NAMESPACE);
         let mut sink = FieldSink::without_defaults(working, format, defaults);
@@ -210,7 +223,7 @@ impl RequestState {
     /// # Errors
     /// The record would be refused as too large, or `value` cannot be encoded.
     pub(crate) fn check_size<T: SessionData>(&self, value: &T) -> Result<usize, Error> {
-        let facts = lock(&self.facts);
+        let mut facts = lock(&self.facts);
         let format = self.format();
         let mut record = facts.view().clone();
         remove_namespace(&mut record, T::NAMESPACE);
@@ -322,6 +335,9 @@ impl RequestState {
         if let Some(error) = facts.encode_error.take() {
             return Err(Error::Encode(error));
         }
+        if !facts.updates_in_place() {
+            facts.settle();
+        }
         let config = self.sessions.config();
         if facts.intent.bound {
             let login = Login {
@@ -331,8 +347,14 @@ impl RequestState {
             };
             login_fields(facts.working_mut(), &login, config.format);
         }
+        // The creation time is written only when a session is created: the loaded record
+        // tells it as well as the changed one.
+        let remaining = match facts.pending {
+            Some(_) => self.sessions.remaining(&facts.loaded),
+            None => self.sessions.remaining(facts.view()),
+        };
         let rules = Rules {
-            ttl: self.sessions.remaining(facts.view()),
+            ttl: remaining,
             max_size: config.max_size,
             rolling: config.refresh_each_request,
             id_length: config.id_length,
@@ -364,6 +386,7 @@ impl Facts {
             stored,
             next_id: None,
             loaded,
+            pending: None,
             working: None,
             permanent,
             load: LoadFacts::default(),
@@ -373,12 +396,32 @@ impl Facts {
     }
 
     /// The record as it stands now.
-    pub(crate) fn view(&self) -> &Record {
+    pub(crate) fn view(&mut self) -> &Record {
+        self.settle();
         self.working.as_ref().unwrap_or(&self.loaded)
     }
 
     fn working_mut(&mut self) -> &mut Record {
+        self.settle();
         self.working.get_or_insert_with(|| Record::clone(&self.loaded))
+    }
+
+    /// Turns pending changes into a working copy of the record.
+    pub(crate) fn settle(&mut self) {
+        if let Some(changes) = self.pending.take() {
+            let mut record = Record::clone(&self.loaded);
+            changes.apply_to(&mut record);
+            self.working = Some(record);
+        }
+    }
+
+    /// Whether the save is an update of the stored session by the pending changes as they
+    /// are: it stays under its id, and nothing but one guard's commit changed it.
+    fn updates_in_place(&self) -> bool {
+        self.pending.is_some()
+            && self.stored.is_some()
+            && self.intent.destroyed.is_none()
+            && !self.intent.regenerate
     }
 }
 
@@ -403,6 +446,22 @@ fn load_failure(error: crate::store::Error) -> Error {
     let error = Error::Store(error);
     crate::outage::log_failure(error.status(), format_args!("cannot load a session: {error}"));
     error
+}
+
+/// The changes that store `value` as namespace `T` over `loaded`; `None` when they cannot be
+/// told apart from the rest of the record this way (the value fails to encode, or `loaded`
+/// holds fields of `T` that `value` no longer writes), which the caller handles on a copy.
+fn diff_namespace<T: SessionData>(
+    value: &T,
+    loaded: &Record,
+    format: Format,
+    defaults: &Record,
+) -> Option<Changes> {
+    let mut changes = Changes::default();
+    let mut sink = FieldSink::diffing(loaded, &mut changes, format, defaults);
+    value.encode(&mut sink).ok()?;
+    let every_field_rewritten = sink.replaced() == namespace_len(loaded, T::NAMESPACE);
+    every_field_rewritten.then_some(changes)
 }
 
 fn namespace_len(record: &Record, name: &str) -> usize {

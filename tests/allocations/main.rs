@@ -158,6 +158,19 @@ fn a_read_allocates_nothing_more_for_a_larger_record() {
     });
 }
 
+#[test]
+fn a_write_allocates_nothing_more_for_a_larger_record() {
+    current_thread().block_on(async {
+        let (client, cookie) = client_with_session().await;
+        let small = counted(&client, "/write", &cookie).await;
+        let grown = client.get("/grow").cookie(Cookie::new("session", cookie.clone()));
+        assert_eq!(grown.dispatch().await.into_string().await.as_deref(), Some("ok"));
+        let large = counted(&client, "/write", &cookie).await;
+        eprintln!("a write of one field allocates {small} times, {large} with 40 more fields");
+        assert_eq!(large, small, "the 40 fields the write left alone were copied");
+    });
+}
+
 /// The most a decode reserves on a length's word: serde caps a sequence's preallocation at
 /// 1 MiB, whatever length the input claims.
 const LARGEST_RESERVATION: usize = 1 << 20;

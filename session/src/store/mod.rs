@@ -104,12 +104,32 @@ impl Changes {
         self.set.is_empty() && self.remove.is_empty()
     }
 
-    /// Applies the changes to a record in place; for stores that keep whole records.
+    /// Applies the changes to a record in place; for stores that keep whole records. A
+    /// value replaced reuses the buffer of the one it replaces.
     pub fn apply_to(&self, record: &mut Record) {
         for key in &self.remove {
             record.remove(key);
         }
-        record.extend(self.set.iter().map(|(key, value)| (key.clone(), value.clone())));
+        for (key, value) in &self.set {
+            match record.get_mut(key) {
+                Some(old) => old.clone_from(value),
+                None => drop(record.insert(key.clone(), value.clone())),
+            }
+        }
+    }
+
+    /// Whether the changes set or remove `key`.
+    pub(crate) fn names(&self, key: &str) -> bool {
+        self.set.contains_key(key) || self.remove.iter().any(|removed| removed == key)
+    }
+
+    /// The size [`record_size`] gives `loaded`, of `loaded_size` bytes, once the changes are
+    /// applied to it.
+    pub(crate) fn size_after(&self, loaded: &Record, loaded_size: usize) -> usize {
+        let held = |key: &String| loaded.get(key).map_or(0, |value| key.len() + value.len());
+        let gone: usize = self.remove.iter().chain(self.set.keys()).map(held).sum();
+        let added: usize = self.set.iter().map(|(key, value)| key.len() + value.len()).sum();
+        loaded_size - gone + added
     }
 }
 
@@ -389,6 +409,23 @@ mod tests {
         let changes = Changes::between(&loaded, &now);
         assert_eq!(changes.set, record(&[("a.changed", 9), ("a.new", 4)]));
         assert_eq!(changes.remove, vec!["a.gone".to_string()]);
+    }
+
+    #[test]
+    fn the_size_after_changes_counts_replaced_values_once() {
+        let loaded = record(&[("a.x", 1), ("a.y", 2)]);
+        let changes =
+            Changes { set: record(&[("a.x", 3), ("a.zz", 4)]), remove: vec!["a.y".into()] };
+        let mut after = loaded.clone();
+        changes.apply_to(&mut after);
+        assert_eq!(changes.size_after(&loaded, record_size(&loaded)), record_size(&after));
+    }
+
+    #[test]
+    fn changes_name_the_keys_they_set_and_remove() {
+        let changes = Changes { set: record(&[("a.x", 1)]), remove: vec!["a.y".into()] };
+        assert!(changes.names("a.x") && changes.names("a.y"));
+        assert!(!changes.names("a.z"));
     }
 
     #[test]
