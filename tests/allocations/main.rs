@@ -5,6 +5,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rocket::http::Cookie;
 use rocket::local::asynchronous::Client;
@@ -122,6 +123,15 @@ async fn client_with_session() -> (Client, String) {
     (client, cookie)
 }
 
+/// Taken by each test that counts a request's allocations, for its whole run: building a
+/// Rocket (`rocket::custom`) turns Rocket's process-wide logging on until the instance has
+/// launched, so a test building its app while another counts would add log lines to that
+/// count.
+fn alone() -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn current_thread() -> rocket::tokio::runtime::Runtime {
     rocket::tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
@@ -135,6 +145,7 @@ const READ_ALLOCATIONS: u64 = 5;
 
 #[test]
 fn a_read_allocates_a_fixed_handful_beyond_a_route_without_a_session() {
+    let _alone = alone();
     current_thread().block_on(async {
         let (client, cookie) = client_with_session().await;
         let plain = counted(&client, "/plain", &cookie).await;
@@ -149,6 +160,7 @@ fn a_read_allocates_a_fixed_handful_beyond_a_route_without_a_session() {
 
 #[test]
 fn a_read_allocates_nothing_more_for_a_larger_record() {
+    let _alone = alone();
     current_thread().block_on(async {
         let (client, cookie) = client_with_session().await;
         let small = counted(&client, "/read", &cookie).await;
@@ -160,6 +172,7 @@ fn a_read_allocates_nothing_more_for_a_larger_record() {
 
 #[test]
 fn a_write_allocates_nothing_more_for_a_larger_record() {
+    let _alone = alone();
     current_thread().block_on(async {
         let (client, cookie) = client_with_session().await;
         let small = counted(&client, "/write", &cookie).await;
