@@ -121,6 +121,10 @@ pub struct FieldSink<'a> {
     scratch: Vec<u8>,
 }
 
+/// What a value is first encoded into: most fields take fewer bytes, so one allocation
+/// replaces a buffer grown from 8 bytes three or four times.
+const SCRATCH_BYTES: usize = 64;
+
 /// Where a sink's values go.
 enum Out<'a> {
     /// Into a record, replacing what it held.
@@ -189,6 +193,9 @@ impl<'a> FieldSink<'a> {
             }
         }
         let mut bytes = std::mem::take(&mut self.scratch);
+        if bytes.capacity() == 0 {
+            bytes.reserve(SCRATCH_BYTES);
+        }
         codec::encode_into(self.format, value, &mut bytes)?;
         if let Some(unused) = self.put(key, bytes) {
             self.scratch = unused;
@@ -253,7 +260,8 @@ fn is_default(defaults: Option<&Record>, key: &str, bytes: &[u8]) -> bool {
 /// The encoding, in `format`, of each field of `T` as it reads when absent; computed once per
 /// type and format in a process, then shared.
 pub(crate) fn defaults_of<T: SessionData>(format: Format) -> &'static Record {
-    type Registry = RwLock<HashMap<(TypeId, Format), &'static Record>>;
+    // Looked up on every save: a fast hash of a type id rather than SipHash.
+    type Registry = RwLock<HashMap<(TypeId, Format), &'static Record, foldhash::fast::FixedState>>;
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     let registry = REGISTRY.get_or_init(Default::default);
     let key = (TypeId::of::<T>(), format);

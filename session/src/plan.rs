@@ -104,10 +104,16 @@ impl Write {
 pub(crate) fn plan(facts: Facts, rules: &Rules) -> Result<Plan, Error> {
     let Facts { stored, mut next_id, loaded, pending, working, permanent, load, intent, .. } =
         facts;
-    if let (Some(changes), Some(id)) = (pending, &stored) {
-        debug_assert!(intent.destroyed.is_none() && !intent.regenerate && !intent.bound);
-        return plan_update(id.clone(), changes, &loaded, permanent, load, rules);
-    }
+    let stored = match (pending, stored) {
+        (Some(changes), Some(id)) => {
+            debug_assert!(intent.destroyed.is_none() && !intent.regenerate && !intent.bound);
+            return plan_update(id, changes, &loaded, permanent, load, rules);
+        }
+        (pending, stored) => {
+            debug_assert!(pending.is_none(), "pending changes are settled before planning");
+            stored
+        }
+    };
     let view = working.as_ref().unwrap_or(&loaded);
     let mut new_id = || next_id.take().unwrap_or_else(|| SessionId::generate(rules.id_length));
     let write = match (intent.destroyed, stored) {
@@ -128,7 +134,7 @@ pub(crate) fn plan(facts: Facts, rules: &Rules) -> Result<Plan, Error> {
         size_rule(record_size(view), record_size(&loaded), rules.max_size)?;
     }
     let permanence_changed = view.get(reserved::PERMANENT) != loaded.get(reserved::PERMANENT);
-    let refresh_cookie = refreshes_cookie(permanent, permanence_changed, load, rules);
+    let refresh_cookie = refreshes_cookie(permanent, permanence_changed, load, rules.rolling);
     // The index must follow a bound session to a new id, or learn of a new binding.
     let moves = matches!(write, Write::Regenerate { .. } | Write::Replace { .. });
     let index_user = (intent.bound || moves)
@@ -147,12 +153,13 @@ fn plan_update(
     load: LoadFacts,
     rules: &Rules,
 ) -> Result<Plan, Error> {
-    let loaded_size = record_size(loaded);
-    if !changes.is_empty() {
-        size_rule(changes.size_after(loaded, loaded_size), loaded_size, rules.max_size)?;
+    // Only a record that grows can be refused.
+    if let Some(growth) = changes.growth(loaded) {
+        let loaded_size = record_size(loaded);
+        size_rule(loaded_size + growth, loaded_size, rules.max_size)?;
     }
     let permanence_changed = changes.names(reserved::PERMANENT);
-    let refresh_cookie = refreshes_cookie(permanent, permanence_changed, load, rules);
+    let refresh_cookie = refreshes_cookie(permanent, permanence_changed, load, rules.rolling);
     let write = match changes.is_empty() {
         true => Write::Nothing { kept: Some(id) },
         false => Write::Update { id, changes },
@@ -160,17 +167,18 @@ fn plan_update(
     Ok(Plan { write, index_user: None, binds: false, ttl: rules.ttl, permanent, refresh_cookie })
 }
 
-/// Whether a kept session's cookie is sent again.
-fn refreshes_cookie(
+/// Whether a kept session's cookie is sent again, `rolling` being
+/// `session_refresh_each_request`.
+pub(crate) fn refreshes_cookie(
     permanent: bool,
     permanence_changed: bool,
     load: LoadFacts,
-    rules: &Rules,
+    rolling: bool,
 ) -> bool {
     // A rolling cookie restarts its Max-Age when the record's expiry restarts: at a load that
     // reset it, at most once per touch interval, and an update within the interval leaves
     // both where they are.
-    let rolling = permanent && rules.rolling && load.expiry_reset;
+    let rolling = permanent && rolling && load.expiry_reset;
     load.resign || permanence_changed || rolling
 }
 

@@ -42,6 +42,9 @@ enum Written {
 /// after the load, so that a slow load followed by a slow save cannot hold a request for
 /// twice the limit.
 pub(crate) async fn save(state: &RequestState, req: &Request<'_>) -> Result<CookieChange, Error> {
+    if state.is_untouched() {
+        return Ok(CookieChange::Keep);
+    }
     let Some(budget) = state.save_budget() else { return save_unbounded(state, req).await };
     rocket::tokio::time::timeout(budget.left, save_unbounded(state, req))
         .await

@@ -83,6 +83,13 @@ pub(crate) struct Intent {
     pub(crate) bound: bool,
 }
 
+impl Intent {
+    /// Whether the request asked for nothing.
+    fn is_empty(&self) -> bool {
+        !self.regenerate && self.destroyed.is_none() && !self.bound
+    }
+}
+
 impl RequestState {
     /// The session state of `req`, loading it with one store call on first use.
     pub(crate) async fn of<'r>(req: &'r Request<'_>) -> Result<&'r RequestState, &'r Error> {
@@ -235,6 +242,18 @@ impl RequestState {
         let size = record_size(&record);
         plan::size_rule(size, record_size(&facts.loaded), self.sessions.config().max_size)?;
         Ok(size)
+    }
+
+    /// Whether the request leaves the session as it found it, cookie included: nothing
+    /// changed or asked for, and no cookie to send again. The save of a read stops here.
+    pub(crate) fn is_untouched(&self) -> bool {
+        let facts = lock(&self.facts);
+        let rolling = self.sessions.config().refresh_each_request;
+        facts.pending.is_none()
+            && facts.working.is_none()
+            && facts.encode_error.is_none()
+            && facts.intent.is_empty()
+            && !plan::refreshes_cookie(facts.permanent, false, facts.load, rolling)
     }
 
     /// Whether the client has a live stored session.
@@ -460,7 +479,10 @@ fn diff_namespace<T: SessionData>(
     let mut changes = Changes::default();
     let mut sink = FieldSink::diffing(loaded, &mut changes, format, defaults);
     value.encode(&mut sink).ok()?;
-    let every_field_rewritten = sink.replaced() == namespace_len(loaded, T::NAMESPACE);
+    // Each key is written once: when every loaded field was rewritten, none of `T`'s is stale.
+    let replaced = sink.replaced();
+    let every_field_rewritten =
+        replaced == loaded.len() || replaced == namespace_len(loaded, T::NAMESPACE);
     every_field_rewritten.then_some(changes)
 }
 

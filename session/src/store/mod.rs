@@ -123,13 +123,13 @@ impl Changes {
         self.set.contains_key(key) || self.remove.iter().any(|removed| removed == key)
     }
 
-    /// The size [`record_size`] gives `loaded`, of `loaded_size` bytes, once the changes are
-    /// applied to it.
-    pub(crate) fn size_after(&self, loaded: &Record, loaded_size: usize) -> usize {
+    /// How many bytes more [`record_size`] gives `loaded` once the changes are applied to
+    /// it; `None` when it does not grow.
+    pub(crate) fn growth(&self, loaded: &Record) -> Option<usize> {
         let held = |key: &String| loaded.get(key).map_or(0, |value| key.len() + value.len());
         let gone: usize = self.remove.iter().chain(self.set.keys()).map(held).sum();
         let added: usize = self.set.iter().map(|(key, value)| key.len() + value.len()).sum();
-        loaded_size - gone + added
+        added.checked_sub(gone).filter(|&growth| growth > 0)
     }
 }
 
@@ -412,13 +412,20 @@ mod tests {
     }
 
     #[test]
-    fn the_size_after_changes_counts_replaced_values_once() {
+    fn the_growth_of_changes_counts_replaced_values_once() {
         let loaded = record(&[("a.x", 1), ("a.y", 2)]);
-        let changes =
-            Changes { set: record(&[("a.x", 3), ("a.zz", 4)]), remove: vec!["a.y".into()] };
+        let changes = Changes { set: record(&[("a.x", 3), ("a.zzz", 4)]), remove: vec![] };
         let mut after = loaded.clone();
         changes.apply_to(&mut after);
-        assert_eq!(changes.size_after(&loaded, record_size(&loaded)), record_size(&after));
+        assert_eq!(changes.growth(&loaded), Some(record_size(&after) - record_size(&loaded)));
+    }
+
+    #[test]
+    fn changes_that_shrink_or_keep_the_size_have_no_growth() {
+        let loaded = record(&[("a.x", 1), ("a.y", 2)]);
+        let replaced = Changes { set: record(&[("a.x", 3)]), remove: vec!["a.y".into()] };
+        assert_eq!(replaced.growth(&loaded), None);
+        assert_eq!(Changes { set: record(&[("a.x", 3)]), remove: vec![] }.growth(&loaded), None);
     }
 
     #[test]
