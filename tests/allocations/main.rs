@@ -5,11 +5,12 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rocket::http::Cookie;
 use rocket::local::asynchronous::Client;
 use rocket::{get, routes};
+use rocket_typed_session::store::{MemoryStore, SessionStore};
 use rocket_typed_session::{Session, SessionFairing, SessionMap};
 
 struct Counting;
@@ -109,13 +110,17 @@ async fn counted(client: &Client, path: &str, cookie: &str) -> u64 {
 
 /// A client of the test app, and the cookie of a stored session whose counters are set.
 async fn client_with_session() -> (Client, String) {
+    client_with_session_in(SessionFairing::new()).await
+}
+
+/// [`client_with_session`] with the sessions `fairing` keeps.
+async fn client_with_session_in(fairing: SessionFairing) -> (Client, String) {
     let config = rocket::Config {
         log_level: rocket::config::LogLevel::Off,
         ..rocket::Config::debug_default()
     };
-    let rocket = rocket::custom(config)
-        .attach(SessionFairing::new())
-        .mount("/", routes![plain, read, write, grow]);
+    let rocket =
+        rocket::custom(config).attach(fairing).mount("/", routes![plain, read, write, grow]);
     let client = Client::untracked(rocket).await.unwrap();
     let response = client.get("/write").dispatch().await;
     let cookie = response.cookies().get("session").expect("a session").value().to_owned();
@@ -167,6 +172,19 @@ fn a_read_allocates_nothing_more_for_a_larger_record() {
         let grown = client.get("/grow").cookie(Cookie::new("session", cookie.clone()));
         assert_eq!(grown.dispatch().await.into_string().await.as_deref(), Some("ok"));
         assert_eq!(counted(&client, "/read", &cookie).await, small, "40 more fields were copied");
+    });
+}
+
+#[test]
+fn a_store_shared_in_an_arc_costs_a_read_no_more_allocations_than_one_owned() {
+    let _alone = alone();
+    current_thread().block_on(async {
+        let (owned, cookie) =
+            client_with_session_in(SessionFairing::with_store(MemoryStore::default())).await;
+        let owned = counted(&owned, "/read", &cookie).await;
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::default());
+        let (shared, cookie) = client_with_session_in(SessionFairing::with_store(store)).await;
+        assert_eq!(counted(&shared, "/read", &cookie).await, owned);
     });
 }
 

@@ -11,6 +11,8 @@
 //! built-in store.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -344,41 +346,102 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 }
 
+/// A store's boxed future, as `async_trait` makes it.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 /// A shared store is a store: the same `Arc` can serve the fairing and, say, an admin task.
-#[async_trait::async_trait]
-impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
-    async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
-        (**self).load(key, touch).await
+///
+/// Each call hands back the future of the store inside, rather than boxing it again in an
+/// `async` block of its own: a store shared this way costs a request no more than one owned
+/// outright.
+impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
+    fn load<'a, 'k, 'f>(
+        &'a self,
+        key: &'k str,
+        touch: Option<Duration>,
+    ) -> Boxed<'f, Result<Option<Loaded>, Error>>
+    where
+        'a: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).load(key, touch)
     }
 
-    async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
-        (**self).create(key, fields, ttl).await
-    }
-
-    async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
-        (**self).update(key, changes, ttl).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<bool, Error> {
-        (**self).delete(key).await
-    }
-
-    async fn regenerate(
-        &self,
-        old: &str,
-        new: &str,
-        changes: &Changes,
+    fn create<'a, 'k, 'r, 'f>(
+        &'a self,
+        key: &'k str,
+        fields: &'r Record,
         ttl: Duration,
-    ) -> Result<Regenerated, Error> {
-        (**self).regenerate(old, new, changes, ttl).await
+    ) -> Boxed<'f, Result<bool, Error>>
+    where
+        'a: 'f,
+        'k: 'f,
+        'r: 'f,
+        Self: 'f,
+    {
+        (**self).create(key, fields, ttl)
     }
 
-    async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {
-        (**self).peek(keys).await
+    fn update<'a, 'k, 'c, 'f>(
+        &'a self,
+        key: &'k str,
+        changes: &'c Changes,
+        ttl: Duration,
+    ) -> Boxed<'f, Result<bool, Error>>
+    where
+        'a: 'f,
+        'k: 'f,
+        'c: 'f,
+        Self: 'f,
+    {
+        (**self).update(key, changes, ttl)
     }
 
-    async fn cleanup(&self) -> Result<(), Error> {
-        (**self).cleanup().await
+    fn delete<'a, 'k, 'f>(&'a self, key: &'k str) -> Boxed<'f, Result<bool, Error>>
+    where
+        'a: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).delete(key)
+    }
+
+    fn regenerate<'a, 'o, 'n, 'c, 'f>(
+        &'a self,
+        old: &'o str,
+        new: &'n str,
+        changes: &'c Changes,
+        ttl: Duration,
+    ) -> Boxed<'f, Result<Regenerated, Error>>
+    where
+        'a: 'f,
+        'o: 'f,
+        'n: 'f,
+        'c: 'f,
+        Self: 'f,
+    {
+        (**self).regenerate(old, new, changes, ttl)
+    }
+
+    fn peek<'a, 'k, 'f>(
+        &'a self,
+        keys: &'k [String],
+    ) -> Boxed<'f, Result<Vec<Option<Peeked>>, Error>>
+    where
+        'a: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).peek(keys)
+    }
+
+    fn cleanup<'a, 'f>(&'a self) -> Boxed<'f, Result<(), Error>>
+    where
+        'a: 'f,
+        Self: 'f,
+    {
+        (**self).cleanup()
     }
 
     fn request_time_limit(&self) -> Option<Duration> {
@@ -389,8 +452,12 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
         (**self).describe()
     }
 
-    async fn ping(&self) -> Option<Result<(), Error>> {
-        (**self).ping().await
+    fn ping<'a, 'f>(&'a self) -> Boxed<'f, Option<Result<(), Error>>>
+    where
+        'a: 'f,
+        Self: 'f,
+    {
+        (**self).ping()
     }
 }
 
