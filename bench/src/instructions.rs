@@ -141,17 +141,19 @@ pub struct Counts {
 }
 
 /// The functions whose inclusive costs split a request of our app into stages, in the order
-/// `stages` takes them: the first line of `callgrind_annotate`'s list naming each counts.
+/// `stages` takes them: the first line of `callgrind_annotate`'s list naming each counts. A
+/// store's calls are matched whatever the store, on its own future (the `Arc` it is shared
+/// in hands that future on).
 const STAGE_FUNCTIONS: [&str; 10] = [
     "guard::Session<T> as rocket::request::from_request::FromRequest>::from_request::{{closure}}",
     "sessions::Sessions::keyed ",
-    "Arc<S> as rocket_typed_session::store::SessionStore>::load::{{closure}}",
+    " as rocket_typed_session::store::SessionStore>::load::{{closure}} [",
     "state::RequestState::decode ",
     "state::RequestState::commit",
     "SessionFairing as rocket::fairing::Fairing>::on_response::{{closure}}",
     "state::RequestState::plan ",
-    "Arc<S> as rocket_typed_session::store::SessionStore>::update::{{closure}}",
-    "Arc<S> as rocket_typed_session::store::SessionStore>::create::{{closure}}",
+    " as rocket_typed_session::store::SessionStore>::update::{{closure}} [",
+    " as rocket_typed_session::store::SessionStore>::create::{{closure}} [",
     "rocket_typed_session::cookie::set ",
 ];
 
