@@ -142,17 +142,20 @@ pub struct Counts {
 
 /// The functions whose inclusive costs split a request of our app into stages, in the order
 /// `stages` takes them: the first line of `callgrind_annotate`'s list naming each counts. A
-/// store's calls are matched whatever the store, on its own future (the `Arc` it is shared
-/// in hands that future on).
-const STAGE_FUNCTIONS: [&str; 10] = [
+/// store's call is matched whatever the store, in two parts: the method, which builds the
+/// future (a Redis store writes its command there), and the future, polled apart from it.
+const STAGE_FUNCTIONS: [&str; 13] = [
     "guard::Session<T> as rocket::request::from_request::FromRequest>::from_request::{{closure}}",
     "sessions::Sessions::keyed ",
+    " as rocket_typed_session::store::SessionStore>::load [",
     " as rocket_typed_session::store::SessionStore>::load::{{closure}} [",
     "state::RequestState::decode ",
     "state::RequestState::commit",
     "SessionFairing as rocket::fairing::Fairing>::on_response::{{closure}}",
     "state::RequestState::plan ",
+    " as rocket_typed_session::store::SessionStore>::update [",
     " as rocket_typed_session::store::SessionStore>::update::{{closure}} [",
+    " as rocket_typed_session::store::SessionStore>::create [",
     " as rocket_typed_session::store::SessionStore>::create::{{closure}} [",
     "rocket_typed_session::cookie::set ",
 ];
@@ -170,9 +173,10 @@ fn stages(dump: &Path) -> Vec<(&'static str, u64)> {
         let figure = line.and_then(|line| line.split_whitespace().next()).unwrap_or("0");
         figure.replace(',', "").parse::<u64>().unwrap_or(0) / COUNTED as u64
     };
-    let [guard, digest, load, decode, commit, response, plan, update, create, cookie] =
+    let [guard, digest, load, loading, decode, commit, response, plan, update, updating, create, creating, cookie] =
         STAGE_FUNCTIONS.map(cost);
-    let save = update + create;
+    let load = load + loading;
+    let save = update + updating + create + creating;
     vec![
         ("guard: cookie read, id parse, request state", guard - digest - load - decode),
         ("guard: id digest (BLAKE3; SHA-256 before)", digest),
