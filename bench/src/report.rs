@@ -250,7 +250,26 @@ instructions per request and write 95,033 to 87,395; on Redis read 112,724 to 11
 write 143,123 to 135,376, below rocket_flex_session's 115,884 and 138,079 (the previous \
 figures from the run of 2026-12-03). The Redis figures include the saves' new deadline \
 (a reliability fix, README: a sample of the server's clock about once a second, a \
-`TIME` in the save's script), which cost about 1,200 instructions of the gain.\n\n";
+`TIME` in the save's script), which cost about 1,200 instructions of the gain.\n\
+15. **The memory store, the save's changes, a shared store's futures.** Moka's lookup cost \
+about 1,200 instructions a read (its read log, frequency sketch and clock), more than any \
+other step of ours: the memory store is now a sharded map of our own (a shard's read lock, \
+one foldhash and one lookup; an expiry order per shard for the sweep and for eviction, \
+which takes the records idle longest), and its load went from 1,691 to 342. A write copied \
+the loaded record, encoded the guard into the copy and diffed the two; one guard's change is \
+now gathered as the changes themselves while it encodes, so a write's allocations no longer \
+grow with the record (a test holds it). A store shared in an `Arc`, as the bench passes \
+it, boxed every future twice; the `Arc` now hands on the store's own. Smaller steps: a read \
+that changed nothing skips planning its save, values are encoded into a 64-byte buffer, \
+the digest is written in hex from a table, the `Cookie` header is scanned byte by byte. In \
+one run of every row: ours on memory read 79,176 to 77,172 instructions per request and \
+write 87,395 to 81,788; on Redis read 112,105 to 110,755 and write 135,376 to 130,214; \
+PostgreSQL write 155,697 to 151,059, SQLite write 202,114 to 198,250. What is left on \
+memory is mostly what the design asks for: `Vary: Cookie` on every response that read a \
+session, which neither peer sends, costs about 3,450 instructions here (Rocket's header \
+map, then hyper's, which grows for a seventh header, and their allocations; the read \
+counted 73,740 with it left out), the id's digest 960, the cookie scanned for every \
+value of the session's name 900, and decoding the fields one by one 2,000.\n\n";
 
 /// The issue's targets, each judged against this run's figures: the medians in `rows`, and
 /// where two scenarios are compared, every round of `rounds` (one list per row).
