@@ -9,7 +9,7 @@ use std::fmt;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::store::digest::prefixed_digest_hex;
+use crate::store::digest::{digest_hex, prefixed_digest_hex};
 
 /// The smallest accepted id length in bytes of entropy (128 bits).
 pub const MIN_ID_BYTES: usize = 16;
@@ -45,11 +45,7 @@ impl SessionId {
     ///
     /// [`generate`]: SessionId::generate
     pub fn parse(value: &str, bytes: usize) -> Option<Self> {
-        // Checked without decoding: this runs on every request that carries a cookie.
-        let canonical = value.len() == encoded_len(bytes)
-            && value.bytes().all(is_base64url)
-            && value.bytes().last().is_some_and(|last| unused_bits_are_zero(last, bytes));
-        canonical.then(|| SessionId { encoded: value.to_owned() })
+        is_canonical(value, bytes).then(|| SessionId { encoded: value.to_owned() })
     }
 
     /// The id as it appears in the cookie. Treat it as a secret: never log it.
@@ -64,18 +60,99 @@ impl SessionId {
     }
 }
 
+/// Whether `value` is exactly what [`SessionId::generate`] makes for `bytes` bytes. Checked
+/// without decoding: this runs on every request that carries a cookie.
+fn is_canonical(value: &str, bytes: usize) -> bool {
+    value.len() == encoded_len(bytes)
+        && value.bytes().all(is_base64url)
+        && value.bytes().last().is_some_and(|last| unused_bits_are_zero(last, bytes))
+}
+
 /// An id with its storage key, computed once per request and carried along, so that no
-/// step of a request digests the same id again.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// step of a request digests the same id again. Both sit in one buffer, the key then the id,
+/// inline where they fit: a request that reads its session allocates nothing for them.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct KeyedId {
-    pub(crate) id: SessionId,
-    pub(crate) key: String,
+    text: Text,
+    key_len: usize,
 }
 
 impl KeyedId {
     pub(crate) fn new(id: SessionId, prefix: &str) -> KeyedId {
-        let key = id.storage_key(prefix);
-        KeyedId { id, key }
+        KeyedId::of(id.expose(), prefix)
+    }
+
+    /// The id a cookie value carries, with its key, if the value has the exact shape of an
+    /// id of `bytes` bytes (see [`SessionId::parse`]).
+    pub(crate) fn parse(value: &str, bytes: usize, prefix: &str) -> Option<KeyedId> {
+        is_canonical(value, bytes).then(|| KeyedId::of(value, prefix))
+    }
+
+    fn of(id: &str, prefix: &str) -> KeyedId {
+        let digest = digest_hex(id);
+        KeyedId {
+            text: Text::of([prefix.as_bytes(), &digest, id.as_bytes()]),
+            key_len: prefix.len() + digest.len(),
+        }
+    }
+
+    /// The key the store files the session under: the prefix, then the id's digest.
+    pub(crate) fn key(&self) -> &str {
+        &self.text.as_str()[..self.key_len]
+    }
+
+    /// The id, as the cookie carries it.
+    pub(crate) fn id(&self) -> SessionId {
+        SessionId { encoded: self.text.as_str()[self.key_len..].to_owned() }
+    }
+}
+
+/// Like [`SessionId`]'s, never shows the id; the key is a digest, safe to show.
+impl fmt::Debug for KeyedId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedId").field("key", &self.key()).finish_non_exhaustive()
+    }
+}
+
+/// Room for a key and an id without allocating: the 64-digit digest, an id of the default 32
+/// bytes (43 characters) and a prefix of up to 21 bytes.
+const INLINE: usize = 128;
+
+/// Text made of whole strings, kept inline when short.
+#[derive(Clone, PartialEq, Eq)]
+enum Text {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl Text {
+    /// The concatenation of `parts`, each valid UTF-8.
+    fn of(parts: [&[u8]; 3]) -> Text {
+        let len: usize = parts.iter().map(|part| part.len()).sum();
+        match u8::try_from(len) {
+            Ok(short) if len <= INLINE => {
+                let mut bytes = [0; INLINE];
+                let mut at = 0;
+                for part in parts {
+                    bytes[at..at + part.len()].copy_from_slice(part);
+                    at += part.len();
+                }
+                Text::Inline { len: short, bytes }
+            }
+            _ => {
+                let joined = String::from_utf8(parts.concat()).expect("joined from strings");
+                Text::Heap(joined.into_boxed_str())
+            }
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("joined from whole strings")
+            }
+            Text::Heap(text) => text,
+        }
     }
 }
 
@@ -201,6 +278,41 @@ mod tests {
         assert!(key["session:".len()..].bytes().all(|b| b.is_ascii_hexdigit()));
         assert!(!key.contains(id.expose()));
         assert_eq!(key, id.storage_key("session:"));
+    }
+
+    #[test]
+    fn a_keyed_id_holds_the_id_and_its_storage_key() {
+        let id = SessionId::generate(32);
+        let keyed = KeyedId::new(id.clone(), "session:");
+        assert_eq!(keyed.key(), id.storage_key("session:"));
+        assert_eq!(keyed.id(), id);
+    }
+
+    #[test]
+    fn a_keyed_id_too_long_to_keep_inline_holds_the_same() {
+        let id = SessionId::generate(128);
+        let prefix = "a-prefix-longer-than-the-room-left-inline:";
+        let keyed = KeyedId::new(id.clone(), prefix);
+        assert!(matches!(keyed.text, Text::Heap(_)));
+        assert_eq!((keyed.key(), keyed.id()), (id.storage_key(prefix).as_str(), id));
+    }
+
+    #[test]
+    fn a_keyed_id_parses_only_what_an_id_parses() {
+        let id = SessionId::generate(32);
+        let keyed = KeyedId::parse(id.expose(), 32, "s:").unwrap();
+        assert_eq!(keyed, KeyedId::new(id.clone(), "s:"));
+        assert!(matches!(keyed.text, Text::Inline { .. }));
+        assert_eq!(KeyedId::parse(&id.expose()[1..], 32, "s:"), None);
+        assert_eq!(KeyedId::parse(id.expose(), 16, "s:"), None);
+    }
+
+    #[test]
+    fn a_keyed_ids_debug_output_shows_the_key_and_not_the_id() {
+        let id = SessionId::generate(32);
+        let shown = format!("{:?}", KeyedId::new(id.clone(), "session:"));
+        assert!(!shown.contains(id.expose()), "{shown}");
+        assert!(shown.contains(&id.storage_key("session:")), "{shown}");
     }
 
     #[test]

@@ -358,7 +358,7 @@ mod tests {
         let plan = plan(facts, &rules()).unwrap();
         let Write::Regenerate { old: from, new, changes } = plan.write else { panic!() };
         assert_eq!((from, changes.is_empty()), (old.clone(), true));
-        assert_ne!(new, old.id);
+        assert_ne!(new, old.id());
     }
 
     #[test]
@@ -377,7 +377,7 @@ mod tests {
         let plan = plan(facts, &rules()).unwrap();
         let Write::Replace { old: deleted, new, .. } = plan.write else { panic!("{plan:?}") };
         assert_eq!(deleted, old);
-        assert_ne!(new, old.id);
+        assert_ne!(new, old.id());
     }
 
     #[test]

@@ -54,12 +54,12 @@ pub(crate) async fn save(state: &RequestState, req: &Request<'_>) -> Result<Cook
 async fn save_unbounded(state: &RequestState, req: &Request<'_>) -> Result<CookieChange, Error> {
     let Plan { write, index_user, binds, ttl, permanent, refresh_cookie } = state.plan(req)?;
     let sessions = state.sessions();
-    let moved_from = write.replaced().map(|old| old.key.clone());
-    let destroyed = write.destroyed().map(|old| old.key.clone());
+    let moved_from = write.replaced().map(|old| old.key().to_owned());
+    let destroyed = write.destroyed().map(|old| old.key().to_owned());
     let written = carry_out(sessions, write, ttl).await?;
     if let Some(user) = &index_user {
         if let Written::Kept(Some(session)) | Written::Moved(session) = &written {
-            let capped = sessions.users().bind(user, &session.key, moved_from.as_deref()).await?;
+            let capped = sessions.users().bind(user, session.key(), moved_from.as_deref()).await?;
             sessions.emit_revoked(user, capped);
         }
     }
@@ -67,9 +67,9 @@ async fn save_unbounded(state: &RequestState, req: &Request<'_>) -> Result<Cooki
     report(sessions, &written, moved_from.as_deref(), destroyed.as_deref(), bound);
     let max_age = permanent.then_some(ttl);
     Ok(match written {
-        Written::Kept(Some(kept)) if refresh_cookie => CookieChange::Set { id: kept.id, max_age },
+        Written::Kept(Some(kept)) if refresh_cookie => CookieChange::Set { id: kept.id(), max_age },
         Written::Kept(_) => CookieChange::Keep,
-        Written::Moved(new) => CookieChange::Set { id: new.id, max_age },
+        Written::Moved(new) => CookieChange::Set { id: new.id(), max_age },
         Written::Gone => CookieChange::Remove,
     })
 }
@@ -90,17 +90,17 @@ fn report(
         Written::Moved(new) => {
             sessions.emit(|| match moved_from {
                 Some(old) => SessionEvent::Regenerated {
-                    handle: SessionHandle::of(&new.key),
+                    handle: SessionHandle::of(new.key()),
                     previous: SessionHandle::of(old),
                 },
-                None => SessionEvent::Created { handle: SessionHandle::of(&new.key) },
+                None => SessionEvent::Created { handle: SessionHandle::of(new.key()) },
             });
             new
         }
         Written::Kept(None) | Written::Gone => return,
     };
     if let Some(user) = bound {
-        sessions.emit(|| SessionEvent::Bound { user, handle: SessionHandle::of(&session.key) });
+        sessions.emit(|| SessionEvent::Bound { user, handle: SessionHandle::of(session.key()) });
     }
 }
 
@@ -111,14 +111,14 @@ async fn carry_out(sessions: &Sessions, write: Write, ttl: Duration) -> Result<W
         Write::Nothing { kept } => Written::Kept(kept),
         Write::Create { id, fields } => Written::Moved(create(sessions, id, &fields, ttl).await?),
         // Logged out or expired meanwhile: the write must not bring it back.
-        Write::Update { id, changes } => match store.update(&id.key, &changes, ttl).await? {
+        Write::Update { id, changes } => match store.update(id.key(), &changes, ttl).await? {
             true => Written::Kept(Some(id)),
             false => Written::Gone,
         },
         Write::Regenerate { old, new, changes } => {
             let mut new = sessions.keyed(new);
             for _ in 0..ID_ATTEMPTS {
-                match store.regenerate(&old.key, &new.key, &changes, ttl).await? {
+                match store.regenerate(old.key(), new.key(), &changes, ttl).await? {
                     Regenerated::Moved => return Ok(Written::Moved(new)),
                     Regenerated::SourceGone => return Ok(Written::Gone),
                     Regenerated::TargetTaken => new = sessions.fresh_id(),
@@ -127,11 +127,11 @@ async fn carry_out(sessions: &Sessions, write: Write, ttl: Duration) -> Result<W
             return Err(Error::NoFreeId(ID_ATTEMPTS));
         }
         Write::Delete { old } => {
-            store.delete(&old.key).await?;
+            store.delete(old.key()).await?;
             Written::Gone
         }
         Write::Replace { old, new, fields } => {
-            store.delete(&old.key).await?;
+            store.delete(old.key()).await?;
             Written::Moved(create(sessions, new, &fields, ttl).await?)
         }
     })
@@ -147,7 +147,7 @@ async fn create(
 ) -> Result<KeyedId, Error> {
     let mut new = sessions.keyed(id);
     for _ in 0..ID_ATTEMPTS {
-        if sessions.backend().create(&new.key, fields, ttl).await? {
+        if sessions.backend().create(new.key(), fields, ttl).await? {
             return Ok(new);
         }
         new = sessions.fresh_id();

@@ -32,9 +32,9 @@ struct Shared {
     hook: Option<Hook>,
 }
 
-/// The id a session cookie carries.
+/// The id a session cookie carries, with its storage key.
 pub(crate) struct CookieId {
-    pub(crate) id: SessionId,
+    pub(crate) id: KeyedId,
     /// It was signed with a fallback key: the client should get it signed anew.
     pub(crate) resign: bool,
 }
@@ -54,15 +54,16 @@ impl Sessions {
         Sessions { shared: Arc::new(shared) }
     }
 
-    /// The id a cookie value carries, if it has the exact shape (and, when signing, a valid
-    /// signature); anything else is no id, decided without a store call.
+    /// The id a cookie value carries, with its storage key, if it has the exact shape (and,
+    /// when signing, a valid signature); anything else is no id, decided without a store call.
     pub(crate) fn id_from_cookie(&self, value: &str) -> Option<CookieId> {
         let length = self.shared.config.id_length;
         match &self.shared.signer {
-            Some(signer) => {
-                signer.verify(value, length).map(|(id, resign)| CookieId { id, resign })
-            }
-            None => SessionId::parse(value, length).map(|id| CookieId { id, resign: false }),
+            Some(signer) => signer
+                .verify(value, length)
+                .map(|(id, resign)| CookieId { id: self.keyed(id), resign }),
+            None => KeyedId::parse(value, length, &self.shared.config.key_prefix)
+                .map(|id| CookieId { id, resign: false }),
         }
     }
 

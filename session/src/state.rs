@@ -121,15 +121,19 @@ impl RequestState {
         let started = sessions.backend().request_time_limit().map(|_| Instant::now());
         let config = sessions.config();
         let mut found = None;
-        if let Some(CookieId { id, resign }) = session_cookie(req, &sessions) {
-            let stored = sessions.keyed(id);
+        if let Some(CookieId { id: stored, resign }) = session_cookie(req, &sessions) {
             // Before the record tells its age, the most its expiry may be reset to.
             let touch = config.refresh_each_request.then(|| sessions.touch_lifetime());
-            let loaded = sessions.backend().load(&stored.key, touch).await.map_err(load_failure)?;
+            let backend = sessions.backend();
+            let loaded = match backend.load_now(stored.key(), touch) {
+                Some(answer) => answer,
+                None => backend.load(stored.key(), touch).await,
+            };
+            let loaded = loaded.map_err(load_failure)?;
             let loaded = match loaded {
                 // Past the absolute timeout: the session ends here, whatever its activity.
                 Some(loaded) if sessions.remaining(&loaded.record).is_zero() => {
-                    sessions.backend().delete(&stored.key).await.map_err(load_failure)?;
+                    sessions.backend().delete(stored.key()).await.map_err(load_failure)?;
                     None
                 }
                 loaded => loaded,
@@ -275,7 +279,7 @@ impl RequestState {
     pub(crate) fn id(&self) -> SessionId {
         let mut facts = lock(&self.facts);
         match (&facts.stored, facts.intent.regenerate) {
-            (Some(stored), false) => stored.id.clone(),
+            (Some(stored), false) => stored.id(),
             _ => {
                 let length = self.sessions.config().id_length;
                 facts.next_id.get_or_insert_with(|| SessionId::generate(length)).clone()
@@ -329,7 +333,7 @@ impl RequestState {
 
     /// The storage key of the session as it was stored when the request began.
     pub(crate) fn stored_key(&self) -> Option<String> {
-        lock(&self.facts).stored.as_ref().map(|stored| stored.key.clone())
+        lock(&self.facts).stored.as_ref().map(|stored| stored.key().to_owned())
     }
 
     pub(crate) fn bound_user(&self) -> Option<String> {

@@ -142,11 +142,12 @@ fn current_thread() -> rocket::tokio::runtime::Runtime {
 }
 
 /// The allocations a read of a stored session adds to the same request without a session
-/// guard: Rocket's boxed guard future and its request-local slot for the session state, the
-/// id and its storage key, and the store's boxed load future. The record is shared with the
-/// memory store, not copied. This holds the count: a change that allocates more on every
+/// guard: Rocket's boxed guard future and its request-local slot for the session state,
+/// which any async guard keeping request-local state costs. Nothing of ours: the id and its
+/// storage key sit inline, the memory store answers without a future, and the record is
+/// shared with it, not copied. This holds the count: a change that allocates more on every
 /// read fails here.
-const READ_ALLOCATIONS: u64 = 5;
+const READ_ALLOCATIONS: u64 = 2;
 
 #[test]
 fn a_read_allocates_a_fixed_handful_beyond_a_route_without_a_session() {

@@ -220,6 +220,22 @@ pub async fn a_touching_load_with_a_new_ttl_resets_the_expiry(store: impl Sessio
     assert_eq!(fields_of(&store, &k("1")).await, None, "the shorter ttl was not applied");
 }
 
+/// A load answered at once, by a store that answers that way, finds what a load finds, and
+/// resets the expiry when a load would.
+pub async fn a_load_answered_at_once_finds_what_a_load_finds(store: impl SessionStore) {
+    let k = key_space();
+    let fields = record(&[("a.x", b"1")]);
+    store.create(&k("1"), &fields, TTL).await.unwrap();
+    let Some(found) = store.load_now(&k("1"), None) else {
+        return; // The store always goes through `load`.
+    };
+    assert_eq!(found.unwrap().map(|loaded| Record::clone(&loaded.record)), Some(fields));
+    let missing = store.load_now(&k("missing"), None).expect("answered at once");
+    assert!(missing.unwrap().is_none());
+    let touched = store.load_now(&k("1"), Some(SHORT_TTL)).expect("answered at once");
+    assert!(touched.unwrap().expect("the record exists").expiry_reset, "a new ttl applies");
+}
+
 /// A load without touch resets nothing.
 pub async fn a_load_without_touch_resets_nothing(store: impl SessionStore) {
     let k = key_space();
@@ -347,6 +363,7 @@ macro_rules! conformance_suite {
             a_touching_load_after_the_touch_interval_resets_the_expiry,
             a_touching_load_with_a_new_ttl_resets_the_expiry,
             a_load_without_touch_resets_nothing,
+            a_load_answered_at_once_finds_what_a_load_finds,
             an_update_resets_the_ttl,
             an_update_within_the_touch_interval_leaves_the_expiry,
             keys_are_independent,

@@ -230,6 +230,28 @@ impl MemoryStore {
         entry.is_live(Instant::now()).then_some(entry)
     }
 
+    /// A load, answered at once, as every call of this store is.
+    fn load_at_once(&self, key: &str, touch: Option<Duration>) -> Option<Loaded> {
+        let (shard, hash) = self.shard(key);
+        let now = Instant::now();
+        {
+            let shard = read(shard);
+            let entry = shard.find(hash, key).filter(|entry| entry.is_live(now))?;
+            if !touch.is_some_and(|ttl| entry.needs_touch(ttl, now)) {
+                return Some(Loaded { record: entry.fields.clone(), expiry_reset: false });
+            }
+        }
+        // Due for a reset: look again under the exclusive lock, as the record may have gone.
+        let ttl = touch.unwrap_or_default();
+        let mut shard = write(shard);
+        let entry = shard.find(hash, key).filter(|entry| entry.is_live(now))?;
+        let (record, due) = (entry.fields.clone(), entry.needs_touch(ttl, now));
+        if due {
+            shard.touch(hash, key, ttl, now);
+        }
+        Some(Loaded { record, expiry_reset: due })
+    }
+
     fn contains(&self, key: &str) -> bool {
         let (shard, hash) = self.shard(key);
         read(shard).find(hash, key).is_some_and(|entry| entry.is_live(Instant::now()))
@@ -254,28 +276,15 @@ impl SessionStore for MemoryStore {
     }
 
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
-        let (shard, hash) = self.shard(key);
-        let now = Instant::now();
-        {
-            let shard = read(shard);
-            let Some(entry) = shard.find(hash, key).filter(|entry| entry.is_live(now)) else {
-                return Ok(None);
-            };
-            if !touch.is_some_and(|ttl| entry.needs_touch(ttl, now)) {
-                return Ok(Some(Loaded { record: entry.fields.clone(), expiry_reset: false }));
-            }
-        }
-        // Due for a reset: look again under the exclusive lock, as the record may have gone.
-        let ttl = touch.unwrap_or_default();
-        let mut shard = write(shard);
-        let Some(entry) = shard.find(hash, key).filter(|entry| entry.is_live(now)) else {
-            return Ok(None);
-        };
-        let (record, due) = (entry.fields.clone(), entry.needs_touch(ttl, now));
-        if due {
-            shard.touch(hash, key, ttl, now);
-        }
-        Ok(Some(Loaded { record, expiry_reset: due }))
+        Ok(self.load_at_once(key, touch))
+    }
+
+    fn load_now(
+        &self,
+        key: &str,
+        touch: Option<Duration>,
+    ) -> Option<Result<Option<Loaded>, Error>> {
+        Some(Ok(self.load_at_once(key, touch)))
     }
 
     async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {

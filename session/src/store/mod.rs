@@ -259,6 +259,17 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Backend failures; a missing key is not an error.
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error>;
 
+    /// The answer [`load`](Self::load) would give, given at once by a store that never waits
+    /// (one in this process's memory): the request then spares the boxed future a `load`
+    /// costs. `None`, the default, sends the request through `load`.
+    fn load_now(
+        &self,
+        _key: &str,
+        _touch: Option<Duration>,
+    ) -> Option<Result<Option<Loaded>, Error>> {
+        None
+    }
+
     /// Stores `fields` under `key` with expiry `ttl` if and only if `key` does not exist.
     /// Returns whether it was created. `fields` is never empty: a record without fields does
     /// not exist.
@@ -366,6 +377,14 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
         Self: 'f,
     {
         (**self).load(key, touch)
+    }
+
+    fn load_now(
+        &self,
+        key: &str,
+        touch: Option<Duration>,
+    ) -> Option<Result<Option<Loaded>, Error>> {
+        (**self).load_now(key, touch)
     }
 
     fn create<'a, 'k, 'r, 'f>(

@@ -109,13 +109,13 @@ impl<'c> TestSessions<'c> {
         fill(&mut session)?;
         session.record.extend(self.sessions.created_field());
         let new = self.sessions.fresh_id();
-        if !self.sessions.store().create(&new.key, &session.record, config.lifetime).await? {
+        if !self.sessions.store().create(new.key(), &session.record, config.lifetime).await? {
             return Err(Error::NoFreeId(1));
         }
         if let Some(user) = &session.user {
-            self.sessions.users().bind(user, &new.key, None).await?;
+            self.sessions.users().bind(user, new.key(), None).await?;
         }
-        Ok(Cookie::new(config.cookie_name.clone(), self.sessions.cookie_value(&new.id)))
+        Ok(Cookie::new(config.cookie_name.clone(), self.sessions.cookie_value(&new.id())))
     }
 
     /// Namespace `T` of the session `cookie` carries, when it holds a value other than the
@@ -146,8 +146,7 @@ impl<'c> TestSessions<'c> {
             return Ok(None);
         }
         let Some(parsed) = self.sessions.id_from_cookie(cookie.value()) else { return Ok(None) };
-        let session = self.sessions.keyed(parsed.id);
-        let loaded = self.sessions.store().load(&session.key, None).await?;
+        let loaded = self.sessions.store().load(parsed.id.key(), None).await?;
         Ok(loaded.map(|loaded| Arc::unwrap_or_clone(loaded.record)))
     }
 
