@@ -69,11 +69,11 @@ fn is_canonical(value: &str, bytes: usize) -> bool {
 }
 
 /// An id with its storage key, computed once per request and carried along, so that no
-/// step of a request digests the same id again. Both sit in one buffer, the key then the id,
-/// inline where they fit: a request that reads its session allocates nothing for them.
+/// step of a request digests the same id again. Both sit in one allocation, the key then
+/// the id: a request that reads its session allocates once for them.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct KeyedId {
-    text: Text,
+    text: Box<str>,
     key_len: usize,
 }
 
@@ -90,20 +90,28 @@ impl KeyedId {
 
     fn of(id: &str, prefix: &str) -> KeyedId {
         let digest = digest_hex(id);
-        KeyedId {
-            text: Text::of([prefix.as_bytes(), &digest, id.as_bytes()]),
-            key_len: prefix.len() + digest.len(),
+        let digest = std::str::from_utf8(&digest).expect("hex digits are ASCII");
+        let mut text = String::with_capacity(prefix.len() + digest.len() + id.len());
+        for part in [prefix, digest, id] {
+            text.push_str(part);
         }
+        KeyedId { text: text.into_boxed_str(), key_len: prefix.len() + digest.len() }
     }
 
     /// The key the store files the session under: the prefix, then the id's digest.
     pub(crate) fn key(&self) -> &str {
-        &self.text.as_str()[..self.key_len]
+        &self.text[..self.key_len]
     }
 
     /// The id, as the cookie carries it.
     pub(crate) fn id(&self) -> SessionId {
-        SessionId { encoded: self.text.as_str()[self.key_len..].to_owned() }
+        SessionId { encoded: self.text[self.key_len..].to_owned() }
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(<redacted>)")
     }
 }
 
@@ -111,54 +119,6 @@ impl KeyedId {
 impl fmt::Debug for KeyedId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyedId").field("key", &self.key()).finish_non_exhaustive()
-    }
-}
-
-/// Room for a key and an id without allocating: the 64-digit digest, an id of the default 32
-/// bytes (43 characters) and a prefix of up to 21 bytes.
-const INLINE: usize = 128;
-
-/// Text made of whole strings, kept inline when short.
-#[derive(Clone, PartialEq, Eq)]
-enum Text {
-    Inline { len: u8, bytes: [u8; INLINE] },
-    Heap(Box<str>),
-}
-
-impl Text {
-    /// The concatenation of `parts`, each valid UTF-8.
-    fn of(parts: [&[u8]; 3]) -> Text {
-        let len: usize = parts.iter().map(|part| part.len()).sum();
-        match u8::try_from(len) {
-            Ok(short) if len <= INLINE => {
-                let mut bytes = [0; INLINE];
-                let mut at = 0;
-                for part in parts {
-                    bytes[at..at + part.len()].copy_from_slice(part);
-                    at += part.len();
-                }
-                Text::Inline { len: short, bytes }
-            }
-            _ => {
-                let joined = String::from_utf8(parts.concat()).expect("joined from strings");
-                Text::Heap(joined.into_boxed_str())
-            }
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        match self {
-            Text::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("joined from whole strings")
-            }
-            Text::Heap(text) => text,
-        }
-    }
-}
-
-impl fmt::Debug for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionId(<redacted>)")
     }
 }
 
@@ -289,20 +249,10 @@ mod tests {
     }
 
     #[test]
-    fn a_keyed_id_too_long_to_keep_inline_holds_the_same() {
-        let id = SessionId::generate(128);
-        let prefix = "a-prefix-longer-than-the-room-left-inline:";
-        let keyed = KeyedId::new(id.clone(), prefix);
-        assert!(matches!(keyed.text, Text::Heap(_)));
-        assert_eq!((keyed.key(), keyed.id()), (id.storage_key(prefix).as_str(), id));
-    }
-
-    #[test]
     fn a_keyed_id_parses_only_what_an_id_parses() {
         let id = SessionId::generate(32);
         let keyed = KeyedId::parse(id.expose(), 32, "s:").unwrap();
         assert_eq!(keyed, KeyedId::new(id.clone(), "s:"));
-        assert!(matches!(keyed.text, Text::Inline { .. }));
         assert_eq!(KeyedId::parse(&id.expose()[1..], 32, "s:"), None);
         assert_eq!(KeyedId::parse(id.expose(), 16, "s:"), None);
     }

@@ -143,11 +143,12 @@ fn current_thread() -> rocket::tokio::runtime::Runtime {
 
 /// The allocations a read of a stored session adds to the same request without a session
 /// guard: Rocket's boxed guard future and its request-local slot for the session state,
-/// which any async guard keeping request-local state costs. Nothing of ours: the id and its
-/// storage key sit inline, the memory store answers without a future, and the record is
-/// shared with it, not copied. This holds the count: a change that allocates more on every
-/// read fails here.
-const READ_ALLOCATIONS: u64 = 2;
+/// which any async guard keeping request-local state costs, and one of ours, the id with its
+/// storage key. The memory store answers without a future, and the record is shared with
+/// it, not copied. (Keeping the id inline spared that allocation but cost more instructions
+/// than it saved, in the copies of a larger request state.) This holds the count: a change
+/// that allocates more on every read fails here.
+const READ_ALLOCATIONS: u64 = 3;
 
 #[test]
 fn a_read_allocates_a_fixed_handful_beyond_a_route_without_a_session() {
