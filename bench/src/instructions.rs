@@ -143,10 +143,12 @@ pub struct Counts {
 /// The functions whose inclusive costs split a request of our app into stages, in the order
 /// `stages` takes them: the first line of `callgrind_annotate`'s list naming each counts. A
 /// store's call is matched whatever the store, in two parts: the method, which builds the
-/// future (a Redis store writes its command there), and the future, polled apart from it.
-const STAGE_FUNCTIONS: [&str; 13] = [
+/// future (a Redis store writes its command there), and the future, polled apart from it; or
+/// in one, a load answered at once (`load_now`).
+const STAGE_FUNCTIONS: [&str; 14] = [
     "guard::Session<T> as rocket::request::from_request::FromRequest>::from_request::{{closure}}",
-    "sessions::Sessions::keyed ",
+    "rocket_typed_session::id::KeyedId::of ",
+    " as rocket_typed_session::store::SessionStore>::load_now [",
     " as rocket_typed_session::store::SessionStore>::load [",
     " as rocket_typed_session::store::SessionStore>::load::{{closure}} [",
     "state::RequestState::decode ",
@@ -173,13 +175,13 @@ fn stages(dump: &Path) -> Vec<(&'static str, u64)> {
         let figure = line.and_then(|line| line.split_whitespace().next()).unwrap_or("0");
         figure.replace(',', "").parse::<u64>().unwrap_or(0) / COUNTED as u64
     };
-    let [guard, digest, load, loading, decode, commit, response, plan, update, updating, create, creating, cookie] =
+    let [guard, digest, answered, load, loading, decode, commit, response, plan, update, updating, create, creating, cookie] =
         STAGE_FUNCTIONS.map(cost);
-    let load = load + loading;
+    let load = answered + load + loading;
     let save = update + updating + create + creating;
     vec![
         ("guard: cookie read, id parse, request state", guard - digest - load - decode),
-        ("guard: id digest (BLAKE3; SHA-256 before)", digest),
+        ("guard: id digest and storage key (BLAKE3; SHA-256 before)", digest),
         ("guard: store load", load),
         ("guard: decode", decode),
         ("handler: encode into the record", commit),

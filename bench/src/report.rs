@@ -259,12 +259,17 @@ which takes the records idle longest), and its load went from 1,691 to 342. A wr
 the loaded record, encoded the guard into the copy and diffed the two; one guard's change is \
 now gathered as the changes themselves while it encodes, so a write's allocations no longer \
 grow with the record (a test holds it). A store shared in an `Arc`, as the bench passes \
-it, boxed every future twice; the `Arc` now hands on the store's own. Smaller steps: a read \
-that changed nothing skips planning its save, values are encoded into a 64-byte buffer, \
-the digest is written in hex from a table, the `Cookie` header is scanned byte by byte. In \
-one run of every row: ours on memory read 79,176 to 77,172 instructions per request and \
-write 87,395 to 81,788; on Redis read 112,105 to 110,755 and write 135,376 to 130,214; \
-PostgreSQL write 155,697 to 151,059, SQLite write 202,114 to 198,250. What is left on \
+it, boxed every future twice; the `Arc` now hands on the store's own, and a store that \
+never waits answers a load at once (`SessionStore::load_now`), with no future at all. The \
+id and its storage key share one allocation. Smaller steps: a read that changed nothing \
+skips planning its save, values are encoded into a 64-byte buffer, the digest is written \
+in hex from a table, the `Cookie` header is scanned byte by byte. A read now allocates \
+three times beyond the no-session route (two of them Rocket's), where it took five. In one \
+run of every row: ours on memory read 79,176 to 76,195 instructions per request and write \
+87,395 to 81,333; on Redis read 112,105 to 110,512 and write 135,376 to 130,507; \
+PostgreSQL write 155,697 to 150,574, SQLite write 202,114 to 198,527. An inline buffer for \
+the id and its key, which spared that allocation too, was tried and left out: the larger \
+request state's copies cost more than the allocation (a read counted 78,838). What is left on \
 memory is mostly what the design asks for: `Vary: Cookie` on every response that read a \
 session, which neither peer sends, costs about 3,450 instructions here (Rocket's header \
 map, then hyper's, which grows for a seventh header, and their allocations; the read \
