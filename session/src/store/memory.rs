@@ -494,6 +494,96 @@ mod tests {
     }
 
     #[test]
+    fn records_reset_at_the_same_instant_both_keep_their_place_in_the_expiry_order() {
+        // One shard, so that both records share its expiry order.
+        let store = MemoryStore::with_capacity(1 << 20);
+        for key in ["k1", "k2"] {
+            now(store.create(key, &record(1), HOUR)).unwrap();
+        }
+        let at = Instant::now();
+        for key in ["k1", "k2"] {
+            let (shard, hash) = store.shard(key);
+            write(shard).touch(hash, key, HOUR, at);
+        }
+        let ordered: usize = store.shared.shards.iter().map(|s| read(s).by_expiry.len()).sum();
+        assert_eq!(ordered, 2, "one record fell out of the expiry order");
+        assert!(slot_of(&store, "k1") != slot_of(&store, "k2"));
+    }
+
+    #[test]
+    fn a_lifetime_past_what_the_clock_can_hold_keeps_the_record() {
+        let store = MemoryStore::default();
+        assert!(now(store.create("key", &record(1), Duration::MAX)).unwrap());
+        assert!(now(store.load("key", None)).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_store_filled_exactly_to_its_capacity_evicts_nothing() {
+        // Two records of 3 + 497 bytes each: 1,000 bytes, the whole capacity.
+        let store = MemoryStore::with_capacity(1000);
+        for key in ["k_1", "k_2"] {
+            now(store.create(key, &record(494), HOUR)).unwrap();
+        }
+        assert_eq!(bytes(&store), 1000);
+        assert!(store.contains("k_1") && store.contains("k_2"));
+    }
+
+    #[test]
+    fn a_store_of_several_shards_stays_within_its_capacity() {
+        let capacity = 2 << 20;
+        let store = MemoryStore::with_capacity(capacity);
+        assert_eq!(store.shared.shards.len(), 2);
+        for n in 0..3000 {
+            now(store.create(&format!("key{n}"), &record(1024), HOUR)).unwrap();
+        }
+        assert!(bytes(&store) <= capacity, "{} bytes held", bytes(&store));
+    }
+
+    #[test]
+    fn a_key_whose_record_expired_unswept_can_be_created_again() {
+        let store = MemoryStore::default();
+        now(store.create("key", &record(1), Duration::from_millis(1))).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+
+        assert!(now(store.create("key", &record(2), HOUR)).unwrap());
+
+        assert_eq!(now(store.load("key", None)).unwrap().unwrap().record["a.x"], [1, 1]);
+    }
+
+    #[test]
+    fn an_update_that_grows_a_full_store_evicts_to_stay_within_its_capacity() {
+        let store = MemoryStore::with_capacity(1000);
+        for key in ["k_1", "k_2"] {
+            now(store.create(key, &record(494), HOUR)).unwrap();
+        }
+        let grown = Changes { set: record(594), remove: vec![] };
+
+        assert!(now(store.update("k_2", &grown, HOUR)).unwrap());
+
+        assert!(bytes(&store) <= 1000, "{} bytes held", bytes(&store));
+        assert!(!store.contains("k_1") && store.contains("k_2"));
+    }
+
+    #[test]
+    fn a_load_is_answered_at_once() {
+        let store = MemoryStore::default();
+        now(store.create("key", &record(1), HOUR)).unwrap();
+        let answer = store.load_now("key", None).expect("the memory store never waits");
+        assert_eq!(answer.unwrap().unwrap().record["a.x"], [1]);
+    }
+
+    #[test]
+    fn records_are_spread_over_every_shard() {
+        let store = MemoryStore::default();
+        // 2,000 keys over 64 shards: the chance that one stays empty is about 10^-12.
+        for n in 0..2000 {
+            now(store.create(&format!("key{n}"), &record(1), HOUR)).unwrap();
+        }
+        let empty = store.shared.shards.iter().filter(|s| read(s).entries.is_empty()).count();
+        assert_eq!(empty, 0, "{empty} of 64 shards hold nothing");
+    }
+
+    #[test]
     fn a_sweep_removes_expired_records_and_their_bytes() {
         let store = MemoryStore::default();
         now(store.create("short", &record(10), Duration::from_millis(1))).unwrap();
