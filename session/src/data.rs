@@ -136,13 +136,11 @@ enum Out<'a> {
 impl<'a> FieldSink<'a> {
     /// A sink that writes every value into `out`, encoding in `format`.
     pub fn new(out: &'a mut Record, format: Format) -> Self {
-        FieldSink {
-            out: Out::Record(out),
-            format,
-            replaced: 0,
-            defaults: None,
-            scratch: Vec::new(),
-        }
+        FieldSink::writing_to(Out::Record(out), format, None)
+    }
+
+    fn writing_to(out: Out<'a>, format: Format, defaults: Option<&'a Record>) -> Self {
+        FieldSink { out, format, replaced: 0, defaults, scratch: Vec::new() }
     }
 
     /// A sink that leaves out every value equal to its encoding in `defaults`.
@@ -151,7 +149,7 @@ impl<'a> FieldSink<'a> {
         format: Format,
         defaults: &'a Record,
     ) -> Self {
-        FieldSink { defaults: Some(defaults), ..FieldSink::new(out, format) }
+        FieldSink::writing_to(Out::Record(out), format, Some(defaults))
     }
 
     /// A sink that compares each value with `loaded` and gathers in `changes` only the ones
@@ -163,13 +161,7 @@ impl<'a> FieldSink<'a> {
         format: Format,
         defaults: &'a Record,
     ) -> Self {
-        FieldSink {
-            out: Out::Changes { loaded, changes },
-            format,
-            replaced: 0,
-            defaults: Some(defaults),
-            scratch: Vec::new(),
-        }
+        FieldSink::writing_to(Out::Changes { loaded, changes }, format, Some(defaults))
     }
 
     /// Encodes `value` in the configured format and stores it under `key`.

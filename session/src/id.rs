@@ -9,7 +9,7 @@ use std::fmt;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::store::digest::{digest_hex, prefixed_digest_hex};
+use crate::store::digest::{prefixed_digest_hex, push_prefixed_digest_hex};
 
 /// The smallest accepted id length in bytes of entropy (128 bits).
 pub const MIN_ID_BYTES: usize = 16;
@@ -89,13 +89,11 @@ impl KeyedId {
     }
 
     fn of(id: &str, prefix: &str) -> KeyedId {
-        let digest = digest_hex(id);
-        let digest = std::str::from_utf8(&digest).expect("hex digits are ASCII");
-        let mut text = String::with_capacity(prefix.len() + digest.len() + id.len());
-        for part in [prefix, digest, id] {
-            text.push_str(part);
-        }
-        KeyedId { text: text.into_boxed_str(), key_len: prefix.len() + digest.len() }
+        let mut text = String::with_capacity(prefix.len() + 64 + id.len());
+        push_prefixed_digest_hex(&mut text, prefix, id);
+        let key_len = text.len();
+        text.push_str(id);
+        KeyedId { text: text.into_boxed_str(), key_len }
     }
 
     /// The key the store files the session under: the prefix, then the id's digest.

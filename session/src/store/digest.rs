@@ -7,15 +7,13 @@
 /// session cookie, and BLAKE3 hashes an id in a fraction of SHA-256's instructions, with the
 /// same preimage resistance (256-bit output).
 pub(crate) fn prefixed_digest_hex(prefix: &str, text: &str) -> String {
-    let digest = digest_hex(text);
-    let mut out = String::with_capacity(prefix.len() + digest.len());
-    out.push_str(prefix);
-    out.push_str(std::str::from_utf8(&digest).expect("hex digits are ASCII"));
+    let mut out = String::with_capacity(prefix.len() + 64);
+    push_prefixed_digest_hex(&mut out, prefix, text);
     out
 }
 
-/// The BLAKE3 digest of `text` in lowercase hex.
-pub(crate) fn digest_hex(text: &str) -> [u8; 64] {
+/// Appends `prefix` and the digest of `text` to `out`, as [`prefixed_digest_hex`] spells them.
+pub(crate) fn push_prefixed_digest_hex(out: &mut String, prefix: &str, text: &str) {
     // Two digits a byte, looked up whole: `blake3::Hash::to_hex` builds its string a
     // character at a time at about twice the cost, on every request with a session.
     let mut hex = [0; 64];
@@ -23,7 +21,8 @@ pub(crate) fn digest_hex(text: &str) -> [u8; 64] {
     for (pair, &byte) in hex.chunks_exact_mut(2).zip(digest.as_bytes()) {
         pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
     }
-    hex
+    out.push_str(prefix);
+    out.push_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
 }
 
 /// The two lowercase hex digits of every byte.
