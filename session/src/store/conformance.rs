@@ -291,6 +291,17 @@ pub async fn binary_values_survive_unchanged(store: impl SessionStore) {
     assert_eq!(fields_of(&store, &k("1")).await, Some(fields));
 }
 
+/// Field names outside ASCII, which some stores frame by their length in bytes, come back
+/// whole from a plain load and a touching one.
+pub async fn names_outside_ascii_survive_both_loads(store: impl SessionStore) {
+    let k = key_space();
+    let fields = record(&[("a.naïve", b"1"), ("a.日本語", b"22"), ("a.☃:2", b"3:x")]);
+    store.create(&k("1"), &fields, TTL).await.unwrap();
+    assert_eq!(fields_of(&store, &k("1")).await, Some(fields.clone()));
+    let loaded = store.load(&k("1"), Some(TTL)).await.unwrap().expect("the record");
+    assert_eq!(*loaded.record, fields);
+}
+
 /// A touching load, which some stores answer in another shape than a plain one, gives back
 /// values of any bytes, names with digits and colons, empty values and large ones as written.
 pub async fn binary_values_survive_a_touching_load(store: impl SessionStore) {
@@ -369,6 +380,7 @@ macro_rules! conformance_suite {
             keys_are_independent,
             binary_values_survive_unchanged,
             binary_values_survive_a_touching_load,
+            names_outside_ascii_survive_both_loads,
             an_update_that_removes_every_field_ends_the_record,
             thousands_of_fields_fit_in_one_write,
             peek_reads_each_key_in_order,

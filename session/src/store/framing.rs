@@ -1,7 +1,8 @@
 //! A session's values framed into one byte string, `<bytes>:<field><bytes>:<value>` for each
-//! value: how the SQLite read and Redis's rolling read return a whole session as one item,
-//! where each item a client hands over costs it more than the framing (sqlx copies each row
-//! and passes it from the connection's thread; redis-rs parses each element of a reply).
+//! value: how the SQLite and PostgreSQL reads and Redis's rolling read return a whole session
+//! as one item, where each item a client hands over costs it more than the framing (sqlx
+//! copies each row and looks up its columns one by one, and on SQLite passes it from the
+//! connection's thread; redis-rs parses each element of a reply).
 
 use super::Record;
 

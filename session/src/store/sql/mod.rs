@@ -9,6 +9,8 @@
 //! cleanup or after, and moving the expiry (a touch, a save) rewrites the header alone. A
 //! save writes the rows of the fields it changes and the header, nothing else.
 
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod framed;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
 pub(crate) mod pool;
@@ -101,7 +103,9 @@ impl Table {
     }
 
     /// Runs `operation` within the table's bound once `ready` (the store's check that the
-    /// table is ready, a no-op once it is) has passed.
+    /// table is ready, a no-op once it is) has passed. (MySQL's store runs its statements
+    /// through its own connection loop.)
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
     pub(crate) async fn run<T>(
         &self,
         store: &'static str,

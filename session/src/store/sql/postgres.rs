@@ -8,10 +8,9 @@ use std::time::Duration;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, Postgres};
 use sqlx::{AssertSqlSafe, Connection, SqlStr};
 
+use super::framed::{live_values, Values};
 use super::pool::{on_connection, Connections};
-use super::{
-    columns, ddl, live_session, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH,
-};
+use super::{columns, ddl, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "postgres";
@@ -181,6 +180,11 @@ impl Statements {
         // a plan made for the id at hand then looks so much cheaper than the general one
         // that PostgreSQL plans every read anew (60 us of planning for 12 of execution).
         let key = "id = (SELECT $1::text)";
+        // Each value as `<bytes>:<field><bytes>:<value>`, the lengths in UTF-8 bytes whatever
+        // the database's encoding.
+        let values = "string_agg(CASE WHEN field <> '' THEN \
+            convert_to(octet_length(convert_to(field, 'UTF8')) || ':' || field \
+            || octet_length(value) || ':', 'UTF8') || value END, ''::bytea)";
         // The header's expiry moves when the new one is earlier or the old one is older than
         // the touch interval.
         let due = |expiry: &str, due_before: &str| {
@@ -196,13 +200,14 @@ impl Statements {
             )
         };
         Statements {
-            // Every row of the session, the header with its expiry, which the store checks.
-            load: sql(format!("SELECT field, value, expires_at, false FROM {t} WHERE {key}")),
+            // One row however many values (see `framed.rs`): the header's expiry (value rows
+            // hold 0, so it is the largest, and no row gives NULL) and the values framed.
+            load: sql(format!("SELECT max(expires_at), {values}, false FROM {t} WHERE {key}")),
             // The header of a live session whose expiry is due moves (the values stay where
             // they are), through the function, so that the statement stays a plain read.
             load_touching: sql(format!(
-                "SELECT field, value, expires_at, CASE WHEN field = '' AND expires_at - $2 > 0 \
-                   AND {due} THEN {t}_touch(id, $2, $3) ELSE false END \
+                "SELECT max(expires_at), {values}, bool_or(CASE WHEN field = '' \
+                   AND expires_at - $2 > 0 AND {due} THEN {t}_touch(id, $2, $3) ELSE false END) \
                  FROM {t} WHERE {key}",
                 due = due("$3", "$4")
             )),
@@ -283,17 +288,13 @@ impl Statements {
     }
 }
 
-/// A loaded row: the field (`''` for the header), the value, the expiry (the header's alone
-/// counts) and whether this read moved it.
-type Row = (String, Vec<u8>, i64, bool);
+/// A loaded session: its expiry and values, and whether this read moved the expiry.
+type Row = (Option<i64>, Option<Values>, Option<bool>);
 
-/// The session `rows` hold if its header is alive at `now` and it has values.
-fn record_of(rows: Vec<Row>, now: i64) -> Option<Loaded> {
-    // Only the header's row can say it moved.
-    let expiry_reset = rows.iter().any(|row| row.3);
-    let rows = rows.into_iter().map(|(field, value, expires_at, _)| (field, value, expires_at));
-    let (record, _) = live_session(rows, now)?;
-    Some(Loaded { record: Arc::new(record), expiry_reset })
+/// The session `row` holds if its header is alive at `now` and it has values.
+fn record_of((expires_at, values, moved): Row, now: i64) -> Option<Loaded> {
+    let (record, _) = live_values((expires_at, values), now)?;
+    Some(Loaded { record: Arc::new(record), expiry_reset: moved == Some(true) })
 }
 
 #[async_trait::async_trait]
@@ -301,7 +302,7 @@ impl SessionStore for PostgresStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let times = Times::for_ttl(touch.unwrap_or_default());
         self.ready().await?;
-        let rows: Vec<Row> = self
+        let row: Row = self
             .table
             .read(STORE, || {
                 let query = match touch {
@@ -312,10 +313,10 @@ impl SessionStore for PostgresStore {
                         .bind(times.expiry)
                         .bind(times.due_before),
                 };
-                on_connection!(self.connections, |c| query.fetch_all(c))
+                on_connection!(self.connections, |c| query.fetch_one(c))
             })
             .await?;
-        Ok(record_of(rows, times.now))
+        Ok(record_of(row, times.now))
     }
 
     async fn peek(&self, keys: &[String]) -> Result<Vec<Option<Peeked>>, Error> {

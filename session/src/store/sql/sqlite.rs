@@ -9,9 +9,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use sqlx::Connection;
 use sqlx::{AssertSqlSafe, SqlStr, Sqlite, Transaction};
 
+use super::framed::live_values;
 use super::pool::{on_connection, Connections};
 use super::{ddl, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
-use crate::store::framing::unframe;
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "sqlite";
@@ -453,42 +453,6 @@ impl SessionStore for SqliteStore {
         let file = self.connections.connect_options();
         let file = file.get_filename().display().to_string();
         format!("SQLite in {file}, table {}", self.table.name)
-    }
-}
-
-/// A session's header expiry and its values as the `session` statement frames them: an
-/// aggregate, so one row always, with NULLs where the session has no rows.
-type Framed = (Option<i64>, Option<Values>);
-
-/// The values of the session `row` holds, with its expiry; `None` when it has expired or
-/// holds no value (a record without fields does not exist).
-fn live_values((expires_at, values): Framed, now: i64) -> Option<(Record, i64)> {
-    let expires_at = expires_at.filter(|expires_at| *expires_at > now)?;
-    let record = values.map(|values| values.0).filter(|record| !record.is_empty())?;
-    Some((record, expires_at))
-}
-
-/// A session's values from one blob: for each, `<bytes>:<field><bytes>:<value>` with the
-/// lengths in decimal. Bytes in another shape fail the decode, so the request gets an error
-/// instead of a session missing values.
-struct Values(Record);
-
-impl sqlx::Type<Sqlite> for Values {
-    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-        <Vec<u8> as sqlx::Type<Sqlite>>::type_info()
-    }
-
-    /// `group_concat` gives text, whose bytes are read as they are.
-    fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-        <Vec<u8> as sqlx::Type<Sqlite>>::compatible(ty)
-            || <&str as sqlx::Type<Sqlite>>::compatible(ty)
-    }
-}
-
-impl<'r> sqlx::Decode<'r, Sqlite> for Values {
-    fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        let framed = <&[u8] as sqlx::Decode<Sqlite>>::decode(value)?;
-        unframe(framed).map(Values).ok_or_else(|| "session values not in their framing".into())
     }
 }
 
