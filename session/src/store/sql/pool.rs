@@ -56,8 +56,11 @@ impl<DB: Database> Connections<DB> {
     /// # Errors
     /// No connection could be opened.
     pub(crate) async fn acquire(&self) -> Result<Held<DB>, sqlx::Error> {
+        // The futures of sqlx's checkout, connect and ping are boxed: held inline, they would
+        // size every operation's future (sqlx's checkout alone is 14 KB) and be copied with
+        // it on each request, for paths that an operation on a kept connection never takes.
         let checkout = match self {
-            Connections::Shared(pool) => Checkout::Shared(pool.acquire().await?),
+            Connections::Shared(pool) => Checkout::Shared(Box::pin(pool.acquire()).await?),
             Connections::Own(own) => own.acquire().await?,
         };
         Ok(Held { checkout: Some(checkout) })
@@ -97,11 +100,11 @@ impl<DB: Database> Own<DB> {
             self.permits.clone().acquire_owned().await.map_err(|_| sqlx::Error::PoolClosed)?;
         while let Some((mut connection, since)) = self.take_idle() {
             let suspect = self.suspicion.raised() || since.elapsed() >= PING_AFTER_IDLE;
-            if !suspect || connection.ping().await.is_ok() {
+            if !suspect || Box::pin(connection.ping()).await.is_ok() {
                 return Ok(Checkout::Own { connection, pool: self.clone(), _permit: permit });
             }
         }
-        let connection = self.connect.connect().await?;
+        let connection = Box::pin(self.connect.connect()).await?;
         Ok(Checkout::Own { connection, pool: self.clone(), _permit: permit })
     }
 
@@ -174,3 +177,21 @@ macro_rules! on_connection {
     };
 }
 pub(crate) use on_connection;
+
+#[cfg(all(test, feature = "postgres"))]
+mod tests {
+    use sqlx::postgres::PgConnectOptions;
+    use sqlx::Postgres;
+
+    use super::*;
+
+    /// The future every operation on these connections is built into and copied with: the
+    /// checkout's rare paths (sqlx's pool, a connect, a ping) must not size it.
+    #[test]
+    fn an_operation_carries_no_kilobytes_of_the_checkout_s_rare_paths() {
+        let connections = Connections::<Postgres>::own(PgConnectOptions::new(), 1, Arc::default());
+        let operation = connections.run(|held| async move { (held, Ok(())) });
+        let size = std::mem::size_of_val(&operation);
+        assert!(size < 1024, "an operation's future takes {size} bytes");
+    }
+}
