@@ -93,8 +93,17 @@ impl RedisStore {
         if let Some(connection) = lock(slot).clone() {
             return Ok((connection, true));
         }
-        // Taken out of the pool: a multiplexed connection is shared, not checked out per use.
-        let connection = match &self.source {
+        // Boxed: the pools' checkout futures take kilobytes, which inline would size every
+        // operation's future, copied on each request for a path a kept connection skips.
+        let connection = Box::pin(self.checkout()).await?;
+        *lock(slot) = Some(connection.clone());
+        Ok((connection, false))
+    }
+
+    /// A connection taken out of the pool: a multiplexed connection is shared, not checked
+    /// out per use.
+    async fn checkout(&self) -> Result<Connection, Error> {
+        Ok(match &self.source {
             Source::Single(pool) => Connection::Single(deadpool_redis::Connection::take(
                 pool.get().await.map_err(pool_error)?,
             )),
@@ -104,9 +113,7 @@ impl RedisStore {
             Source::Sentinel(pool) => Connection::Single(sentinel::Connection::take(
                 pool.get().await.map_err(pool_error)?,
             )),
-        };
-        *lock(slot) = Some(connection.clone());
-        Ok((connection, false))
+        })
     }
 }
 

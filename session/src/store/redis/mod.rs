@@ -312,7 +312,18 @@ impl RedisStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{masked, masked_list};
+    use super::{masked, masked_list, RedisOptions, RedisStore};
+    use crate::store::SessionStore;
+
+    /// Every load is built into this future and copied with it: the pools' checkout, which
+    /// only a first use or a reconnect runs, must not size it.
+    #[test]
+    fn a_load_carries_no_kilobytes_of_the_pool_checkout() {
+        let store = RedisStore::open("redis://127.0.0.1:1", RedisOptions::default()).unwrap();
+        let load = store.load("key", None);
+        let size = std::mem::size_of_val(&*load);
+        assert!(size < 2048, "a load's future takes {size} bytes");
+    }
 
     #[test]
     fn a_described_url_never_shows_its_password() {
