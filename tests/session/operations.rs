@@ -22,6 +22,16 @@ async fn regenerate_kills_the_old_id() {
 }
 
 #[rocket::async_test]
+async fn regenerate_alone_moves_the_session_to_a_new_id() {
+    let (app, store) = launch().await;
+    let old = session_with_cart(&app, &[7]).await;
+    let new = app.get("/regenerate", Some(&old)).await.session_cookie().expect("a new cookie");
+    assert_ne!(new, old);
+    assert_eq!(store.record(&storage_key(&old)).await, None);
+    assert_eq!(app.get("/cart", Some(&new)).await.body, "items=[7] coupon=None");
+}
+
+#[rocket::async_test]
 async fn destroy_deletes_the_record() {
     let (app, store) = launch().await;
     let cookie = app.get("/login/ada", None).await.session_cookie().unwrap();

@@ -196,6 +196,13 @@ fn login(mut auth: Session<Auth>, user: &str) -> &'static str {
     "logged in"
 }
 
+/// A new id and nothing else: no field changes.
+#[get("/regenerate")]
+fn regenerate(mut auth: Session<Auth>) -> &'static str {
+    auth.regenerate();
+    "regenerated"
+}
+
 /// A login that binds the session to the user, for "log out everywhere".
 #[get("/login/bound/<user>")]
 fn login_bound(mut auth: Session<Auth>, user: &str) -> &'static str {
@@ -438,6 +445,7 @@ fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
             both,
             login,
             login_bound,
+            regenerate,
             revoke,
             logout,
             logout_with_flash,
