@@ -1,9 +1,9 @@
 //! Load benchmarks: `cargo run --release -p rocket_typed_session_bench -- [--quick]
-//! [--backend memory|redis|postgres|sqlite|sql|all] [--only TEXT] [--rounds N] [--save]`. `--save` writes
+//! [--backend memory|redis|postgres|sqlite|mysql|sql|all] [--only TEXT] [--rounds N] [--save]`. `--save` writes
 //! BENCHMARKS.md and docs/benchmarks.svg at the workspace root.
 //!
 //! `-- --instructions [--backend …]` counts instructions per request under callgrind
-//! instead (see `instructions.rs`); `-- --serve memory|redis|postgres|sqlite PORT [URL]
+//! instead (see `instructions.rs`); `-- --serve memory|redis|postgres|sqlite|mysql PORT [URL]
 //! [--no-rolling]` is how that mode runs our app alone in a process.
 
 mod app;
@@ -28,7 +28,8 @@ use std::time::Duration;
 
 use rocket::figment::Figment;
 use rocket_typed_session::store::{
-    MemoryStore, PostgresStore, RedisOptions, RedisStore, SessionStore, SqlOptions, SqliteStore,
+    MemoryStore, MysqlStore, PostgresStore, RedisOptions, RedisStore, SessionStore, SqlOptions,
+    SqliteStore,
 };
 use rocket_typed_session::testing::ObservedStore;
 use rocket_typed_session::SessionFairing;
@@ -47,23 +48,30 @@ enum Backend {
     Redis,
     Postgres,
     Sqlite,
+    Mysql,
 }
 
 impl Backend {
+    const ALL: [Backend; 5] =
+        [Backend::Memory, Backend::Redis, Backend::Postgres, Backend::Sqlite, Backend::Mysql];
+
     fn name(self) -> &'static str {
         match self {
             Backend::Memory => "memory",
             Backend::Redis => "Redis",
             Backend::Postgres => "PostgreSQL",
             Backend::Sqlite => "SQLite",
+            Backend::Mysql => "MySQL",
         }
     }
 
-    /// The peers that have a store for this backend: rocket-session-store has none in SQL.
+    /// The peers that have a store for this backend: rocket-session-store has none in SQL,
+    /// and neither has one for MySQL.
     fn peers(self) -> &'static [Peer] {
         match self {
             Backend::Memory | Backend::Redis => &[Peer::Flex, Peer::Store],
             Backend::Postgres | Backend::Sqlite => &[Peer::Flex],
+            Backend::Mysql => &[],
         }
     }
 
@@ -74,6 +82,7 @@ impl Backend {
             Backend::Redis => "redis",
             Backend::Postgres => "postgres",
             Backend::Sqlite => "sqlite",
+            Backend::Mysql => "mysql",
         }
     }
 }
@@ -131,7 +140,7 @@ fn scenarios() -> Vec<Scenario> {
         plain("private cookie, read", Some("/cookie/write"), "/cookie/read"),
         plain("private cookie, write", Some("/cookie/write"), "/cookie/write"),
     ];
-    for backend in [Backend::Memory, Backend::Redis, Backend::Postgres, Backend::Sqlite] {
+    for backend in Backend::ALL {
         let peers = backend.peers().iter().map(|peer| Subject::Peer(*peer));
         for subject in std::iter::once(Subject::Ours).chain(peers) {
             for op in ["read", "write"] {
@@ -196,9 +205,12 @@ fn settings() -> Settings {
         "redis" => vec![Backend::Redis],
         "postgres" => vec![Backend::Postgres],
         "sqlite" => vec![Backend::Sqlite],
-        "sql" => vec![Backend::Postgres, Backend::Sqlite],
-        "all" => vec![Backend::Memory, Backend::Redis, Backend::Postgres, Backend::Sqlite],
-        other => panic!("--backend takes memory, redis, postgres, sqlite, sql or all, not {other}"),
+        "mysql" => vec![Backend::Mysql],
+        "sql" => vec![Backend::Postgres, Backend::Sqlite, Backend::Mysql],
+        "all" => Backend::ALL.to_vec(),
+        other => panic!(
+            "--backend takes memory, redis, postgres, sqlite, mysql, sql or all, not {other}"
+        ),
     };
     let quick = args.iter().any(|a| a == "--quick");
     let rounds = value("--rounds").map_or(if quick { 1 } else { 3 }, |n| {
@@ -385,21 +397,20 @@ fn store_for(backend: Backend, url: Option<&str>) -> Arc<dyn SessionStore> {
         Backend::Redis => Arc::new(RedisStore::open(url(), RedisOptions::default()).unwrap()),
         Backend::Postgres => Arc::new(PostgresStore::open(url(), SqlOptions::default()).unwrap()),
         Backend::Sqlite => Arc::new(SqliteStore::open(url(), SqlOptions::default()).unwrap()),
+        Backend::Mysql => Arc::new(MysqlStore::open(url(), SqlOptions::default()).unwrap()),
     }
 }
 
-/// `--serve memory|redis|postgres|sqlite PORT [URL] [--no-rolling]`: our app alone, on the
+/// `--serve memory|redis|postgres|sqlite|mysql PORT [URL] [--no-rolling]`: our app alone, on the
 /// plain store, until the process is killed.
 fn serve(args: &[String]) -> ! {
     let [backend, port, rest @ ..] = args else {
-        panic!("usage: --serve memory|redis|postgres|sqlite PORT [URL] [--no-rolling]");
+        panic!("usage: --serve memory|redis|postgres|sqlite|mysql PORT [URL] [--no-rolling]");
     };
     let port = port.parse().expect("a port");
-    let backend = [Backend::Memory, Backend::Redis, Backend::Postgres, Backend::Sqlite]
-        .into_iter()
-        .find(|known| known.arg() == backend)
-        .unwrap_or_else(|| {
-            panic!("--serve takes memory, redis, postgres or sqlite, not {backend}")
+    let backend =
+        Backend::ALL.into_iter().find(|known| known.arg() == backend).unwrap_or_else(|| {
+            panic!("--serve takes memory, redis, postgres, sqlite or mysql, not {backend}")
         });
     let url = rest.first().filter(|arg| !arg.starts_with("--")).map(String::as_str);
     // sqlx's SQLite pool spawns its upkeep where it is opened: a runtime that lives as long.

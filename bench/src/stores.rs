@@ -2,12 +2,14 @@
 //! each scenario's app is given.
 
 use crate::redis::RedisServer;
+use crate::support::mariadb::MariadbServer;
 use crate::support::postgres::PostgresServer;
 use crate::{free_port, Backend};
 
 pub struct Stores {
     pub redis: Option<RedisServer>,
     postgres: Option<PostgresServer>,
+    mariadb: Option<MariadbServer>,
     /// Where each SQLite scenario gets a database file of its own.
     sqlite: tempfile::TempDir,
 }
@@ -18,6 +20,7 @@ impl Stores {
         Stores {
             redis: backends.contains(&Backend::Redis).then(RedisServer::start),
             postgres: backends.contains(&Backend::Postgres).then(PostgresServer::start),
+            mariadb: backends.contains(&Backend::Mysql).then(MariadbServer::start),
             sqlite: tempfile::tempdir().expect("a temporary directory"),
         }
     }
@@ -27,6 +30,9 @@ impl Stores {
         match backend {
             Backend::Redis => self.redis.iter().map(RedisServer::pid).collect(),
             Backend::Postgres => self.postgres.as_ref().map_or_else(Vec::new, |pg| pg.processes()),
+            Backend::Mysql => {
+                self.mariadb.as_ref().and_then(MariadbServer::pid).into_iter().collect()
+            }
             Backend::Memory | Backend::Sqlite => Vec::new(),
         }
     }
@@ -38,6 +44,7 @@ impl Stores {
             Backend::Memory => None,
             Backend::Redis => Some(self.redis.as_ref().expect("a Redis server").url()),
             Backend::Postgres => Some(self.postgres.as_ref().expect("a PostgreSQL server").url()),
+            Backend::Mysql => Some(self.mariadb.as_ref().expect("a MariaDB server").url()),
             Backend::Sqlite => {
                 let file = format!("{}.db", free_port());
                 Some(format!("sqlite://{}", self.sqlite.path().join(file).display()))

@@ -108,6 +108,11 @@ impl MariadbServer {
         command
     }
 
+    /// The server's process, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.server.lock().unwrap().as_ref().map(Child::id)
+    }
+
     /// Kills the server at once, as a crash would.
     pub fn stop(&self) {
         if let Some(mut child) = self.server.lock().unwrap().take() {

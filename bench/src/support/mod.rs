@@ -1,9 +1,11 @@
-//! The tests' private PostgreSQL cluster, for the PostgreSQL rows, with the helpers it
-//! takes from beside it.
+//! The tests' private PostgreSQL cluster and MariaDB server, for the PostgreSQL and MySQL
+//! rows, with the helpers they take from beside them.
 #![allow(dead_code)]
 
 #[path = "../../../tests/support/exit.rs"]
 pub mod exit;
+#[path = "../../../tests/support/mariadb.rs"]
+pub mod mariadb;
 #[path = "../../../tests/support/postgres.rs"]
 pub mod postgres;
 #[path = "../../../tests/support/process.rs"]
