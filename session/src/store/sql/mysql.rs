@@ -5,7 +5,6 @@
 //! midway, a timeout) may leave its transaction open, so its connection is closed rather
 //! than reused: the server then rolls the transaction back.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::pool::{on_connection, Connections};
 use super::{bare_name, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
+use crate::store::digest::push_hex;
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "mysql";
@@ -140,9 +140,7 @@ impl MysqlStore {
 fn hex(bytes: &[u8]) -> String {
     let mut literal = String::with_capacity(bytes.len() * 2 + 3);
     literal.push_str("X'");
-    for byte in bytes {
-        let _ = write!(literal, "{byte:02x}");
-    }
+    push_hex(&mut literal, bytes);
     literal.push('\'');
     literal
 }
