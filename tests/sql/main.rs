@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod aggregate;
 mod app;
 mod outage;
 mod plans;

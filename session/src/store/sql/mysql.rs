@@ -11,12 +11,17 @@ use std::time::Duration;
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
 
+use super::framed::{live_values, Framed};
 use super::pool::{on_connection, Connections};
 use super::{bare_name, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
 use crate::store::digest::push_hex;
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "mysql";
+
+/// The largest `group_concat_max_len` both servers take: a read's aggregate is then bounded
+/// only by `max_allowed_packet`, as any statement is.
+const GROUP_CONCAT_MAX_LEN: u64 = 4_294_967_295;
 
 /// How every write batch starts. Read committed: a lookup of a missing key (a logged-out
 /// session, a new id) then locks no gap of the index, where concurrent logins inserting
@@ -227,19 +232,24 @@ impl<'a> Batch<'a> {
         )
     }
 
-    /// Reads the live session's values, each row also carrying `touched`.
-    fn load(&self, touched: &str) -> String {
+    /// Reads the session as one row, as the SQLite and PostgreSQL reads do: the header's
+    /// expiry, then the values framed into one blob (each row and each column sqlx hands over
+    /// costs far more than framing a value), then `extra` columns. The aggregate's length
+    /// limit is lifted first: at MySQL's default of 1,024 bytes a session would come back
+    /// cut short, which the framing would refuse.
+    fn load(&self, extra: &str) -> String {
         format!(
-            "SELECT field, value, {touched} FROM {t} WHERE id = {k} AND field <> '' \
-             AND EXISTS (SELECT 1 FROM {t} h WHERE h.id = {k} AND h.field = '' \
-             AND h.expires_at > {now});",
+            "SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN}; \
+             SELECT max(CASE WHEN field = '' THEN expires_at END), \
+             group_concat(CASE WHEN field <> '' THEN concat(length(field), ':', field, \
+             length(value), ':', value) END SEPARATOR ''){extra} FROM {t} WHERE id = {k};",
             t = self.table,
             k = self.key,
-            now = self.times.now
         )
     }
 
-    /// Moves the header's expiry when due, then reads: only the header row is written.
+    /// Moves the header's expiry when due, then reads, telling whether it moved: only the
+    /// header row is written.
     fn load_touching(&self) -> String {
         let Times { now, expiry, due_before } = self.times;
         format!(
@@ -248,7 +258,7 @@ impl<'a> Batch<'a> {
              SET @rts_touched = row_count(); {load}",
             t = self.table,
             k = self.key,
-            load = self.load("@rts_touched")
+            load = self.load(", @rts_touched")
         )
     }
 
@@ -347,16 +357,19 @@ pub(super) fn passes(number: u16) -> bool {
     )
 }
 
-fn record_of(rows: Vec<MySqlRow>) -> Result<Option<Loaded>, Error> {
-    let Some(first) = rows.first() else { return Ok(None) };
-    let touched: Option<i64> = first.try_get(2).map_err(|e| decode(&e.to_string()))?;
-    let mut record = Record::new();
-    for row in &rows {
-        let field: Vec<u8> = row.try_get(0).map_err(|e| decode(&e.to_string()))?;
-        let field = String::from_utf8(field).map_err(|_| decode("a field name is not UTF-8"))?;
-        record.insert(field, row.try_get(1).map_err(|e| decode(&e.to_string()))?);
-    }
-    Ok(Some(Loaded { record: Arc::new(record), expiry_reset: touched.unwrap_or(0) > 0 }))
+fn record_of(rows: Vec<MySqlRow>, now: i64) -> Result<Option<Loaded>, Error> {
+    let row = rows.last().ok_or_else(|| decode("the read returned no row"))?;
+    let framed: Framed = (column(row, 0)?, column(row, 1)?);
+    let touched = row.columns().len() > 2 && column::<Option<i64>>(row, 2)?.unwrap_or(0) > 0;
+    Ok(live_values(framed, now)
+        .map(|(record, _)| Loaded { record: Arc::new(record), expiry_reset: touched }))
+}
+
+fn column<'r, T: sqlx::Decode<'r, MySql> + sqlx::Type<MySql>>(
+    row: &'r MySqlRow,
+    index: usize,
+) -> Result<T, Error> {
+    row.try_get(index).map_err(|e| decode(&e.to_string()))
 }
 
 /// The rows of the sessions under `keys`, as [`peeked`] reads them, in one statement: the
@@ -392,11 +405,11 @@ impl SessionStore for MysqlStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let batch = Batch::new(&self.table.name, key, Times::for_ttl(touch.unwrap_or_default()));
         let sql = match touch {
-            None => batch.load("0"),
+            None => batch.load(""),
             Some(_) => batch.load_touching(),
         };
         self.ready().await?;
-        record_of(self.table.read(STORE, || self.send(sql.clone())).await?)
+        record_of(self.table.read(STORE, || self.send(sql.clone())).await?, batch.times.now)
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
