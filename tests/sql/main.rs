@@ -5,7 +5,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod aggregate;
 mod app;
 mod outage;
 mod plans;

@@ -1,5 +1,5 @@
 //! A session read as one row, its header's expiry and its values framed into one blob (see
-//! [`framing`](crate::store::framing)): how the SQL stores' reads return a session,
+//! [`framing`](crate::store::framing)): how the SQLite and PostgreSQL reads return a session,
 //! since each row sqlx hands over costs far more than framing a value (a row's columns are
 //! copied and looked up by type one by one; on SQLite the row also crosses threads).
 

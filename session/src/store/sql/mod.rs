@@ -9,6 +9,7 @@
 //! cleanup or after, and moving the expiry (a touch, a save) rewrites the header alone. A
 //! save writes the rows of the fields it changes and the header, nothing else.
 
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod framed;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
