@@ -262,22 +262,33 @@ impl<'a> Batch<'a> {
         )
     }
 
-    /// The header goes when the last value does, as a record without fields ends.
+    /// The header goes when the last value does, as a record without fields ends; only an
+    /// update that removes values can leave none, so only such a one counts them.
     fn update(&self, changes: &Changes) -> String {
         format!(
-            "{BEGIN} {lock} {remove} {put} \
-             SELECT count(*) INTO @rts_left FROM {t} WHERE id = {k} AND field <> ''; \
-             DELETE FROM {t} WHERE @rts_live = 1 AND @rts_left = 0 AND id = {k} AND field = ''; \
+            "{BEGIN} {lock} {remove} {put} {end_if_empty} \
              UPDATE {t} SET expires_at = {expiry} WHERE @rts_live = 1 AND id = {k} AND field = '' \
                AND (expires_at > {expiry} OR expires_at < {due_before}); \
              COMMIT; SELECT @rts_live;",
             lock = self.lock_live("rts_live", &self.key),
             remove = self.remove(&self.key, &changes.remove, "@rts_live = 1"),
             put = self.put(&self.key, &changes.set, "@rts_live = 1"),
+            end_if_empty =
+                if changes.remove.is_empty() { String::new() } else { self.end_if_empty() },
             t = self.table,
             k = self.key,
             expiry = self.times.expiry,
             due_before = self.times.due_before
+        )
+    }
+
+    /// Deletes the live session's header if it has no values left.
+    fn end_if_empty(&self) -> String {
+        format!(
+            "SELECT count(*) INTO @rts_left FROM {t} WHERE id = {k} AND field <> ''; \
+             DELETE FROM {t} WHERE @rts_live = 1 AND @rts_left = 0 AND id = {k} AND field = '';",
+            t = self.table,
+            k = self.key,
         )
     }
 
