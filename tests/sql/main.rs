@@ -9,6 +9,7 @@ mod app;
 mod outage;
 mod plans;
 mod races;
+mod rows;
 mod schema;
 mod traffic;
 
