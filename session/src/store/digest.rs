@@ -18,10 +18,7 @@ pub(crate) fn push_prefixed_digest_hex(out: &mut String, prefix: &str, text: &st
     // character at a time at about twice the cost, on every request with a session. One
     // buffer of known size, which `push_hex`'s general loop costs about 80 more than.
     let mut hex = [0; 64];
-    let digest = blake3::hash(text.as_bytes());
-    for (pair, &byte) in hex.chunks_exact_mut(2).zip(digest.as_bytes()) {
-        pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
-    }
+    write_hex(&mut hex, blake3::hash(text.as_bytes()).as_bytes());
     out.push_str(prefix);
     out.push_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
 }
@@ -35,11 +32,16 @@ pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     out.reserve(bytes.len() * 2);
     for chunk in bytes.chunks(CHUNK) {
         let mut digits = [0; 2 * CHUNK];
-        for (pair, &byte) in digits.chunks_exact_mut(2).zip(chunk) {
-            pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
-        }
+        write_hex(&mut digits, chunk);
         let digits = &digits[..2 * chunk.len()];
         out.push_str(std::str::from_utf8(digits).expect("hex digits are ASCII"));
+    }
+}
+
+/// Writes the hex digits of `bytes` at the start of `digits`, two a byte.
+fn write_hex(digits: &mut [u8], bytes: &[u8]) {
+    for (pair, &byte) in digits.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
     }
 }
 
