@@ -367,14 +367,14 @@ fn record_of(rows: Vec<MySqlRow>, now: i64) -> Result<Option<Loaded>, Error> {
     let mut record = Record::new();
     let mut header = None;
     for row in &rows {
-        let field: Vec<u8> = column(row, 0)?;
-        let value: Vec<u8> = column(row, 1)?;
+        let field: &[u8] = column(row, 0)?;
+        let value: &[u8] = column(row, 1)?;
         if field.is_empty() {
-            header = Some((column::<i64>(row, 2)?, value));
+            header = Some((column::<i64>(row, 2)?, value == b"1"));
             continue;
         }
-        let field = String::from_utf8(field).map_err(|_| decode("a field name is not UTF-8"))?;
-        record.insert(field, value);
+        let field = std::str::from_utf8(field).map_err(|_| decode("a field name is not UTF-8"))?;
+        record.insert(field.to_owned(), value.to_vec());
     }
     let Some((_, touched)) = header.filter(|(expires_at, _)| *expires_at > now) else {
         return Ok(None);
@@ -382,7 +382,7 @@ fn record_of(rows: Vec<MySqlRow>, now: i64) -> Result<Option<Loaded>, Error> {
     if record.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Loaded { record: Arc::new(record), expiry_reset: touched == b"1" }))
+    Ok(Some(Loaded { record: Arc::new(record), expiry_reset: touched }))
 }
 
 fn column<'r, T: sqlx::Decode<'r, MySql> + sqlx::Type<MySql>>(
