@@ -8,8 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlRow};
-use sqlx::{AssertSqlSafe, Row};
+use rocket::futures::TryStreamExt;
+use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlQueryResult, MySqlRow};
+use sqlx::{AssertSqlSafe, Either, Row};
 
 use super::pool::{on_connection, Connections};
 use super::{bare_name, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
@@ -128,6 +129,13 @@ impl MysqlStore {
         on_connection!(self.connections, |c| sqlx::raw_sql(sql).fetch_all(c)).await
     }
 
+    /// Sends `batch` as [`send`](Self::send) does, and returns each statement's outcome with
+    /// its rows, in order.
+    async fn send_reading_counts(&self, batch: String) -> Result<Vec<Answer>, sqlx::Error> {
+        let sql = AssertSqlSafe(batch);
+        on_connection!(self.connections, |c| sqlx::raw_sql(sql).fetch_many(c).try_collect()).await
+    }
+
     /// The first column of the batch's last row, where the batch reports what it found.
     async fn count(&self, batch: String) -> Result<i64, Error> {
         let rows = self.batch(batch).await?;
@@ -229,28 +237,27 @@ impl<'a> Batch<'a> {
 
     /// Reads every row of the session, its header's among them, whose expiry tells the
     /// reader whether the session is live: one range of the primary key, where a condition on
-    /// the header in a subquery cost MariaDB half as much again per read. The header's value,
-    /// which no read has a use for, is replaced by `header_value`.
-    fn load(&self, header_value: &str) -> String {
+    /// the header in a subquery cost MariaDB half as much again per read.
+    fn load(&self) -> String {
         format!(
-            "SELECT field, IF(field = '', {header_value}, value), expires_at FROM {t} \
-             WHERE id = {k};",
+            "SELECT field, value, expires_at FROM {t} WHERE id = {k};",
             t = self.table,
-            k = self.key,
+            k = self.key
         )
     }
 
-    /// Moves the header's expiry when due, then reads, the header's value telling whether
-    /// it moved: only the header row is written.
+    /// Moves the header's expiry when due, then reads: only the header row is written. The
+    /// first statement matches the header only when it moves the expiry, so its count of
+    /// rows tells whether it did, with no variable to set and select.
     fn load_touching(&self) -> String {
         let Times { now, expiry, due_before } = self.times;
         format!(
             "UPDATE {t} SET expires_at = {expiry} WHERE id = {k} AND field = '' \
              AND expires_at > {now} AND (expires_at > {expiry} OR expires_at < {due_before}); \
-             SET @rts_touched = row_count(); {load}",
+             {load}",
             t = self.table,
             k = self.key,
-            load = self.load("@rts_touched > 0")
+            load = self.load()
         )
     }
 
@@ -360,26 +367,31 @@ pub(super) fn passes(number: u16) -> bool {
     )
 }
 
+/// A statement's outcome (the rows it changed) or one of its rows, as a batch answers.
+type Answer = Either<MySqlQueryResult, MySqlRow>;
+
+/// The rows of a rolling read, and whether its first statement, the touch of the header,
+/// counted a row: moved the expiry.
+fn touched_rows(answers: Vec<Answer>) -> (Vec<MySqlRow>, bool) {
+    let touched = matches!(answers.first(), Some(Either::Left(touch)) if touch.rows_affected() > 0);
+    (answers.into_iter().filter_map(Either::right).collect(), touched)
+}
+
 /// The live session the rows of a read hold: `None` without a live header or without values
-/// (a record without fields does not exist). The header's value says whether the read moved
-/// its expiry.
-fn record_of(rows: Vec<MySqlRow>, now: i64) -> Result<Option<Loaded>, Error> {
+/// (a record without fields does not exist).
+fn record_of(rows: &[MySqlRow], touched: bool, now: i64) -> Result<Option<Loaded>, Error> {
     let mut record = Record::new();
     let mut header = None;
-    for row in &rows {
+    for row in rows {
         let field: &[u8] = column(row, 0)?;
-        let value: &[u8] = column(row, 1)?;
         if field.is_empty() {
-            header = Some((column::<i64>(row, 2)?, value == b"1"));
+            header = Some(column::<i64>(row, 2)?);
             continue;
         }
         let field = std::str::from_utf8(field).map_err(|_| decode("a field name is not UTF-8"))?;
-        record.insert(field.to_owned(), value.to_vec());
+        record.insert(field.to_owned(), column::<&[u8]>(row, 1)?.to_vec());
     }
-    let Some((_, touched)) = header.filter(|(expires_at, _)| *expires_at > now) else {
-        return Ok(None);
-    };
-    if record.is_empty() {
+    if header.is_none_or(|expires_at| expires_at <= now) || record.is_empty() {
         return Ok(None);
     }
     Ok(Some(Loaded { record: Arc::new(record), expiry_reset: touched }))
@@ -424,12 +436,17 @@ impl SessionStore for MysqlStore {
 
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let batch = Batch::new(&self.table.name, key, Times::for_ttl(touch.unwrap_or_default()));
-        let sql = match touch {
-            None => batch.load("0"),
-            Some(_) => batch.load_touching(),
-        };
         self.ready().await?;
-        record_of(self.table.read(STORE, || self.send(sql.clone())).await?, batch.times.now)
+        let (rows, touched) = match touch {
+            None => (self.table.read(STORE, || self.send(batch.load())).await?, false),
+            Some(_) => {
+                let sql = batch.load_touching();
+                let answers =
+                    self.table.read(STORE, || self.send_reading_counts(sql.clone())).await?;
+                touched_rows(answers)
+            }
+        };
+        record_of(&rows, touched, batch.times.now)
     }
 
     async fn create(&self, key: &str, fields: &Record, ttl: Duration) -> Result<bool, Error> {
