@@ -25,7 +25,7 @@ pub(crate) mod lock;
 pub mod conformance;
 #[cfg(feature = "filesystem")]
 mod filesystem;
-#[cfg(any(feature = "redis", feature = "sqlite"))]
+#[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod framing;
 #[cfg(feature = "memory")]
 mod memory;
