@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rocket::http::Status;
 
 use crate::support::app::configured;
-use crate::support::redis::{RedisSentinel, SENTINEL_MASTER};
+use crate::support::redis::{GuardedSentinel, RedisSentinel, SENTINEL_MASTER};
 use crate::support::App;
 
 async fn app_on(deployment: &RedisSentinel) -> App {
@@ -50,6 +50,42 @@ async fn after_a_failover_sessions_read_back_and_writes_reach_the_new_master() {
     let keys: Vec<String> =
         redis::cmd("KEYS").arg("session:*").query_async(&mut promoted).await.unwrap();
     assert_eq!(keys.len(), 1, "the session is on the promoted replica");
+}
+
+async fn app_on_guarded(deployment: &GuardedSentinel, login: &[(&str, &str)]) -> App {
+    let urls = format!("{:?}", deployment.urls());
+    let mut settings = vec![
+        ("session_type", "redis_sentinel"),
+        ("session_redis_sentinel_urls", urls.as_str()),
+        ("session_redis_sentinel_master", SENTINEL_MASTER),
+    ];
+    settings.extend_from_slice(login);
+    App::launch(configured(&settings)).await
+}
+
+#[rocket::async_test]
+async fn sessions_live_on_a_master_behind_a_password_in_the_database_configured() {
+    let deployment = GuardedSentinel::start("s3cret");
+    let login = [
+        ("session_redis_sentinel_master_password", "s3cret"),
+        ("session_redis_sentinel_master_db", "3"),
+    ];
+    let app = app_on_guarded(&deployment, &login).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+    let url = format!("redis://:s3cret@127.0.0.1:{}/3", deployment.master.port);
+    let mut master =
+        redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg("session:*").query_async(&mut master).await.unwrap();
+    assert_eq!(keys.len(), 1, "the session is stored in database 3 of the master");
+}
+
+#[rocket::async_test]
+async fn a_master_behind_a_password_not_configured_is_a_503() {
+    let deployment = GuardedSentinel::start("s3cret");
+    let app = app_on_guarded(&deployment, &[]).await;
+    assert_eq!(app.get("/map/set/key/value", None).await.status, Status::ServiceUnavailable);
 }
 
 /// Asks for `path` until it is answered 200, at most 20 seconds; on the way only 503 may

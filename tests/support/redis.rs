@@ -400,8 +400,10 @@ fn replication_settled(port: u16, replicas: usize) -> bool {
     })
 }
 
+/// Whether the server answers: `PONG`, or a refusal until the client logs in.
 fn ping(port: u16) -> bool {
-    ask(port, "PING\r\n").is_some_and(|reply| reply.starts_with("+PONG"))
+    ask(port, "PING\r\n")
+        .is_some_and(|reply| reply.starts_with("+PONG") || reply.starts_with("-NOAUTH"))
 }
 
 fn cluster_ok(port: u16) -> bool {
@@ -431,21 +433,7 @@ impl RedisSentinel {
     pub fn start() -> RedisSentinel {
         let master = RedisServer::start();
         let replica = RedisServer::replica_of(&master);
-        let port = free_port();
-        let dir = scratch_dir("sentinel", port);
-        // Sentinel rewrites its configuration file, so each gets its own.
-        let config = dir.join("sentinel.conf");
-        let monitor = format!(
-            "port {port}\nbind {HOST}\ndir {dir}\n\
-             sentinel monitor {SENTINEL_MASTER} {HOST} {master} 1\n\
-             sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n\
-             sentinel failover-timeout {SENTINEL_MASTER} 5000\n",
-            dir = dir.display(),
-            master = master.port,
-        );
-        std::fs::write(&config, monitor).expect("the Sentinel configuration");
-        let mut sentinel = RedisServer { port, dir, extra: Vec::new(), child: None };
-        sentinel.spawn_with(&[config.to_str().unwrap(), "--sentinel"]);
+        let sentinel = sentinel_watching(master.port, "");
         let deployment = RedisSentinel { master, replica, sentinel };
         wait_until(|| deployment.knows_replica(), "the Sentinel to discover the replica");
         deployment
@@ -484,6 +472,45 @@ impl RedisSentinel {
     fn knows_replica(&self) -> bool {
         let replicas = ask(self.sentinel.port, &format!("SENTINEL REPLICAS {SENTINEL_MASTER}\r\n"));
         replicas.is_some_and(|r| r.contains(&self.replica.port.to_string()))
+    }
+}
+
+/// A Sentinel watching the master on `master_port` as the set [`SENTINEL_MASTER`], with
+/// `settings` (lines of its configuration) besides.
+fn sentinel_watching(master_port: u16, settings: &str) -> RedisServer {
+    let port = free_port();
+    let dir = scratch_dir("sentinel", port);
+    // Sentinel rewrites its configuration file, so each gets its own.
+    let config = dir.join("sentinel.conf");
+    let monitor = format!(
+        "port {port}\nbind {HOST}\ndir {dir}\n\
+         sentinel monitor {SENTINEL_MASTER} {HOST} {master_port} 1\n\
+         sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n\
+         sentinel failover-timeout {SENTINEL_MASTER} 5000\n{settings}",
+        dir = dir.display(),
+    );
+    std::fs::write(&config, monitor).expect("the Sentinel configuration");
+    let mut sentinel = RedisServer { port, dir, extra: Vec::new(), child: None };
+    sentinel.spawn_with(&[config.to_str().unwrap(), "--sentinel"]);
+    sentinel
+}
+
+/// A master that takes a password, and one Sentinel that watches it (no replica).
+pub struct GuardedSentinel {
+    pub master: RedisServer,
+    sentinel: RedisServer,
+}
+
+impl GuardedSentinel {
+    pub fn start(password: &str) -> GuardedSentinel {
+        let master = RedisServer::start_with(free_port(), &["--requirepass", password]);
+        let auth = format!("sentinel auth-pass {SENTINEL_MASTER} {password}\n");
+        let sentinel = sentinel_watching(master.port, &auth);
+        GuardedSentinel { master, sentinel }
+    }
+
+    pub fn urls(&self) -> Vec<String> {
+        vec![self.sentinel.url()]
     }
 }
 

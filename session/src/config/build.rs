@@ -46,7 +46,7 @@ impl SessionConfig {
             #[cfg(feature = "redis")]
             StoreType::RedisSentinel => crate::store::RedisStore::open_sentinel(
                 &self.redis_sentinel_urls,
-                self.redis_sentinel_master.as_deref().unwrap_or_default(),
+                self.sentinel_master(),
                 self.redis_options(),
             )
             .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
@@ -89,6 +89,16 @@ impl SessionConfig {
                 key: "session_type",
                 message: format!("{missing:?} needs a cargo feature of rocket_typed_session that is off in this build (`memory`, `redis`, `filesystem`, `postgres`, `sqlite` or `mysql`)"),
             }),
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    fn sentinel_master(&self) -> crate::store::SentinelMaster {
+        crate::store::SentinelMaster {
+            name: self.redis_sentinel_master.clone().unwrap_or_default(),
+            username: self.redis_sentinel_master_username.clone(),
+            password: self.redis_sentinel_master_password.clone(),
+            db: self.redis_sentinel_master_db.into(),
         }
     }
 

@@ -142,6 +142,18 @@ pub struct SessionConfig {
     /// `sentinel monitor` line). Default none (required for `"redis_sentinel"`).
     #[serde(rename = "session_redis_sentinel_master")]
     pub redis_sentinel_master: Option<String>,
+    /// `session_redis_sentinel_master_username`: the ACL user the store logs in to that
+    /// master as. Default none (the default user).
+    #[serde(rename = "session_redis_sentinel_master_username")]
+    pub redis_sentinel_master_username: Option<String>,
+    /// `session_redis_sentinel_master_password`: that master's password (`requirepass`, or
+    /// the user's). Default none.
+    #[serde(rename = "session_redis_sentinel_master_password")]
+    pub redis_sentinel_master_password: Option<String>,
+    /// `session_redis_sentinel_master_db`: the database on that master the sessions live in.
+    /// Default 0.
+    #[serde(rename = "session_redis_sentinel_master_db")]
+    pub redis_sentinel_master_db: u32,
     /// `session_redis_pool_size`: multiplexed connections requests are spread over. Default 4.
     #[serde(rename = "session_redis_pool_size")]
     pub redis_pool_size: usize,
@@ -290,6 +302,9 @@ impl Default for SessionConfig {
             redis_cluster_urls: Vec::new(),
             redis_sentinel_urls: Vec::new(),
             redis_sentinel_master: None,
+            redis_sentinel_master_username: None,
+            redis_sentinel_master_password: None,
+            redis_sentinel_master_db: 0,
             redis_pool_size: REDIS_CONNECTIONS,
             redis_timeout: None,
             store_timeout: NETWORK_TIMEOUT,

@@ -46,6 +46,54 @@ impl Default for RedisOptions {
     }
 }
 
+/// The master set Redis Sentinels watch, and how the store logs in to the master they name.
+/// A `&str` is a set's name with the defaults.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SentinelMaster {
+    /// The set's name, as in the Sentinels' `sentinel monitor` line
+    /// (`session_redis_sentinel_master`).
+    pub name: String,
+    /// The ACL user the store logs in as (`session_redis_sentinel_master_username`); `None`
+    /// for the default user.
+    pub username: Option<String>,
+    /// The master's password (`session_redis_sentinel_master_password`); `None` for none.
+    pub password: Option<String>,
+    /// The database the sessions live in (`session_redis_sentinel_master_db`), 0 by default.
+    pub db: i64,
+}
+
+impl SentinelMaster {
+    fn connection_info(&self) -> sentinel::SentinelNodeConnectionInfo {
+        sentinel::SentinelNodeConnectionInfo {
+            tls_mode: None,
+            redis_connection_info: Some(deadpool_redis::RedisConnectionInfo {
+                db: self.db,
+                username: self.username.clone(),
+                password: self.password.clone(),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+impl From<&str> for SentinelMaster {
+    fn from(name: &str) -> Self {
+        SentinelMaster { name: name.to_owned(), ..SentinelMaster::default() }
+    }
+}
+
+/// Shows no password.
+impl std::fmt::Debug for SentinelMaster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentinelMaster")
+            .field("name", &self.name)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("db", &self.db)
+            .finish()
+    }
+}
+
 /// Sessions in Redis (`session_type = "redis"`), Redis Cluster (`"redis_cluster"`) or the
 /// master Redis Sentinels name (`"redis_sentinel"`).
 ///
@@ -126,27 +174,41 @@ impl RedisStore {
         Ok(RedisStore::from_source(Source::Cluster(pool), options, description))
     }
 
-    /// Connects lazily to the master that the Sentinels at `urls` name for the set `master`,
-    /// with default connection settings (no password, no TLS, database 0). After a failover
-    /// an operation that meets the old master (gone, or now a read-only replica) drops the
-    /// connections and is tried once more on a fresh one, which asks the Sentinels again.
+    /// Connects lazily to the master that the Sentinels at `urls` name for the set
+    /// `master`, logged in and on the database as `master` says (a set's name alone: the
+    /// default user without a password, database 0). After a failover an operation that
+    /// meets the old master (gone, or now a read-only replica) drops the connections and is
+    /// tried once more on a fresh one, which asks the Sentinels again.
+    ///
+    /// ```no_run
+    /// use rocket_typed_session::store::{RedisOptions, RedisStore, SentinelMaster};
+    ///
+    /// let sentinels = ["redis://10.0.0.1:26379".to_owned()];
+    /// let master = SentinelMaster { password: Some("secret".into()), ..SentinelMaster::from("mymaster") };
+    /// let store = RedisStore::open_sentinel(&sentinels, master, RedisOptions::default())?;
+    /// # Ok::<(), deadpool_redis::redis::RedisError>(())
+    /// ```
     ///
     /// # Errors
     /// A URL cannot be parsed.
     pub fn open_sentinel(
         urls: &[String],
-        master: &str,
+        master: impl Into<SentinelMaster>,
         options: RedisOptions,
     ) -> Result<Self, RedisError> {
+        let master = master.into();
         let manager = sentinel::Manager::new(
             urls.to_vec(),
-            master.to_owned(),
-            None,
+            master.name.clone(),
+            Some(master.connection_info()),
             sentinel::SentinelServerType::Master,
         )?;
         let pool = pooled(sentinel::Pool::builder(manager), options);
-        let description =
-            format!("Redis, master `{master}` named by the Sentinels at {}", masked_list(urls));
+        let description = format!(
+            "Redis, master `{}` named by the Sentinels at {}",
+            master.name,
+            masked_list(urls)
+        );
         Ok(RedisStore::from_source(Source::Sentinel(pool), options, description))
     }
 
@@ -312,8 +374,16 @@ impl RedisStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{masked, masked_list, RedisOptions, RedisStore};
+    use super::{masked, masked_list, RedisOptions, RedisStore, SentinelMaster};
     use crate::store::SessionStore;
+
+    #[test]
+    fn a_sentinel_master_shows_no_password() {
+        let master = SentinelMaster { password: Some("hunter2".into()), .."mymaster".into() };
+        let shown = format!("{master:?}");
+        assert!(shown.contains("mymaster") && shown.contains("<redacted>"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 
     /// Every load is built into this future and copied with it: the pools' checkout, which
     /// only a first use or a reconnect runs, must not size it.
