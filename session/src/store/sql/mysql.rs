@@ -210,7 +210,9 @@ impl<'a> Batch<'a> {
     }
 
     /// Writes `values` as `key`'s rows where `condition` holds, replacing rows of the same
-    /// fields.
+    /// fields. Each row is its own `SELECT` without a table: wrapped in a derived table, as
+    /// the gate once was, they cost MariaDB a temporary table on every write (8% of an update
+    /// batch's server instructions for one value).
     fn put(&self, key: &str, values: &Record, condition: &str) -> String {
         if values.is_empty() {
             return String::new();
@@ -221,15 +223,15 @@ impl<'a> Batch<'a> {
             .iter()
             .map(|(field, value)| {
                 format!(
-                    "SELECT {} AS f, CAST({} AS BINARY) AS v",
+                    "SELECT {key}, {}, CAST({} AS BINARY), 0 FROM DUAL WHERE {condition}",
                     hex(field.as_bytes()),
                     hex(value)
                 )
             })
             .collect();
         format!(
-            "INSERT INTO {} (id, field, value, expires_at) SELECT {key}, r.f, r.v, 0 \
-             FROM ({}) AS r WHERE {condition} ON DUPLICATE KEY UPDATE value = VALUES(value);",
+            "INSERT INTO {} (id, field, value, expires_at) {} \
+             ON DUPLICATE KEY UPDATE value = VALUES(value);",
             self.table,
             rows.join(" UNION ALL ")
         )
