@@ -10,15 +10,20 @@ use crate::support::redis::{GuardedSentinel, RedisSentinel, SENTINEL_MASTER};
 use crate::support::App;
 
 async fn app_on(deployment: &RedisSentinel) -> App {
-    let urls = format!("{:?}", deployment.urls());
-    App::launch(configured(&[
+    // Acknowledged writes are on the replica, so the failover cannot lose them.
+    app_on_sentinels(&deployment.urls(), &[("session_redis_wait_replicas", "1")]).await
+}
+
+/// An app on the master the Sentinels at `urls` name, with `keys` besides.
+async fn app_on_sentinels(urls: &[String], keys: &[(&str, &str)]) -> App {
+    let urls = format!("{urls:?}");
+    let mut settings = vec![
         ("session_type", "redis_sentinel"),
-        ("session_redis_sentinel_urls", &urls),
+        ("session_redis_sentinel_urls", urls.as_str()),
         ("session_redis_sentinel_master", SENTINEL_MASTER),
-        // Acknowledged writes are on the replica, so the failover cannot lose them.
-        ("session_redis_wait_replicas", "1"),
-    ]))
-    .await
+    ];
+    settings.extend_from_slice(keys);
+    App::launch(configured(&settings)).await
 }
 
 #[rocket::async_test]
@@ -52,17 +57,6 @@ async fn after_a_failover_sessions_read_back_and_writes_reach_the_new_master() {
     assert_eq!(keys.len(), 1, "the session is on the promoted replica");
 }
 
-async fn app_on_guarded(deployment: &GuardedSentinel, login: &[(&str, &str)]) -> App {
-    let urls = format!("{:?}", deployment.urls());
-    let mut settings = vec![
-        ("session_type", "redis_sentinel"),
-        ("session_redis_sentinel_urls", urls.as_str()),
-        ("session_redis_sentinel_master", SENTINEL_MASTER),
-    ];
-    settings.extend_from_slice(login);
-    App::launch(configured(&settings)).await
-}
-
 #[rocket::async_test]
 async fn sessions_live_on_a_master_behind_a_password_in_the_database_configured() {
     let deployment = GuardedSentinel::start("s3cret");
@@ -70,7 +64,7 @@ async fn sessions_live_on_a_master_behind_a_password_in_the_database_configured(
         ("session_redis_sentinel_master_password", "s3cret"),
         ("session_redis_sentinel_master_db", "3"),
     ];
-    let app = app_on_guarded(&deployment, &login).await;
+    let app = app_on_sentinels(&deployment.urls(), &login).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
     let url = format!("redis://:s3cret@127.0.0.1:{}/3", deployment.master.port);
@@ -84,7 +78,7 @@ async fn sessions_live_on_a_master_behind_a_password_in_the_database_configured(
 #[rocket::async_test]
 async fn a_master_behind_a_password_not_configured_is_a_503() {
     let deployment = GuardedSentinel::start("s3cret");
-    let app = app_on_guarded(&deployment, &[]).await;
+    let app = app_on_sentinels(&deployment.urls(), &[]).await;
     assert_eq!(app.get("/map/set/key/value", None).await.status, Status::ServiceUnavailable);
 }
 
