@@ -210,8 +210,8 @@ impl<'a> Batch<'a> {
     }
 
     /// Writes `values` as `key`'s rows where `condition` holds, replacing rows of the same
-    /// fields. Each row is its own `SELECT` without a table: wrapped in a derived table, as
-    /// the gate once was, they cost MariaDB a temporary table on every write (8% of an update
+    /// fields. Each row is its own gated `SELECT` without a table: the rows in a derived
+    /// table under one gate cost MariaDB a temporary table on every write (8% of an update
     /// batch's server instructions for one value).
     fn put(&self, key: &str, values: &Record, condition: &str) -> String {
         if values.is_empty() {
