@@ -63,6 +63,9 @@ pub(crate) fn set(
         SameSite::Lax => "; SameSite=Lax",
         SameSite::None => "; SameSite=None",
     });
+    if config.cookie_partitioned {
+        out.push_str("; Partitioned");
+    }
     if config.cookie_secure {
         out.push_str("; Secure");
     }
@@ -107,6 +110,7 @@ fn base(config: &SessionConfig, value: String) -> Cookie<'static> {
         .path(config.cookie_path.clone())
         .http_only(config.cookie_http_only)
         .secure(config.cookie_secure)
+        .partitioned(config.cookie_partitioned)
         .same_site(match config.cookie_same_site {
             SameSite::Strict => rocket::http::SameSite::Strict,
             SameSite::Lax => rocket::http::SameSite::Lax,
@@ -181,15 +185,18 @@ mod tests {
         let id = SessionId::generate(32);
         let mut configs = vec![SessionConfig::default()];
         for same_site in [SameSite::Strict, SameSite::Lax, SameSite::None] {
-            configs.push(SessionConfig {
-                cookie_name: "__Host-sid".into(),
-                cookie_path: "/app".into(),
-                cookie_domain: Some("example.com".into()),
-                cookie_http_only: false,
-                cookie_secure: true,
-                cookie_same_site: same_site,
-                ..SessionConfig::default()
-            });
+            for partitioned in [false, true] {
+                configs.push(SessionConfig {
+                    cookie_name: "__Host-sid".into(),
+                    cookie_path: "/app".into(),
+                    cookie_domain: Some("example.com".into()),
+                    cookie_http_only: false,
+                    cookie_secure: true,
+                    cookie_same_site: same_site,
+                    cookie_partitioned: partitioned,
+                    ..SessionConfig::default()
+                });
+            }
         }
         for config in &configs {
             let edges = [0, 7, 10, 99_999_999_999].map(|secs| Some(Duration::from_secs(secs)));
@@ -227,5 +234,19 @@ mod tests {
         ] {
             assert!(value.contains(attribute), "{value} lacks {attribute}");
         }
+    }
+
+    #[test]
+    fn a_partitioned_cookie_is_removed_as_partitioned() {
+        // A browser files a partitioned cookie under the embedding site: a removal without the
+        // attribute would name another cookie and leave this one in place.
+        let config = SessionConfig {
+            cookie_secure: true,
+            cookie_partitioned: true,
+            ..SessionConfig::default()
+        };
+        let value = remove(&config).value().to_owned();
+        assert!(value.contains("; Partitioned"), "{value}");
+        assert!(value.contains("Max-Age=0"), "{value}");
     }
 }

@@ -69,6 +69,8 @@ async fn every_configuration_error_aborts_launch_with_a_message_naming_the_key()
         ),
         (&[("session_cookie_samesite", "Sometimes")], &["session_cookie_samesite", "Lax"]),
         (&[("session_cookie_samesite", "None")], &["session_cookie_secure", "None"]),
+        (&[("session_cookie_partitioned", "true")], &["session_cookie_secure", "partitioned"]),
+        (&[("session_cookie_partitioned", "yes")], &["session_cookie_partitioned"]),
         (&[("session_cookie_name", "__Host-sid")], &["session_cookie_secure", "__Host-"]),
         (
             &[
@@ -143,7 +145,7 @@ fn defaults_match_the_documented_table() {
     let config = SessionConfig::from_figment(&figment(&[])).unwrap();
     assert_eq!(config, SessionConfig::default());
     assert!(config.permanent && config.refresh_each_request && config.cookie_http_only);
-    assert!(!config.cookie_secure);
+    assert!(!config.cookie_secure && !config.cookie_partitioned);
     assert_eq!(config.lifetime.as_secs(), 2_678_400);
     assert_eq!((config.id_length, config.max_size), (32, 65_536));
     assert_eq!((config.key_prefix.as_str(), config.cookie_name.as_str()), ("session:", "session"));

@@ -41,6 +41,23 @@ async fn configured_cookie_attributes_are_applied() {
 }
 
 #[rocket::async_test]
+async fn the_cookie_is_partitioned_only_when_configured() {
+    let (plain, _) = launch_with(&[("session_cookie_secure", "true")]).await;
+    let raw = plain.get("/map/set/key/value", None).await.set_cookies.remove(0);
+    assert!(!raw.contains("Partitioned"), "{raw}");
+    let (embedded, _) = launch_with(&[
+        ("session_cookie_secure", "true"),
+        ("session_cookie_samesite", "None"),
+        ("session_cookie_partitioned", "true"),
+    ])
+    .await;
+    let raw = embedded.get("/map/set/key/value", None).await.set_cookies.remove(0);
+    for attribute in ["SameSite=None", "; Partitioned", "; Secure"] {
+        assert!(raw.contains(attribute), "{raw} lacks {attribute}");
+    }
+}
+
+#[rocket::async_test]
 async fn a_rolling_read_refreshes_the_cookie_when_the_store_resets_the_expiry() {
     let clock = ManualClock::new();
     let (app, _) = launch_clocked(&clock, &[]).await;

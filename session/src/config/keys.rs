@@ -24,6 +24,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "session_cookie_httponly",
     "session_cookie_secure",
     "session_cookie_samesite",
+    "session_cookie_partitioned",
     "session_memory_capacity",
     "session_redis_url",
     "session_redis_cluster_urls",

@@ -122,6 +122,13 @@ pub struct SessionConfig {
     /// `session_cookie_secure`). Default `"Lax"`.
     #[serde(rename = "session_cookie_samesite")]
     pub cookie_same_site: SameSite,
+    /// `session_cookie_partitioned`: mark the cookie `Partitioned` (CHIPS), so that a browser
+    /// that blocks third-party cookies still keeps it for an app embedded in another site,
+    /// filed under that site. Requires `session_cookie_secure`; pair it with
+    /// `session_cookie_samesite = "None"`, without which an embedded app is not sent the
+    /// cookie. Default `false`.
+    #[serde(rename = "session_cookie_partitioned")]
+    pub cookie_partitioned: bool,
     /// `session_memory_capacity`: bytes of keys and values the memory store holds before it
     /// evicts sessions. Default 67108864 (64 MiB).
     #[serde(rename = "session_memory_capacity")]
@@ -297,6 +304,7 @@ impl Default for SessionConfig {
             cookie_http_only: true,
             cookie_secure: false,
             cookie_same_site: SameSite::Lax,
+            cookie_partitioned: false,
             memory_capacity: MEMORY_CAPACITY_BYTES,
             redis_url: "redis://127.0.0.1:6379".into(),
             redis_cluster_urls: Vec::new(),

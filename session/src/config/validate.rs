@@ -132,6 +132,12 @@ impl SessionConfig {
         if self.cookie_same_site == SameSite::None && !self.cookie_secure {
             return invalid("session_cookie_secure", "must be true when session_cookie_samesite is \"None\": browsers drop such cookies otherwise");
         }
+        if self.cookie_partitioned && !self.cookie_secure {
+            return invalid(
+                "session_cookie_secure",
+                "must be true when session_cookie_partitioned is: browsers drop such cookies otherwise",
+            );
+        }
         Ok(())
     }
 
