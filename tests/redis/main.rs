@@ -13,6 +13,8 @@ mod outage;
 mod races;
 mod replication;
 mod sentinel;
+#[cfg(feature = "redis-tls")]
+mod tls;
 
 use support::app::configured;
 use support::App;

@@ -14,6 +14,7 @@ pub mod process;
 pub mod proxy;
 pub mod recording;
 pub mod redis;
+pub mod tls;
 pub mod tmpfs;
 
 use rocket::figment::value::Value;

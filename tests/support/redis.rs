@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 
 use super::exit;
+use super::tls::TestCa;
 
 const HOST: &str = "127.0.0.1";
 
@@ -511,6 +512,57 @@ impl GuardedSentinel {
 
     pub fn urls(&self) -> Vec<String> {
         vec![self.sentinel.url()]
+    }
+}
+
+/// A server that takes TLS on `tls_port`, with a certificate a [`TestCa`] signed, and plain
+/// TCP on its own port for the tests' checks.
+pub struct TlsRedis {
+    pub server: RedisServer,
+    pub tls_port: u16,
+}
+
+impl TlsRedis {
+    pub fn start(ca: &TestCa) -> TlsRedis {
+        let tls_port = free_port();
+        let arguments: Vec<String> = ca
+            .redis_settings(tls_port)
+            .into_iter()
+            .flat_map(|(directive, value)| [format!("--{directive}"), value])
+            .collect();
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        TlsRedis { server: RedisServer::start_with(free_port(), &arguments), tls_port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("rediss://{HOST}:{}", self.tls_port)
+    }
+}
+
+/// A master and a Sentinel watching it that take TLS, the Sentinel speaking TLS to the master
+/// too (no replica).
+pub struct TlsSentinel {
+    pub master: TlsRedis,
+    sentinel: RedisServer,
+    sentinel_tls_port: u16,
+}
+
+impl TlsSentinel {
+    pub fn start(ca: &TestCa) -> TlsSentinel {
+        let master = TlsRedis::start(ca);
+        let sentinel_tls_port = free_port();
+        let mut settings: String = ca
+            .redis_settings(sentinel_tls_port)
+            .into_iter()
+            .map(|(directive, value)| format!("{directive} {value}\n"))
+            .collect();
+        settings.push_str("tls-replication yes\n");
+        let sentinel = sentinel_watching(master.tls_port, &settings);
+        TlsSentinel { master, sentinel, sentinel_tls_port }
+    }
+
+    pub fn urls(&self) -> Vec<String> {
+        vec![format!("rediss://{HOST}:{}", self.sentinel_tls_port)]
     }
 }
 

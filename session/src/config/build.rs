@@ -99,6 +99,10 @@ impl SessionConfig {
             username: self.redis_sentinel_master_username.clone(),
             password: self.redis_sentinel_master_password.clone(),
             db: self.redis_sentinel_master_db.into(),
+            tls: self.redis_sentinel_master_tls.unwrap_or_else(|| {
+                let urls = &self.redis_sentinel_urls;
+                !urls.is_empty() && urls.iter().all(|url| crate::store::is_tls_url(url))
+            }),
         }
     }
 
@@ -130,5 +134,33 @@ impl SessionConfig {
             "session_sql_url"
         };
         Error::Invalid { key, message }
+    }
+}
+
+#[cfg(all(test, feature = "redis"))]
+mod tests {
+    use super::*;
+
+    fn sentinels(urls: &[&str], tls: Option<bool>) -> SessionConfig {
+        SessionConfig {
+            redis_sentinel_urls: urls.iter().map(|url| url.to_string()).collect(),
+            redis_sentinel_master_tls: tls,
+            ..SessionConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_master_takes_tls_by_default_when_every_sentinel_does() {
+        let both = ["rediss://10.0.0.1:26379", "rediss://10.0.0.2:26379"];
+        assert!(sentinels(&both, None).sentinel_master().tls);
+        let mixed = ["rediss://10.0.0.1:26379", "redis://10.0.0.2:26379"];
+        assert!(!sentinels(&mixed, None).sentinel_master().tls);
+        assert!(!sentinels(&["redis://10.0.0.1:26379"], None).sentinel_master().tls);
+    }
+
+    #[test]
+    fn the_master_tls_setting_overrides_the_sentinels_scheme() {
+        assert!(!sentinels(&["rediss://10.0.0.1:26379"], Some(false)).sentinel_master().tls);
+        assert!(sentinels(&["redis://10.0.0.1:26379"], Some(true)).sentinel_master().tls);
     }
 }

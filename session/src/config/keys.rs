@@ -33,6 +33,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "session_redis_sentinel_master_username",
     "session_redis_sentinel_master_password",
     "session_redis_sentinel_master_db",
+    "session_redis_sentinel_master_tls",
     "session_redis_pool_size",
     "session_redis_timeout",
     "session_redis_wait_replicas",

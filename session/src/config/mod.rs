@@ -161,6 +161,12 @@ pub struct SessionConfig {
     /// Default 0.
     #[serde(rename = "session_redis_sentinel_master_db")]
     pub redis_sentinel_master_db: u32,
+    /// `session_redis_sentinel_master_tls`: connect to that master over TLS, verified against
+    /// the system's roots (needs the `redis-tls` feature). Default none: TLS when every URL
+    /// in `session_redis_sentinel_urls` is `rediss://`, as a deployment that encrypts its
+    /// Sentinels' traffic usually encrypts its masters'.
+    #[serde(rename = "session_redis_sentinel_master_tls")]
+    pub redis_sentinel_master_tls: Option<bool>,
     /// `session_redis_pool_size`: multiplexed connections requests are spread over. Default 4.
     #[serde(rename = "session_redis_pool_size")]
     pub redis_pool_size: usize,
@@ -313,6 +319,7 @@ impl Default for SessionConfig {
             redis_sentinel_master_username: None,
             redis_sentinel_master_password: None,
             redis_sentinel_master_db: 0,
+            redis_sentinel_master_tls: None,
             redis_pool_size: REDIS_CONNECTIONS,
             redis_timeout: None,
             store_timeout: NETWORK_TIMEOUT,

@@ -35,6 +35,8 @@ mod redis;
 mod sql;
 
 #[cfg(feature = "redis")]
+pub(crate) use self::redis::is_tls_url;
+#[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisOptions, RedisStore, SentinelMaster};
 #[cfg(feature = "filesystem")]

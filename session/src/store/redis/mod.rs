@@ -5,13 +5,15 @@
 //! - `connection.rs`: where connections come from, keeping them, the timeout and the retry;
 //! - `fence.rs`: the deadline in the servers' clock past which a save no longer writes;
 //! - `round_trip.rs`: what each operation sends; `scripts.rs` and `lua/`: the scripts;
-//! - `errors.rs`: which Redis errors are a 503.
+//! - `errors.rs`: which Redis errors are a 503;
+//! - `tls.rs`: the TLS a `rediss://` URL asks for.
 
 mod connection;
 mod errors;
 mod fence;
 mod round_trip;
 mod scripts;
+mod tls;
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
@@ -25,6 +27,7 @@ use super::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 use connection::{pooled, Connection, Source};
 use fence::ServerClock;
 use round_trip::Touched;
+pub(crate) use tls::is_tls_url;
 
 /// Settings for a [`RedisStore`] built from URLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,12 +63,15 @@ pub struct SentinelMaster {
     pub password: Option<String>,
     /// The database the sessions live in (`session_redis_sentinel_master_db`), 0 by default.
     pub db: i64,
+    /// Whether the master takes TLS (`session_redis_sentinel_master_tls`), verified against
+    /// the system's roots; `false` by default. Needs the `redis-tls` feature.
+    pub tls: bool,
 }
 
 impl SentinelMaster {
     fn connection_info(&self) -> sentinel::SentinelNodeConnectionInfo {
         sentinel::SentinelNodeConnectionInfo {
-            tls_mode: None,
+            tls_mode: self.tls.then_some(sentinel::TlsMode::Secure),
             redis_connection_info: Some(deadpool_redis::RedisConnectionInfo {
                 db: self.db,
                 username: self.username.clone(),
@@ -90,6 +96,7 @@ impl std::fmt::Debug for SentinelMaster {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("db", &self.db)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -148,12 +155,14 @@ impl RedisStore {
         RedisStore::from_source(Source::Cluster(pool), RedisOptions::default(), description)
     }
 
-    /// Connects lazily to the server at `url` (`redis://`, `rediss://` or `unix://`): a
-    /// server that is down at launch does not stop the app, sessions work once it is up.
+    /// Connects lazily to the server at `url` (`redis://`, `unix://`, or with the `redis-tls`
+    /// feature `rediss://`): a server that is down at launch does not stop the app, sessions
+    /// work once it is up.
     ///
     /// # Errors
-    /// The URL cannot be parsed.
+    /// The URL cannot be parsed, or asks for TLS in a build without the `redis-tls` feature.
     pub fn open(url: &str, options: RedisOptions) -> Result<Self, RedisError> {
+        tls::ready(tls::asked_by(&[url]))?;
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(options.timeout))
             .set_response_timeout(Some(options.timeout));
@@ -166,8 +175,9 @@ impl RedisStore {
     /// Connects lazily to the cluster whose seed nodes are `urls`.
     ///
     /// # Errors
-    /// A URL cannot be parsed.
+    /// A URL cannot be parsed, or asks for TLS in a build without the `redis-tls` feature.
     pub fn open_cluster(urls: &[String], options: RedisOptions) -> Result<Self, RedisError> {
+        tls::ready(tls::asked_by(urls))?;
         let manager = cluster::Manager::new(urls.to_vec(), false)?;
         let pool = pooled(cluster::Pool::builder(manager), options);
         let description = format!("Redis Cluster at {}", masked_list(urls));
@@ -190,13 +200,15 @@ impl RedisStore {
     /// ```
     ///
     /// # Errors
-    /// A URL cannot be parsed.
+    /// A URL cannot be parsed, or it or `master` asks for TLS in a build without the
+    /// `redis-tls` feature.
     pub fn open_sentinel(
         urls: &[String],
         master: impl Into<SentinelMaster>,
         options: RedisOptions,
     ) -> Result<Self, RedisError> {
         let master = master.into();
+        tls::ready(master.tls || tls::asked_by(urls))?;
         let manager = sentinel::Manager::new(
             urls.to_vec(),
             master.name.clone(),
