@@ -13,7 +13,7 @@ use std::process::Command;
 use rocket::http::Status;
 
 use crate::support::app::configured;
-use crate::support::redis::{TlsRedis, TlsSentinel, SENTINEL_MASTER};
+use crate::support::redis::{RedisCluster, TlsRedis, TlsSentinel, SENTINEL_MASTER};
 use crate::support::tls::TestCa;
 use crate::support::App;
 
@@ -59,6 +59,40 @@ async fn sessions_live_on_a_server_that_takes_tls_alone() {
         let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
         assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
         assert_eq!(stored_sessions(&server).await, 1);
+    })
+    .await;
+}
+
+#[rocket::async_test]
+async fn sessions_live_on_a_cluster_that_takes_tls() {
+    trusting_test_ca("tls::sessions_live_on_a_cluster_that_takes_tls", |ca| async move {
+        let (cluster, tls_ports) = RedisCluster::start_tls(&ca, 3);
+        let urls: Vec<String> =
+            tls_ports.iter().map(|port| format!("rediss://127.0.0.1:{port}")).collect();
+        let urls = format!("{urls:?}");
+        let app = App::launch(configured(&[
+            ("session_type", "redis_cluster"),
+            ("session_redis_cluster_urls", urls.as_str()),
+        ]))
+        .await;
+        let mut cookies = Vec::new();
+        for item in 0..10 {
+            let path = format!("/map/set/key/{item}");
+            cookies.push(app.get(&path, None).await.session_cookie().unwrap());
+        }
+        for (item, cookie) in cookies.iter().enumerate() {
+            assert_eq!(app.get("/map/get/key", Some(cookie)).await.body, item.to_string());
+        }
+        let mut stored = 0;
+        for node in &cluster.nodes {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg("session:*")
+                .query_async(&mut node.connection().await)
+                .await
+                .unwrap();
+            stored += keys.len();
+        }
+        assert_eq!(stored, 10, "each session is one key on the master of its slot");
     })
     .await;
 }

@@ -185,12 +185,38 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     pub fn start(masters: usize, replicas: usize) -> RedisCluster {
+        RedisCluster::start_with(masters, replicas, Vec::new)
+    }
+
+    /// A cluster of `masters` masters without replicas whose nodes take TLS too, on the ports
+    /// returned, and speak it to each other; the tests' own checks use the plain ports.
+    pub fn start_tls(ca: &TestCa, masters: usize) -> (RedisCluster, Vec<u16>) {
+        let mut tls_ports = Vec::new();
+        let cluster = RedisCluster::start_with(masters, 0, || {
+            let port = free_port();
+            tls_ports.push(port);
+            let mut settings = ca.redis_settings(port);
+            settings.push(("tls-cluster", "yes".to_owned()));
+            arguments_of(settings)
+        });
+        (cluster, tls_ports)
+    }
+
+    /// A cluster whose each node also gets the arguments `extra` returns for it.
+    fn start_with(
+        masters: usize,
+        replicas: usize,
+        mut extra: impl FnMut() -> Vec<String>,
+    ) -> RedisCluster {
         let nodes: Vec<RedisServer> = (0..masters * (1 + replicas))
             .map(|_| {
-                RedisServer::start_with(
-                    free_cluster_port(),
-                    &["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"],
-                )
+                let mut arguments: Vec<String> =
+                    ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"]
+                        .map(String::from)
+                        .into();
+                arguments.extend(extra());
+                let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+                RedisServer::start_with(free_cluster_port(), &arguments)
             })
             .collect();
         let addresses: Vec<String> = nodes.iter().map(|n| format!("{HOST}:{}", n.port)).collect();
@@ -525,11 +551,7 @@ pub struct TlsRedis {
 impl TlsRedis {
     pub fn start(ca: &TestCa) -> TlsRedis {
         let tls_port = free_port();
-        let arguments: Vec<String> = ca
-            .redis_settings(tls_port)
-            .into_iter()
-            .flat_map(|(directive, value)| [format!("--{directive}"), value])
-            .collect();
+        let arguments = arguments_of(ca.redis_settings(tls_port));
         let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
         TlsRedis { server: RedisServer::start_with(free_port(), &arguments), tls_port }
     }
@@ -537,6 +559,11 @@ impl TlsRedis {
     pub fn url(&self) -> String {
         format!("rediss://{HOST}:{}", self.tls_port)
     }
+}
+
+/// `redis-server` arguments that give each directive its value.
+fn arguments_of(settings: Vec<(&'static str, String)>) -> Vec<String> {
+    settings.into_iter().flat_map(|(directive, value)| [format!("--{directive}"), value]).collect()
 }
 
 /// A master and a Sentinel watching it that take TLS, the Sentinel speaking TLS to the master
