@@ -11,6 +11,8 @@ use rocket_typed_session::store::{MysqlStore, PostgresStore, SqlOptions};
 use crate::app_with;
 use crate::support::mariadb::MariadbServer;
 use crate::support::postgres::PostgresServer;
+use crate::support::proxy::CountingProxy;
+use crate::support::App;
 
 const TIMEOUT: &str = "500ms";
 
@@ -20,6 +22,9 @@ trait Server {
     const STORE: &'static str;
     fn start() -> Self;
     fn url(&self) -> String;
+    fn port(&self) -> u16;
+    /// How `value`'s bytes travel in a save to this server.
+    fn on_the_wire(value: &[u8]) -> Vec<u8>;
     fn stop(&self);
     fn launch(&self);
     fn pause(&self);
@@ -39,6 +44,12 @@ impl Server for PostgresServer {
     }
     fn url(&self) -> String {
         PostgresServer::url(self)
+    }
+    fn port(&self) -> u16 {
+        self.port
+    }
+    fn on_the_wire(value: &[u8]) -> Vec<u8> {
+        value.to_vec()
     }
     fn stop(&self) {
         PostgresServer::stop(self)
@@ -71,6 +82,13 @@ impl Server for MariadbServer {
     }
     fn url(&self) -> String {
         MariadbServer::url(self)
+    }
+    fn port(&self) -> u16 {
+        self.port
+    }
+    fn on_the_wire(value: &[u8]) -> Vec<u8> {
+        // Its batches carry values as hex literals.
+        value.iter().flat_map(|byte| format!("{byte:02x}").into_bytes()).collect()
     }
     fn stop(&self) {
         MariadbServer::stop(self)
@@ -121,6 +139,8 @@ on_each_server!(
     down_at_launch_does_not_stop_the_app,
     a_read_only_database_refuses_writes_with_503_and_keeps_the_session,
     a_full_disk_refuses_saves_with_503_and_keeps_the_session,
+    a_save_that_reaches_the_server_after_its_deadline_writes_nothing,
+    a_removal_that_reaches_the_server_after_its_deadline_removes_nothing,
 );
 
 async fn when_stopped_session_routes_answer_503_and_recover_after_a_restart<S: Server>() {
@@ -298,4 +318,47 @@ async fn a_full_disk_refuses_sqlite_saves_with_503_and_keeps_the_session() {
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value", "nothing changed");
     assert_eq!(app.get("/map/set/key/other", Some(&cookie)).await.status, Status::Ok);
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "other");
+}
+
+/// A save that reaches the server only after the app gave up on it (held back by the relay,
+/// as a partition or a stalled server would deliver it late) writes nothing: it must not
+/// replace what the client was told is still there.
+async fn a_save_that_reaches_the_server_after_its_deadline_writes_nothing<S: Server>() {
+    let (_server, proxy, app, cookie) = app_through_a_relay::<S>(&["/map/set/key/first"]).await;
+    proxy.hold_requests_containing(&S::on_the_wire(b"late"), HELD);
+    assert_eq!(
+        app.get("/map/set/key/late", Some(&cookie)).await.status,
+        Status::ServiceUnavailable
+    );
+    rocket::tokio::time::sleep(HELD + Duration::from_millis(600)).await;
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
+}
+
+/// The same for a save that removes a value, which takes the stores' general update.
+async fn a_removal_that_reaches_the_server_after_its_deadline_removes_nothing<S: Server>() {
+    let (_server, proxy, app, cookie) = app_through_a_relay::<S>(&["/map/set/doomed/kept"]).await;
+    proxy.hold_requests_containing(&S::on_the_wire(b"doomed"), HELD);
+    assert_eq!(
+        app.get("/map/remove/doomed", Some(&cookie)).await.status,
+        Status::ServiceUnavailable
+    );
+    rocket::tokio::time::sleep(HELD + Duration::from_millis(600)).await;
+    assert_eq!(app.get("/map/get/doomed", Some(&cookie)).await.body, "kept");
+}
+
+/// How long the relay holds a late save: 400 ms past the app's limit of 500 ms.
+const HELD: Duration = Duration::from_millis(900);
+
+/// An app on a fresh server through a relay, with a session that `paths` wrote after its
+/// first write. Their rolling reads, as most requests make, show the store the server's clock.
+async fn app_through_a_relay<S: Server>(paths: &[&str]) -> (S, CountingProxy, App, String) {
+    let server = S::start();
+    let proxy = CountingProxy::start(server.port());
+    let url = proxy.url_for(&server.url(), server.port());
+    let app = app_with(S::STORE, &url, &[("session_store_timeout", TIMEOUT)]).await;
+    let cookie = app.get("/map/set/key/zeroth", None).await.session_cookie().unwrap();
+    for path in paths {
+        assert_eq!(app.get(path, Some(&cookie)).await.status, Status::Ok, "{path}");
+    }
+    (server, proxy, app, cookie)
 }

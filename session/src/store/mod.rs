@@ -23,6 +23,8 @@ pub(crate) mod lock;
 #[cfg(feature = "conformance")]
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "mysql"))]
+mod fence;
 #[cfg(feature = "filesystem")]
 mod filesystem;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use deadpool_redis::redis::{ErrorKind, ParsingError, RedisError, ServerErrorKind};
 
 use super::round_trip::Wait;
+use crate::store::fence::TooLate;
 use crate::store::Error;
 
 const STORE: &str = "redis";
@@ -22,11 +23,6 @@ pub(super) struct NotReplicated {
     pub(super) acknowledged: u32,
     pub(super) wait: Wait,
 }
-
-/// A save's script ran after its deadline and wrote nothing.
-#[derive(Debug, thiserror::Error)]
-#[error("the save reached the server after its deadline and wrote nothing")]
-pub(super) struct TooLate;
 
 /// A save script's reply, or [`TooLate`] when it came past its deadline (-1).
 pub(super) fn in_time(reply: i64) -> Result<i64, Error> {

@@ -3,14 +3,12 @@
 //!
 //! - `mod.rs`: the store and its operations;
 //! - `connection.rs`: where connections come from, keeping them, the timeout and the retry;
-//! - `fence.rs`: the deadline in the servers' clock past which a save no longer writes;
 //! - `round_trip.rs`: what each operation sends; `scripts.rs` and `lua/`: the scripts;
 //! - `errors.rs`: which Redis errors are a 503;
 //! - `tls.rs`: the TLS a `rediss://` URL asks for.
 
 mod connection;
 mod errors;
-mod fence;
 mod round_trip;
 mod scripts;
 mod tls;
@@ -24,8 +22,8 @@ use deadpool_redis::{cluster, sentinel};
 
 use super::defaults::{NETWORK_TIMEOUT, REDIS_CONNECTIONS};
 use super::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
+use crate::store::fence::ServerClock;
 use connection::{pooled, Connection, Source};
-use fence::ServerClock;
 use round_trip::Touched;
 pub(crate) use tls::is_tls_url;
 

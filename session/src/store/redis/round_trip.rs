@@ -160,7 +160,7 @@ pub(super) fn delete(key: &str) -> Call {
 
 /// The update script on `key`, which writes nothing past `deadline` (see [`fence`]).
 ///
-/// [`fence`]: super::fence
+/// [`fence`]: crate::store::fence
 pub(super) fn update(key: &str, changes: &Changes, ttl: Duration, deadline: i64) -> Call {
     change(&scripts().update, &[key], changes, ttl, deadline)
 }

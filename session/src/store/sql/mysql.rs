@@ -15,6 +15,7 @@ use sqlx::{AssertSqlSafe, Either, Row};
 use super::pool::{on_connection, Connections};
 use super::{bare_name, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
 use crate::store::digest::push_hex;
+use crate::store::fence::{ServerClock, TooLate};
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "mysql";
@@ -46,9 +47,14 @@ const BEGIN: &str = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANS
 pub struct MysqlStore {
     connections: Connections<MySql>,
     table: Table,
+    server_clock: ServerClock,
 }
 
 impl MysqlStore {
+    fn on(connections: Connections<MySql>, table: Table) -> Self {
+        MysqlStore { connections, table, server_clock: ServerClock::new() }
+    }
+
     /// Sessions in the table `options.table` (or `database.table`) of the database `pool`
     /// reaches. The pool's own settings apply, `options.connections` aside; sqlx pings each
     /// connection as it returns to its pool, one more round trip per operation, which
@@ -57,7 +63,7 @@ impl MysqlStore {
     /// # Errors
     /// The table name is not one or two plain identifiers.
     pub fn new(pool: MySqlPool, options: SqlOptions) -> Result<Self, String> {
-        Ok(MysqlStore { connections: Connections::Shared(pool), table: Table::new(options, true)? })
+        Ok(MysqlStore::on(Connections::Shared(pool), Table::new(options, true)?))
     }
 
     /// Connects lazily to the database at `url`: a database that is down at launch does not
@@ -70,7 +76,7 @@ impl MysqlStore {
         let size = options.connections;
         let table = Table::new(options, true)?;
         let connections = Connections::own(connect, size, table.suspicion());
-        Ok(MysqlStore { connections, table })
+        Ok(MysqlStore::on(connections, table))
     }
 
     /// The statement that creates the table `table` with its expiry index, for a migration
@@ -251,15 +257,22 @@ impl<'a> Batch<'a> {
     /// Moves the header's expiry when due, then reads: only the header row is written. The
     /// first statement matches the header only when it moves the expiry, so its count of
     /// rows tells whether it did, with no variable to set and select.
-    fn load_touching(&self) -> String {
+    /// With `clock`, a last statement reads the server's time for the saves' deadlines (see
+    /// `fence.rs`), about once a second.
+    fn load_touching(&self, clock: bool) -> String {
         let Times { now, expiry, due_before } = self.times;
         format!(
             "UPDATE {t} SET expires_at = {expiry} WHERE id = {k} AND field = '' \
              AND expires_at > {now} AND (expires_at > {expiry} OR expires_at < {due_before}); \
-             {load}",
+             {load}{clock}",
             t = self.table,
             k = self.key,
-            load = self.load()
+            load = self.load(),
+            clock = if clock {
+                " SELECT CAST(UNIX_TIMESTAMP(SYSDATE(3)) * 1000 AS SIGNED);"
+            } else {
+                ""
+            },
         )
     }
 
@@ -273,13 +286,17 @@ impl<'a> Batch<'a> {
 
     /// The header goes when the last value does, as a record without fields ends; only an
     /// update that removes values can leave none, so only such a one counts them.
-    fn update(&self, changes: &Changes) -> String {
+    ///
+    /// Past `deadline` (the server's Unix milliseconds; 0 for none), the locked session's
+    /// `@rts_live` turns -1: nothing is written, and the batch reports the save too late.
+    fn update(&self, changes: &Changes, deadline: i64) -> String {
         format!(
-            "{BEGIN} {lock} {remove} {put} {end_if_empty} \
+            "{BEGIN} {lock} {fence} {remove} {put} {end_if_empty} \
              UPDATE {t} SET expires_at = {expiry} WHERE @rts_live = 1 AND id = {k} AND field = '' \
                AND (expires_at > {expiry} OR expires_at < {due_before}); \
              COMMIT; SELECT @rts_live;",
             lock = self.lock_live("rts_live", &self.key),
+            fence = fence(deadline),
             remove = self.remove(&self.key, &changes.remove, "@rts_live = 1"),
             put = self.put(&self.key, &changes.set, "@rts_live = 1"),
             end_if_empty =
@@ -369,6 +386,19 @@ pub(super) fn passes(number: u16) -> bool {
     )
 }
 
+/// The statement that marks the locked session too late (`@rts_live = -1`) once the server's
+/// clock is past `deadline`; none without a deadline. `SYSDATE`, not `NOW`: the time it is
+/// read, after the lock was waited for, not when the statement began.
+fn fence(deadline: i64) -> String {
+    if deadline == 0 {
+        return String::new();
+    }
+    format!(
+        "SET @rts_live = IF(@rts_live = 1 AND UNIX_TIMESTAMP(SYSDATE(3)) * 1000 > {deadline}, \
+         -1, @rts_live);"
+    )
+}
+
 /// A statement's outcome (the rows it changed) or one of its rows, as a batch answers.
 type Answer = Either<MySqlQueryResult, MySqlRow>;
 
@@ -442,10 +472,16 @@ impl SessionStore for MysqlStore {
         let (rows, touched) = match touch {
             None => (self.table.read(STORE, || self.send(batch.load())).await?, false),
             Some(_) => {
-                let sql = batch.load_touching();
+                let clock = self.server_clock.wants_sample();
+                let sql = batch.load_touching(clock);
                 let answers =
                     self.table.read(STORE, || self.send_reading_counts(sql.clone())).await?;
-                touched_rows(answers)
+                let (mut rows, touched) = touched_rows(answers);
+                if clock {
+                    let sample = rows.pop().ok_or_else(|| decode("no server time"))?;
+                    self.server_clock.observe(column(&sample, 0)?);
+                }
+                (rows, touched)
             }
         };
         record_of(&rows, touched, batch.times.now)
@@ -458,7 +494,11 @@ impl SessionStore for MysqlStore {
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
         let batch = Batch::new(&self.table.name, key, Times::for_ttl(ttl));
-        Ok(self.count(batch.update(changes)).await? > 0)
+        let deadline = self.server_clock.deadline(self.table.timeout);
+        match self.count(batch.update(changes, deadline)).await? {
+            -1 => Err(Error::Unavailable { store: STORE, source: Box::new(TooLate) }),
+            live => Ok(live > 0),
+        }
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {

@@ -11,6 +11,7 @@ use sqlx::{AssertSqlSafe, Connection, SqlStr};
 use super::framed::{live_values, Values};
 use super::pool::{on_connection, Connections};
 use super::{columns, ddl, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
+use crate::store::fence::{ServerClock, TooLate};
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "postgres";
@@ -38,6 +39,7 @@ pub struct PostgresStore {
     connections: Connections<Postgres>,
     statements: Statements,
     table: Table,
+    server_clock: ServerClock,
 }
 
 impl PostgresStore {
@@ -54,7 +56,8 @@ impl PostgresStore {
     }
 
     fn on(connections: Connections<Postgres>, table: Table) -> Self {
-        PostgresStore { connections, statements: Statements::for_table(&table.name), table }
+        let statements = Statements::for_table(&table.name);
+        PostgresStore { connections, statements, table, server_clock: ServerClock::new() }
     }
 
     /// Connects lazily to the database at `url`: a database that is down at launch does not
@@ -142,6 +145,52 @@ impl PostgresStore {
         Ok(missing)
     }
 
+    /// A rolling read that also brings back the server's time, which the clock takes in.
+    async fn load_sampling_the_clock(
+        &self,
+        key: &str,
+        times: &Times,
+    ) -> Result<Option<Loaded>, Error> {
+        let (expires_at, values, moved, server_ms): (
+            Option<i64>,
+            Option<Values>,
+            Option<bool>,
+            i64,
+        ) = self
+            .table
+            .read(STORE, || {
+                let query = touching(self.statements.load_touching_clocked.clone(), key, times);
+                on_connection!(self.connections, |c| query.fetch_one(c))
+            })
+            .await?;
+        self.server_clock.observe(server_ms);
+        Ok(record_of((expires_at, values, moved), times.now))
+    }
+
+    /// An update's outcome from whether it wrote: one that wrote nothing though the session
+    /// is alive came too late (its deadline passed), and the request must not read it as a
+    /// session that ended. Only a save with a deadline asks; the others cannot be too late.
+    async fn updated(
+        &self,
+        wrote: bool,
+        key: &str,
+        deadline: i64,
+        now: i64,
+    ) -> Result<bool, Error> {
+        if wrote || deadline == 0 {
+            return Ok(wrote);
+        }
+        let query = sqlx::query_scalar(self.statements.alive.clone()).bind(key).bind(now);
+        let alive: bool = self
+            .table
+            .run(STORE, self.ready(), on_connection!(self.connections, |c| query.fetch_one(c)))
+            .await?;
+        match alive {
+            true => Err(Error::Unavailable { store: STORE, source: Box::new(TooLate) }),
+            false => Ok(false),
+        }
+    }
+
     async fn fetch_count<'q>(
         &self,
         query: sqlx::query::QueryScalar<'q, Postgres, i64, PgArguments>,
@@ -156,6 +205,7 @@ impl PostgresStore {
 struct Statements {
     load: SqlStr,
     load_touching: SqlStr,
+    load_touching_clocked: SqlStr,
     create: SqlStr,
     update: SqlStr,
     update_setting: SqlStr,
@@ -163,6 +213,7 @@ struct Statements {
     regenerate: SqlStr,
     cleanup: SqlStr,
     peek: SqlStr,
+    alive: SqlStr,
 }
 
 impl Statements {
@@ -199,17 +250,34 @@ impl Statements {
                  WHERE {condition} ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value)"
             )
         };
+        let load_touching = |clock: &str| {
+            format!(
+                "SELECT max(expires_at), {values}, bool_or(CASE WHEN field = '' \
+                   AND expires_at - $2 > 0 AND {due} THEN {t}_touch(id, $2, $3) ELSE false END)\
+                   {clock} \
+                 FROM {t} WHERE {key}",
+                due = due("$3", "$4")
+            )
+        };
+        // A save that carries a deadline (`$n`, the server's Unix milliseconds; 0 for none)
+        // writes nothing past it. Checked once the session's header is locked, so that a
+        // save that waited on a lock past its deadline writes nothing either.
+        let in_time = |n: &str| {
+            format!(
+                "({n} = 0 OR clock_timestamp() <= 'epoch'::timestamptz + {n} * interval '1 ms')"
+            )
+        };
         Statements {
             // One row however many values (see `framed.rs`): the header's expiry (value rows
             // hold 0, so it is the largest, and no row gives NULL) and the values framed.
             load: sql(format!("SELECT max(expires_at), {values}, false FROM {t} WHERE {key}")),
             // The header of a live session whose expiry is due moves (the values stay where
             // they are), through the function, so that the statement stays a plain read.
-            load_touching: sql(format!(
-                "SELECT max(expires_at), {values}, bool_or(CASE WHEN field = '' \
-                   AND expires_at - $2 > 0 AND {due} THEN {t}_touch(id, $2, $3) ELSE false END) \
-                 FROM {t} WHERE {key}",
-                due = due("$3", "$4")
+            load_touching: sql(load_touching("")),
+            // About once a second a read also brings back the server's time, for the saves'
+            // deadlines (see `fence.rs`).
+            load_touching_clocked: sql(load_touching(
+                ", (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
             )),
             // Rows an expired session left behind are replaced or deleted.
             create: sql(format!(
@@ -229,7 +297,7 @@ impl Statements {
             // `live` locks the header: a logout deleting the session waits, or has won. The
             // header goes when the last value does, as a record without fields ends.
             update: sql(format!(
-                "WITH live AS ({} FOR UPDATE), \
+                "WITH live AS (SELECT 1 FROM ({} FOR UPDATE) AS locked WHERE {in_time}), \
                  emptied AS (SELECT cardinality($4::text[]) = 0 AND NOT EXISTS (SELECT 1 FROM {t} \
                    WHERE id = $1 AND field <> '' AND NOT (field = ANY($6))) AS yes), \
                  head AS (UPDATE {t} SET expires_at = $3 WHERE id = $1 AND field = '' \
@@ -240,6 +308,7 @@ impl Statements {
                  {put} \
                  SELECT count(*) FROM live",
                 live("$1", "$2"),
+                in_time = in_time("$8"),
                 due = due("$3", "$7"),
                 put = put("EXISTS (SELECT 1 FROM live)")
             )),
@@ -253,9 +322,10 @@ impl Statements {
                  SELECT $1, f.field, f.value, 0 FROM unnest($4::text[], $5::bytea[]) AS f(field, value) \
                  WHERE (SELECT CASE WHEN {due} THEN {t}_touch($1, $2, $3) ELSE true END \
                    FROM (SELECT expires_at FROM {t} WHERE id = $1 AND field = '' \
-                     AND expires_at - $2 > 0 FOR UPDATE) AS live) \
+                     AND expires_at - $2 > 0 FOR UPDATE) AS live WHERE {in_time}) \
                  ON CONFLICT (id, field) DO UPDATE SET value = EXCLUDED.value",
                 due = due("$3", "$6"),
+                in_time = in_time("$7"),
             )),
             delete: sql(format!(
                 "WITH gone AS (DELETE FROM {t} WHERE id = $1 RETURNING field, expires_at) \
@@ -284,12 +354,26 @@ impl Statements {
                    (SELECT id FROM {t} WHERE field = '' AND expires_at <= $1 LIMIT $2)"
             )),
             peek: sql(format!("SELECT id, field, value, expires_at FROM {t} WHERE id = ANY($1)")),
+            // Whether a save that wrote nothing found the session alive: then it was too late.
+            alive: sql(format!("SELECT EXISTS ({})", live("$1", "$2"))),
         }
     }
 }
 
 /// A loaded session: its expiry and values, and whether this read moved the expiry.
 type Row = (Option<i64>, Option<Values>, Option<bool>);
+
+/// A rolling read of `key`, into `R`.
+fn touching<'q, R>(
+    statement: SqlStr,
+    key: &'q str,
+    times: &Times,
+) -> sqlx::query::QueryAs<'q, Postgres, R, PgArguments>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    sqlx::query_as(statement).bind(key).bind(times.now).bind(times.expiry).bind(times.due_before)
+}
 
 /// The session `row` holds if its header is alive at `now` and it has values.
 fn record_of((expires_at, values, moved): Row, now: i64) -> Option<Loaded> {
@@ -302,16 +386,15 @@ impl SessionStore for PostgresStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let times = Times::for_ttl(touch.unwrap_or_default());
         self.ready().await?;
+        if touch.is_some() && self.server_clock.wants_sample() {
+            return self.load_sampling_the_clock(key, &times).await;
+        }
         let row: Row = self
             .table
             .read(STORE, || {
                 let query = match touch {
                     None => sqlx::query_as(self.statements.load.clone()).bind(key),
-                    Some(_) => sqlx::query_as(self.statements.load_touching.clone())
-                        .bind(key)
-                        .bind(times.now)
-                        .bind(times.expiry)
-                        .bind(times.due_before),
+                    Some(_) => touching(self.statements.load_touching.clone(), key, &times),
                 };
                 on_connection!(self.connections, |c| query.fetch_one(c))
             })
@@ -346,8 +429,9 @@ impl SessionStore for PostgresStore {
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
         let times = Times::for_ttl(ttl);
+        let deadline = self.server_clock.deadline(self.table.timeout);
         let (names, values) = columns(&changes.set);
-        if changes.remove.is_empty() && !changes.set.is_empty() {
+        let wrote = if changes.remove.is_empty() && !changes.set.is_empty() {
             // Every value is written where the session is alive, none where it is not.
             let query = sqlx::query(self.statements.update_setting.clone())
                 .bind(key)
@@ -355,23 +439,27 @@ impl SessionStore for PostgresStore {
                 .bind(times.expiry)
                 .bind(names)
                 .bind(values)
-                .bind(times.due_before);
+                .bind(times.due_before)
+                .bind(deadline);
             let done = self
                 .table
                 .run(STORE, self.ready(), on_connection!(self.connections, |c| query.execute(c)))
                 .await?;
-            return Ok(done.rows_affected() > 0);
-        }
-        let removed: Vec<&str> = changes.remove.iter().map(String::as_str).collect();
-        let query = sqlx::query_scalar(self.statements.update.clone())
-            .bind(key)
-            .bind(times.now)
-            .bind(times.expiry)
-            .bind(names)
-            .bind(values)
-            .bind(removed)
-            .bind(times.due_before);
-        Ok(self.fetch_count(query).await? > 0)
+            done.rows_affected() > 0
+        } else {
+            let removed: Vec<&str> = changes.remove.iter().map(String::as_str).collect();
+            let query = sqlx::query_scalar(self.statements.update.clone())
+                .bind(key)
+                .bind(times.now)
+                .bind(times.expiry)
+                .bind(names)
+                .bind(values)
+                .bind(removed)
+                .bind(times.due_before)
+                .bind(deadline);
+            self.fetch_count(query).await? > 0
+        };
+        self.updated(wrote, key, deadline, times.now).await
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {

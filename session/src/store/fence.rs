@@ -1,24 +1,24 @@
-//! The deadline a save carries, in the Redis servers' own clock, past which its script
-//! refuses to write: a save the app gave up on (the server stalled, the reply was late) may
-//! still reach the server afterwards, and must not then replace a newer write of the same
-//! field.
+//! The deadline a save carries, in the store server's own clock, past which the server
+//! refuses to write it: a save the app gave up on (the server stalled, the network held it,
+//! the reply was late) may still reach the server afterwards, and must not then replace a
+//! newer write of the same field. Redis, PostgreSQL and MySQL updates carry one.
 //!
-//! The servers' clock is learned from the rolling reads, whose script returns `TIME` when
-//! asked, at most about once a second (a sample costs a read some 1,700 instructions): the
-//! offset from this process's monotonic clock is the largest seen. Each observation is
-//! taken after the reply arrived, so it is never above the true offset: deadlines err early,
-//! by about a round trip, when the app is about to give up anyway. A server clock set back
-//! leaves the largest offset in place, which only makes the fence later, never refuses a
-//! write in time; one stepped forward by more than the timeout makes saves answer 503 until
-//! the next sample, within about a second. This process's wall clock plays no part. Without
-//! rolling expiry (`session_refresh_each_request = false`) reads are a plain `HGETALL`, no
-//! sample is taken, and saves carry no deadline.
+//! The server's clock is learned from the rolling reads, which return the server's time when
+//! asked, at most about once a second (`TIME` in Redis's read script, `clock_timestamp()` in
+//! PostgreSQL's, `SYSDATE(3)` in MySQL's): the offset from this process's monotonic clock is the largest seen.
+//! Each observation is taken after the reply arrived, so it is never above the true offset:
+//! deadlines err early, by about a round trip, when the app is about to give up anyway. A
+//! server clock set back leaves the largest offset in place, which only makes the fence
+//! later, never refuses a write in time; one stepped forward by more than the timeout makes
+//! saves answer 503 until the next sample, within about a second. This process's wall clock
+//! plays no part. Without rolling expiry (`session_refresh_each_request = false`) reads take
+//! no sample, and saves carry no deadline.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The offset of the servers' clock (Unix milliseconds) from `base`, once one is known.
-pub(super) struct ServerClock {
+pub(crate) struct ServerClock {
     base: Instant,
     offset: AtomicI64,
     /// When, in milliseconds from `base`, a read last asked for a sample.
@@ -32,7 +32,7 @@ const SAMPLE_EVERY_MS: i64 = 1000;
 const UNKNOWN: i64 = i64::MIN;
 
 impl ServerClock {
-    pub(super) fn new() -> ServerClock {
+    pub(crate) fn new() -> ServerClock {
         ServerClock {
             base: Instant::now(),
             offset: AtomicI64::new(UNKNOWN),
@@ -42,7 +42,7 @@ impl ServerClock {
 
     /// Whether this read should bring back the server's time: the first one, then one
     /// about every [`SAMPLE_EVERY_MS`].
-    pub(super) fn wants_sample(&self) -> bool {
+    pub(crate) fn wants_sample(&self) -> bool {
         let now = self.elapsed_ms();
         let asked = self.asked_ms.load(Ordering::Relaxed);
         now - asked >= SAMPLE_EVERY_MS
@@ -53,13 +53,13 @@ impl ServerClock {
     }
 
     /// Takes in a server's `TIME`, in Unix milliseconds, read by a reply that just arrived.
-    pub(super) fn observe(&self, server_ms: i64) {
+    pub(crate) fn observe(&self, server_ms: i64) {
         self.offset.fetch_max(server_ms - self.elapsed_ms(), Ordering::Relaxed);
     }
 
     /// The servers' time, in Unix milliseconds, `within` from now; 0 (no deadline) until a
     /// server's clock has been seen.
-    pub(super) fn deadline(&self, within: Duration) -> i64 {
+    pub(crate) fn deadline(&self, within: Duration) -> i64 {
         match self.offset.load(Ordering::Relaxed) {
             UNKNOWN => 0,
             offset => {
@@ -73,6 +73,11 @@ impl ServerClock {
         i64::try_from(self.base.elapsed().as_millis()).unwrap_or(i64::MAX)
     }
 }
+
+/// A save reached the server after its deadline and wrote nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("the save reached the server after its deadline and wrote nothing")]
+pub(crate) struct TooLate;
 
 #[cfg(test)]
 mod tests {
