@@ -172,10 +172,18 @@ impl<'a> Batch<'a> {
     }
 
     /// Counts `key`'s live header into `@variable`, locking it: a logout deleting the
-    /// session waits for this transaction, or has already won.
-    fn lock_live(&self, variable: &str, key: &str) -> String {
+    /// session waits for this transaction, or has already won. Past `deadline` (the server's
+    /// Unix milliseconds; 0 for none) a live header counts -1, too late to write: `SYSDATE`,
+    /// not `NOW`, is read after the lock was waited for, not when the statement began.
+    fn lock_live(&self, variable: &str, key: &str, deadline: i64) -> String {
+        let count = match deadline {
+            0 => "count(*)".to_owned(),
+            _ => format!(
+                "IF(count(*) > 0 AND UNIX_TIMESTAMP(SYSDATE(3)) * 1000 > {deadline}, -1, count(*))"
+            ),
+        };
         format!(
-            "SELECT count(*) INTO @{variable} FROM {} WHERE id = {key} AND field = '' \
+            "SELECT {count} INTO @{variable} FROM {} WHERE id = {key} AND field = '' \
              AND expires_at > {} FOR UPDATE;",
             self.table, self.times.now
         )
@@ -286,17 +294,15 @@ impl<'a> Batch<'a> {
 
     /// The header goes when the last value does, as a record without fields ends; only an
     /// update that removes values can leave none, so only such a one counts them.
-    ///
-    /// Past `deadline` (the server's Unix milliseconds; 0 for none), the locked session's
-    /// `@rts_live` turns -1: nothing is written, and the batch reports the save too late.
+    /// Past `deadline`, `@rts_live` is -1 (see `lock_live`): nothing is written, and the batch
+    /// reports the save too late.
     fn update(&self, changes: &Changes, deadline: i64) -> String {
         format!(
-            "{BEGIN} {lock} {fence} {remove} {put} {end_if_empty} \
+            "{BEGIN} {lock} {remove} {put} {end_if_empty} \
              UPDATE {t} SET expires_at = {expiry} WHERE @rts_live = 1 AND id = {k} AND field = '' \
                AND (expires_at > {expiry} OR expires_at < {due_before}); \
              COMMIT; SELECT @rts_live;",
-            lock = self.lock_live("rts_live", &self.key),
-            fence = fence(deadline),
+            lock = self.lock_live("rts_live", &self.key, deadline),
             remove = self.remove(&self.key, &changes.remove, "@rts_live = 1"),
             put = self.put(&self.key, &changes.set, "@rts_live = 1"),
             end_if_empty =
@@ -342,7 +348,7 @@ impl<'a> Batch<'a> {
              DELETE FROM {t} WHERE {go} AND id = {old} AND field = ''; {remove} {put} \
              COMMIT; SELECT 1 - @rts_claimed, @rts_live;",
             claim = self.claim(&new, nonce),
-            live = self.lock_live("rts_live", &self.key),
+            live = self.lock_live("rts_live", &self.key, 0),
             t = self.table,
             old = self.key,
             remove = self.remove(&new, &changes.remove, go),
@@ -383,19 +389,6 @@ pub(super) fn passes(number: u16) -> bool {
             | 1927
             | 1969
             | 3024
-    )
-}
-
-/// The statement that marks the locked session too late (`@rts_live = -1`) once the server's
-/// clock is past `deadline`; none without a deadline. `SYSDATE`, not `NOW`: the time it is
-/// read, after the lock was waited for, not when the statement began.
-fn fence(deadline: i64) -> String {
-    if deadline == 0 {
-        return String::new();
-    }
-    format!(
-        "SET @rts_live = IF(@rts_live = 1 AND UNIX_TIMESTAMP(SYSDATE(3)) * 1000 > {deadline}, \
-         -1, @rts_live);"
     )
 }
 
