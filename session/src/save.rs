@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use rocket::tokio::time::Instant;
 use rocket::Request;
 
 use crate::error::Error;
@@ -13,6 +14,19 @@ use crate::sessions::Sessions;
 use crate::state::RequestState;
 use crate::store::{Record, Regenerated};
 use crate::users::SessionHandle;
+
+rocket::tokio::task_local! {
+    /// When the save under way must be done: where the request's time limit ends.
+    static SAVE_BY: Instant;
+}
+
+/// `bound`, or less when the save under way has less left of its request's time limit: a
+/// store's fence (see `store/fence.rs`) must not let a write land after the request gave up
+/// on it, however long the load took.
+#[cfg(any(feature = "redis", feature = "postgres", feature = "mysql"))]
+pub(crate) fn time_left(bound: Duration) -> Duration {
+    SAVE_BY.try_with(|by| by.saturating_duration_since(Instant::now()).min(bound)).unwrap_or(bound)
+}
 
 /// How many fresh ids a save draws before giving up on finding a free one.
 const ID_ATTEMPTS: usize = 3;
@@ -46,7 +60,9 @@ pub(crate) async fn save(state: &RequestState, req: &Request<'_>) -> Result<Cook
         return Ok(CookieChange::Keep);
     }
     let Some(budget) = state.save_budget() else { return save_unbounded(state, req).await };
-    rocket::tokio::time::timeout(budget.left, save_unbounded(state, req))
+    let bounded = rocket::tokio::time::timeout(budget.left, save_unbounded(state, req));
+    SAVE_BY
+        .scope(Instant::now() + budget.left, bounded)
         .await
         .unwrap_or(Err(Error::OutOfTime(budget.limit)))
 }

@@ -119,3 +119,29 @@ async fn a_save_that_reaches_redis_after_its_deadline_writes_nothing() {
     rocket::tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
 }
+
+/// A slow load leaves the save less than the timeout, and its deadline with it: a save that
+/// reaches Redis after the request's limit, though within a timeout of its own start, writes
+/// nothing.
+#[rocket::async_test]
+async fn a_save_after_a_slow_load_is_fenced_where_the_request_s_limit_ends() {
+    let server = RedisServer::start();
+    let proxy = CountingProxy::start(server.port);
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
+    let app = app_on(&url, &[("session_redis_timeout", TIMEOUT)]).await;
+    let cookie = app.get("/map/set/key/zeroth", None).await.session_cookie().unwrap();
+    assert_eq!(app.get("/map/set/key/first", Some(&cookie)).await.status, Status::Ok);
+
+    // The server, paused, answers the load at 300 ms; the app gives up at 500; the save,
+    // held, lands at about 650.
+    proxy.hold_requests_containing(b"late", Duration::from_millis(350));
+    server.pause();
+    let resume = async {
+        rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+        server.resume();
+    };
+    let (reply, ()) = rocket::tokio::join!(app.get("/map/set/key/late", Some(&cookie)), resume);
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+    rocket::tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
+}

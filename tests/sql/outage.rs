@@ -141,6 +141,7 @@ on_each_server!(
     a_full_disk_refuses_saves_with_503_and_keeps_the_session,
     a_save_that_reaches_the_server_after_its_deadline_writes_nothing,
     a_removal_that_reaches_the_server_after_its_deadline_removes_nothing,
+    a_save_after_a_slow_load_is_fenced_where_the_request_s_limit_ends,
 );
 
 async fn when_stopped_session_routes_answer_503_and_recover_after_a_restart<S: Server>() {
@@ -344,6 +345,25 @@ async fn a_removal_that_reaches_the_server_after_its_deadline_removes_nothing<S:
     );
     rocket::tokio::time::sleep(HELD + Duration::from_millis(600)).await;
     assert_eq!(app.get("/map/get/doomed", Some(&cookie)).await.body, "kept");
+}
+
+/// A slow load leaves the save less than the store's timeout, and its deadline with it: a
+/// save that reaches the server after the request's limit, though within a timeout of its
+/// own start, writes nothing.
+async fn a_save_after_a_slow_load_is_fenced_where_the_request_s_limit_ends<S: Server>() {
+    let (server, proxy, app, cookie) = app_through_a_relay::<S>(&["/map/set/key/first"]).await;
+    // The server, paused, answers the load at 300 ms; the app gives up at 500; the save,
+    // held, lands at about 650.
+    proxy.hold_requests_containing(&S::on_the_wire(b"late"), Duration::from_millis(350));
+    server.pause();
+    let resume = async {
+        rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+        server.resume();
+    };
+    let (reply, ()) = rocket::tokio::join!(app.get("/map/set/key/late", Some(&cookie)), resume);
+    assert_eq!(reply.status, Status::ServiceUnavailable);
+    rocket::tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
 }
 
 /// How long the relay holds a late save: 400 ms past the app's limit of 500 ms.

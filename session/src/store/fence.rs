@@ -57,12 +57,14 @@ impl ServerClock {
         self.offset.fetch_max(server_ms - self.elapsed_ms(), Ordering::Relaxed);
     }
 
-    /// The servers' time, in Unix milliseconds, `within` from now; 0 (no deadline) until a
-    /// server's clock has been seen.
+    /// The servers' time, in Unix milliseconds, `within` from now, or sooner where the save
+    /// under way has less left of its request's time limit; 0 (no deadline) until a server's
+    /// clock has been seen.
     pub(crate) fn deadline(&self, within: Duration) -> i64 {
         match self.offset.load(Ordering::Relaxed) {
             UNKNOWN => 0,
             offset => {
+                let within = crate::save::time_left(within);
                 let within = i64::try_from(within.as_millis()).unwrap_or(i64::MAX);
                 offset.saturating_add(self.elapsed_ms()).saturating_add(within)
             }
