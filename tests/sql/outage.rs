@@ -142,6 +142,7 @@ on_each_server!(
     a_save_that_reaches_the_server_after_its_deadline_writes_nothing,
     a_removal_that_reaches_the_server_after_its_deadline_removes_nothing,
     a_save_after_a_slow_load_is_fenced_where_the_request_s_limit_ends,
+    a_regeneration_that_reaches_the_server_after_its_deadline_moves_nothing,
 );
 
 async fn when_stopped_session_routes_answer_503_and_recover_after_a_restart<S: Server>() {
@@ -345,6 +346,16 @@ async fn a_removal_that_reaches_the_server_after_its_deadline_removes_nothing<S:
     );
     rocket::tokio::time::sleep(HELD + Duration::from_millis(600)).await;
     assert_eq!(app.get("/map/get/doomed", Some(&cookie)).await.body, "kept");
+}
+
+/// The same for a login's move to a new id: the session stays under the id the client
+/// still holds, instead of moving to one it was never given.
+async fn a_regeneration_that_reaches_the_server_after_its_deadline_moves_nothing<S: Server>() {
+    let (_server, proxy, app, cookie) = app_through_a_relay::<S>(&["/map/set/key/first"]).await;
+    proxy.hold_requests_containing(&S::on_the_wire(b"latecomer"), HELD);
+    assert_eq!(app.get("/login/latecomer", Some(&cookie)).await.status, Status::ServiceUnavailable);
+    rocket::tokio::time::sleep(HELD + Duration::from_millis(600)).await;
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
 }
 
 /// A slow load leaves the save less than the store's timeout, and its deadline with it: a

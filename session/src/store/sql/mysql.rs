@@ -336,19 +336,20 @@ impl<'a> Batch<'a> {
     }
 
     /// Claims `new` (a live session there stays untouched), moves the live session's values
-    /// to it and applies the changes; when the old session is gone, the claim is undone.
-    fn regenerate(&self, new: &str, changes: &Changes, nonce: &str) -> String {
+    /// to it and applies the changes; when the old session is gone, or the move too late
+    /// (`deadline`, as for [`update`](Self::update)), the claim is undone.
+    fn regenerate(&self, new: &str, changes: &Changes, nonce: &str, deadline: i64) -> String {
         let new = hex(new.as_bytes());
         let go = "@rts_go = 1";
         format!(
             "{BEGIN} {claim} {live} \
              SET @rts_go = @rts_claimed = 1 AND @rts_live = 1; \
-             DELETE FROM {t} WHERE @rts_claimed = 1 AND @rts_live = 0 AND id = {new} AND field = ''; \
+             DELETE FROM {t} WHERE @rts_claimed = 1 AND @rts_live <> 1 AND id = {new} AND field = ''; \
              UPDATE {t} SET id = {new} WHERE {go} AND id = {old} AND field <> ''; \
              DELETE FROM {t} WHERE {go} AND id = {old} AND field = ''; {remove} {put} \
              COMMIT; SELECT 1 - @rts_claimed, @rts_live;",
             claim = self.claim(&new, nonce),
-            live = self.lock_live("rts_live", &self.key, 0),
+            live = self.lock_live("rts_live", &self.key, deadline),
             t = self.table,
             old = self.key,
             remove = self.remove(&new, &changes.remove, go),
@@ -390,6 +391,11 @@ pub(super) fn passes(number: u16) -> bool {
             | 1969
             | 3024
     )
+}
+
+/// The error of a save that reached the server past its deadline and wrote nothing.
+fn too_late() -> Error {
+    Error::Unavailable { store: STORE, source: Box::new(TooLate) }
 }
 
 /// A statement's outcome (the rows it changed) or one of its rows, as a batch answers.
@@ -489,7 +495,7 @@ impl SessionStore for MysqlStore {
         let batch = Batch::new(&self.table.name, key, Times::for_ttl(ttl));
         let deadline = self.server_clock.deadline(self.table.timeout);
         match self.count(batch.update(changes, deadline)).await? {
-            -1 => Err(Error::Unavailable { store: STORE, source: Box::new(TooLate) }),
+            -1 => Err(too_late()),
             live => Ok(live > 0),
         }
     }
@@ -507,10 +513,12 @@ impl SessionStore for MysqlStore {
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
         let batch = Batch::new(&self.table.name, old, Times::for_ttl(ttl));
-        let rows = self.batch(batch.regenerate(new, changes, &nonce()?)).await?;
+        let deadline = self.server_clock.deadline(self.table.timeout);
+        let rows = self.batch(batch.regenerate(new, changes, &nonce()?, deadline)).await?;
         let row = rows.last().ok_or_else(|| decode("the batch reported nothing"))?;
         let found = |column| row.try_get::<i64, _>(column).map_err(|e| decode(&e.to_string()));
         Ok(match (found(0)?, found(1)?) {
+            (_, -1) => return Err(too_late()),
             (0, 0) => Regenerated::SourceGone,
             (0, _) => Regenerated::Moved,
             _ => Regenerated::TargetTaken,

@@ -167,18 +167,12 @@ impl PostgresStore {
         Ok(record_of((expires_at, values, moved), times.now))
     }
 
-    /// An update's outcome from whether it wrote: one that wrote nothing though the session
-    /// is alive came too late (its deadline passed), and the request must not read it as a
-    /// session that ended. Only a save with a deadline asks; the others cannot be too late.
-    async fn updated(
-        &self,
-        wrote: bool,
-        key: &str,
-        deadline: i64,
-        now: i64,
-    ) -> Result<bool, Error> {
-        if wrote || deadline == 0 {
-            return Ok(wrote);
+    /// After a save under `deadline` that found no live session to write to: an error when
+    /// the session is alive after all, so the save was refused as too late, which the request
+    /// must not read as a session that ended. A save without a deadline cannot be too late.
+    async fn fail_if_too_late(&self, key: &str, deadline: i64, now: i64) -> Result<(), Error> {
+        if deadline == 0 {
+            return Ok(());
         }
         let query = sqlx::query_scalar(self.statements.alive.clone()).bind(key).bind(now);
         let alive: bool = self
@@ -187,7 +181,7 @@ impl PostgresStore {
             .await?;
         match alive {
             true => Err(Error::Unavailable { store: STORE, source: Box::new(TooLate) }),
-            false => Ok(false),
+            false => Ok(()),
         }
     }
 
@@ -333,7 +327,8 @@ impl Statements {
             )),
             regenerate: sql(format!(
                 "WITH taken AS ({}), \
-                 live AS ({} AND NOT EXISTS (SELECT 1 FROM taken) FOR UPDATE), \
+                 live AS (SELECT 1 FROM ({} AND NOT EXISTS (SELECT 1 FROM taken) FOR UPDATE) \
+                   AS locked WHERE {in_time}), \
                  moved AS (DELETE FROM {t} WHERE id = $1 AND EXISTS (SELECT 1 FROM live) \
                    RETURNING field, value), \
                  put AS (INSERT INTO {t} AS s (id, field, value, expires_at) \
@@ -347,7 +342,8 @@ impl Statements {
                      expires_at = EXCLUDED.expires_at) \
                  SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM live)",
                 live("$2", "$3"),
-                live("$1", "$3")
+                live("$1", "$3"),
+                in_time = in_time("$8"),
             )),
             cleanup: sql(format!(
                 "DELETE FROM {t} WHERE id IN \
@@ -459,7 +455,10 @@ impl SessionStore for PostgresStore {
                 .bind(deadline);
             self.fetch_count(query).await? > 0
         };
-        self.updated(wrote, key, deadline, times.now).await
+        if !wrote {
+            self.fail_if_too_late(key, deadline, times.now).await?;
+        }
+        Ok(wrote)
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {
@@ -476,6 +475,7 @@ impl SessionStore for PostgresStore {
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
         let times = Times::for_ttl(ttl);
+        let deadline = self.server_clock.deadline(self.table.timeout);
         let (names, values) = columns(&changes.set);
         let removed: Vec<&str> = changes.remove.iter().map(String::as_str).collect();
         let query = sqlx::query_as(self.statements.regenerate.clone())
@@ -485,13 +485,17 @@ impl SessionStore for PostgresStore {
             .bind(times.expiry)
             .bind(names)
             .bind(values)
-            .bind(removed);
+            .bind(removed)
+            .bind(deadline);
         let (taken, live): (i64, i64) = self
             .table
             .run(STORE, self.ready(), on_connection!(self.connections, |c| query.fetch_one(c)))
             .await?;
         Ok(match (taken, live) {
-            (0, 0) => Regenerated::SourceGone,
+            (0, 0) => {
+                self.fail_if_too_late(old, deadline, times.now).await?;
+                Regenerated::SourceGone
+            }
             (0, _) => Regenerated::Moved,
             _ => Regenerated::TargetTaken,
         })
