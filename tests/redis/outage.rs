@@ -5,6 +5,7 @@ use rocket::http::Status;
 use crate::app_on;
 use crate::support::proxy::CountingProxy;
 use crate::support::redis::{free_port, RedisServer};
+use crate::support::{saved_late_after_a_slow_load, App};
 
 const TIMEOUT: &str = "500ms";
 /// How long past the configured timeout a 503 may take on this shared, noisy machine: a
@@ -103,15 +104,7 @@ async fn a_request_s_load_and_save_share_one_timeout() {
 /// request wrote, nor what the client was told is still there.
 #[rocket::async_test]
 async fn a_save_that_reaches_redis_after_its_deadline_writes_nothing() {
-    let server = RedisServer::start();
-    let proxy = CountingProxy::start(server.port);
-    let url = format!("redis://127.0.0.1:{}", proxy.port);
-    let app = app_on(&url, &[("session_redis_timeout", TIMEOUT)]).await;
-    let cookie = app.get("/map/set/key/zeroth", None).await.session_cookie().unwrap();
-    // The update script loaded, so that the held save is one the server would run; its
-    // rolling read, as most requests make, shows the store the server's clock.
-    assert_eq!(app.get("/map/set/key/first", Some(&cookie)).await.status, Status::Ok);
-
+    let (_server, proxy, app, cookie) = app_through_a_relay().await;
     proxy.hold_requests_containing(b"late", Duration::from_millis(900));
     let reply = app.get("/map/set/key/late", Some(&cookie)).await;
     assert_eq!(reply.status, Status::ServiceUnavailable);
@@ -125,23 +118,22 @@ async fn a_save_that_reaches_redis_after_its_deadline_writes_nothing() {
 /// nothing.
 #[rocket::async_test]
 async fn a_save_after_a_slow_load_is_fenced_where_the_request_s_limit_ends() {
+    let (server, proxy, app, cookie) = app_through_a_relay().await;
+    let request = ("/map/set/key/late", cookie.as_str());
+    let (pause, resume) = (|| server.pause(), || server.resume());
+    saved_late_after_a_slow_load(&app, &proxy, request, b"late", pause, resume).await;
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
+}
+
+/// An app on a fresh server through a relay, with a session whose value `key` is `first`.
+/// The update script is loaded, so that a held save is one the server would run, and the
+/// rolling read, as most requests make, has shown the store the server's clock.
+async fn app_through_a_relay() -> (RedisServer, CountingProxy, App, String) {
     let server = RedisServer::start();
     let proxy = CountingProxy::start(server.port);
     let url = format!("redis://127.0.0.1:{}", proxy.port);
     let app = app_on(&url, &[("session_redis_timeout", TIMEOUT)]).await;
     let cookie = app.get("/map/set/key/zeroth", None).await.session_cookie().unwrap();
     assert_eq!(app.get("/map/set/key/first", Some(&cookie)).await.status, Status::Ok);
-
-    // The server, paused, answers the load at 300 ms; the app gives up at 500; the save,
-    // held, lands at about 650.
-    proxy.hold_requests_containing(b"late", Duration::from_millis(350));
-    server.pause();
-    let resume = async {
-        rocket::tokio::time::sleep(Duration::from_millis(300)).await;
-        server.resume();
-    };
-    let (reply, ()) = rocket::tokio::join!(app.get("/map/set/key/late", Some(&cookie)), resume);
-    assert_eq!(reply.status, Status::ServiceUnavailable);
-    rocket::tokio::time::sleep(Duration::from_millis(900)).await;
-    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
+    (server, proxy, app, cookie)
 }

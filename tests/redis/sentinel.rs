@@ -15,7 +15,7 @@ async fn app_on(deployment: &RedisSentinel) -> App {
 }
 
 /// An app on the master the Sentinels at `urls` name, with `keys` besides.
-async fn app_on_sentinels(urls: &[String], keys: &[(&str, &str)]) -> App {
+pub(crate) async fn app_on_sentinels(urls: &[String], keys: &[(&str, &str)]) -> App {
     let urls = format!("{urls:?}");
     let mut settings = vec![
         ("session_type", "redis_sentinel"),

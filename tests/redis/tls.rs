@@ -12,8 +12,9 @@ use std::process::Command;
 
 use rocket::http::Status;
 
+use crate::sentinel::app_on_sentinels;
 use crate::support::app::configured;
-use crate::support::redis::{RedisCluster, TlsRedis, TlsSentinel, SENTINEL_MASTER};
+use crate::support::redis::{RedisCluster, TlsRedis, TlsSentinel};
 use crate::support::tls::TestCa;
 use crate::support::App;
 
@@ -112,13 +113,7 @@ async fn sessions_live_on_a_sentinel_master_that_takes_tls_alone() {
     trusting_test_ca(name, |ca| async move {
         let deployment = TlsSentinel::start(&ca);
         // The master's TLS follows the Sentinels' `rediss://` unless set.
-        let urls = format!("{:?}", deployment.urls());
-        let app = App::launch(configured(&[
-            ("session_type", "redis_sentinel"),
-            ("session_redis_sentinel_urls", urls.as_str()),
-            ("session_redis_sentinel_master", SENTINEL_MASTER),
-        ]))
-        .await;
+        let app = app_on_sentinels(&deployment.urls(), &[]).await;
         let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
         assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
         assert_eq!(stored_sessions(&deployment.master).await, 1);
@@ -131,14 +126,8 @@ async fn a_sentinel_master_that_takes_tls_alone_is_a_503_when_tls_is_turned_off(
     let name = "tls::a_sentinel_master_that_takes_tls_alone_is_a_503_when_tls_is_turned_off";
     trusting_test_ca(name, |ca| async move {
         let deployment = TlsSentinel::start(&ca);
-        let urls = format!("{:?}", deployment.urls());
-        let app = App::launch(configured(&[
-            ("session_type", "redis_sentinel"),
-            ("session_redis_sentinel_urls", urls.as_str()),
-            ("session_redis_sentinel_master", SENTINEL_MASTER),
-            ("session_redis_sentinel_master_tls", "false"),
-        ]))
-        .await;
+        let tls_off = [("session_redis_sentinel_master_tls", "false")];
+        let app = app_on_sentinels(&deployment.urls(), &tls_off).await;
         let status = app.get("/map/set/key/value", None).await.status;
         assert_eq!(status, Status::ServiceUnavailable);
     })

@@ -12,7 +12,7 @@ use crate::app_with;
 use crate::support::mariadb::MariadbServer;
 use crate::support::postgres::PostgresServer;
 use crate::support::proxy::CountingProxy;
-use crate::support::App;
+use crate::support::{saved_late_after_a_slow_load, App};
 
 const TIMEOUT: &str = "500ms";
 
@@ -327,24 +327,16 @@ async fn a_full_disk_refuses_sqlite_saves_with_503_and_keeps_the_session() {
 /// replace what the client was told is still there.
 async fn a_save_that_reaches_the_server_after_its_deadline_writes_nothing<S: Server>() {
     let (_server, proxy, app, cookie) = app_through_a_relay::<S>(&["/map/set/key/first"]).await;
-    proxy.hold_requests_containing(&S::on_the_wire(b"late"), HELD);
-    assert_eq!(
-        app.get("/map/set/key/late", Some(&cookie)).await.status,
-        Status::ServiceUnavailable
-    );
-    rocket::tokio::time::sleep(HELD + Duration::from_millis(600)).await;
+    let late = S::on_the_wire(b"late");
+    held_past_the_limit(&app, &proxy, &late, "/map/set/key/late", &cookie).await;
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
 }
 
 /// The same for a save that removes a value, which takes the stores' general update.
 async fn a_removal_that_reaches_the_server_after_its_deadline_removes_nothing<S: Server>() {
     let (_server, proxy, app, cookie) = app_through_a_relay::<S>(&["/map/set/doomed/kept"]).await;
-    proxy.hold_requests_containing(&S::on_the_wire(b"doomed"), HELD);
-    assert_eq!(
-        app.get("/map/remove/doomed", Some(&cookie)).await.status,
-        Status::ServiceUnavailable
-    );
-    rocket::tokio::time::sleep(HELD + Duration::from_millis(600)).await;
+    let doomed = S::on_the_wire(b"doomed");
+    held_past_the_limit(&app, &proxy, &doomed, "/map/remove/doomed", &cookie).await;
     assert_eq!(app.get("/map/get/doomed", Some(&cookie)).await.body, "kept");
 }
 
@@ -352,9 +344,8 @@ async fn a_removal_that_reaches_the_server_after_its_deadline_removes_nothing<S:
 /// still holds, instead of moving to one it was never given.
 async fn a_regeneration_that_reaches_the_server_after_its_deadline_moves_nothing<S: Server>() {
     let (_server, proxy, app, cookie) = app_through_a_relay::<S>(&["/map/set/key/first"]).await;
-    proxy.hold_requests_containing(&S::on_the_wire(b"latecomer"), HELD);
-    assert_eq!(app.get("/login/latecomer", Some(&cookie)).await.status, Status::ServiceUnavailable);
-    rocket::tokio::time::sleep(HELD + Duration::from_millis(600)).await;
+    let user = S::on_the_wire(b"latecomer");
+    held_past_the_limit(&app, &proxy, &user, "/login/latecomer", &cookie).await;
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
 }
 
@@ -363,22 +354,29 @@ async fn a_regeneration_that_reaches_the_server_after_its_deadline_moves_nothing
 /// own start, writes nothing.
 async fn a_save_after_a_slow_load_is_fenced_where_the_request_s_limit_ends<S: Server>() {
     let (server, proxy, app, cookie) = app_through_a_relay::<S>(&["/map/set/key/first"]).await;
-    // The server, paused, answers the load at 300 ms; the app gives up at 500; the save,
-    // held, lands at about 650.
-    proxy.hold_requests_containing(&S::on_the_wire(b"late"), Duration::from_millis(350));
-    server.pause();
-    let resume = async {
-        rocket::tokio::time::sleep(Duration::from_millis(300)).await;
-        server.resume();
-    };
-    let (reply, ()) = rocket::tokio::join!(app.get("/map/set/key/late", Some(&cookie)), resume);
-    assert_eq!(reply.status, Status::ServiceUnavailable);
-    rocket::tokio::time::sleep(Duration::from_millis(900)).await;
+    let request = ("/map/set/key/late", cookie.as_str());
+    let (pause, resume) = (|| server.pause(), || server.resume());
+    let late = S::on_the_wire(b"late");
+    saved_late_after_a_slow_load(&app, &proxy, request, &late, pause, resume).await;
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
 }
 
 /// How long the relay holds a late save: 400 ms past the app's limit of 500 ms.
 const HELD: Duration = Duration::from_millis(900);
+
+/// Asks for `path`, whose save (the request that carries `marker`) the relay holds past the
+/// app's limit: the reply is a 503, and this returns once the save has reached the server.
+async fn held_past_the_limit(
+    app: &App,
+    proxy: &CountingProxy,
+    marker: &[u8],
+    path: &str,
+    cookie: &str,
+) {
+    proxy.hold_requests_containing(marker, HELD);
+    assert_eq!(app.get(path, Some(cookie)).await.status, Status::ServiceUnavailable, "{path}");
+    rocket::tokio::time::sleep(HELD + Duration::from_millis(600)).await;
+}
 
 /// An app on a fresh server through a relay, with a session that `paths` wrote after its
 /// first write. Their rolling reads, as most requests make, show the store the server's clock.

@@ -120,3 +120,27 @@ pub async fn reply(response: rocket::local::asynchronous::LocalResponse<'_>) -> 
 pub fn storage_key(cookie: &str) -> String {
     SessionId::parse(cookie, 32).expect("a well-formed id").storage_key("session:")
 }
+
+/// Asks for `path` with the store's server paused through the load for 300 ms (`pause` and
+/// `resume` stop and thaw it) and its save, the request carrying `marker`, held by `relay`
+/// until about 650 ms, past the app's limit of 500 ms: the reply must be a 503. Returns
+/// once the save has reached the server.
+pub async fn saved_late_after_a_slow_load(
+    app: &App,
+    relay: &proxy::CountingProxy,
+    (path, cookie): (&str, &str),
+    marker: &[u8],
+    pause: impl FnOnce(),
+    resume: impl FnOnce(),
+) {
+    use std::time::Duration;
+    relay.hold_requests_containing(marker, Duration::from_millis(350));
+    pause();
+    let thaw = async {
+        rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+        resume();
+    };
+    let (reply, ()) = rocket::tokio::join!(app.get(path, Some(cookie)), thaw);
+    assert_eq!(reply.status, Status::ServiceUnavailable, "{path}");
+    rocket::tokio::time::sleep(Duration::from_millis(900)).await;
+}
