@@ -265,6 +265,7 @@ impl<'a> Batch<'a> {
     /// Moves the header's expiry when due, then reads: only the header row is written. The
     /// first statement matches the header only when it moves the expiry, so its count of
     /// rows tells whether it did, with no variable to set and select.
+    ///
     /// With `clock`, a last statement reads the server's time for the saves' deadlines (see
     /// `fence.rs`), about once a second.
     fn load_touching(&self, clock: bool) -> String {
@@ -294,6 +295,7 @@ impl<'a> Batch<'a> {
 
     /// The header goes when the last value does, as a record without fields ends; only an
     /// update that removes values can leave none, so only such a one counts them.
+    ///
     /// Past `deadline`, `@rts_live` is -1 (see `lock_live`): nothing is written, and the batch
     /// reports the save too late.
     fn update(&self, changes: &Changes, deadline: i64) -> String {
