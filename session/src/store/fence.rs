@@ -1,21 +1,25 @@
 //! The deadline a save carries, in the store server's own clock, past which the server
 //! refuses to write it: a save the app gave up on (the server stalled, the network held it,
 //! the reply was late) may still reach the server afterwards, and must not then replace a
-//! newer write of the same field. Redis, PostgreSQL and MySQL updates carry one.
+//! newer write of the same field. Updates and regenerations on Redis, PostgreSQL and MySQL
+//! carry one; it ends where the request's time limit does (`save::time_left`).
 //!
 //! The server's clock is learned from the rolling reads, which return the server's time when
 //! asked, at most about once a second (`TIME` in Redis's read script, `clock_timestamp()` in
-//! PostgreSQL's, `SYSDATE(3)` in MySQL's): the offset from this process's monotonic clock is the largest seen.
-//! Each observation is taken after the reply arrived, so it is never above the true offset:
-//! deadlines err early, by about a round trip, when the app is about to give up anyway. A
-//! server clock set back leaves the largest offset in place, which only makes the fence
-//! later, never refuses a write in time; one stepped forward by more than the timeout makes
-//! saves answer 503 until the next sample, within about a second. This process's wall clock
-//! plays no part. Without rolling expiry (`session_refresh_each_request = false`) reads take
-//! no sample, and saves carry no deadline.
+//! PostgreSQL's, `SYSDATE(3)` in MySQL's): the offset from this process's monotonic clock is
+//! the largest seen. Each observation is taken after the reply arrived, so it is never above
+//! the true offset: deadlines err early, by about a round trip, when the app is about to
+//! give up anyway. A server clock set back leaves the largest offset in place, which only
+//! makes the fence later, never refuses a write in time; one stepped forward by more than
+//! the timeout makes saves answer 503 until the next sample, within about a second. This
+//! process's wall clock plays no part. Without rolling expiry
+//! (`session_refresh_each_request = false`) reads take no sample, and saves carry no
+//! deadline.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
+
+use super::Error;
 
 /// The offset of the servers' clock (Unix milliseconds) from `base`, once one is known.
 pub(crate) struct ServerClock {
@@ -79,7 +83,13 @@ impl ServerClock {
 /// A save reached the server after its deadline and wrote nothing.
 #[derive(Debug, thiserror::Error)]
 #[error("the save reached the server after its deadline and wrote nothing")]
-pub(crate) struct TooLate;
+struct TooLate;
+
+/// The error of a save to `store` that its server refused as too late: the store is
+/// unavailable for now (a 503), not the session gone.
+pub(crate) fn too_late(store: &'static str) -> Error {
+    Error::Unavailable { store, source: Box::new(TooLate) }
+}
 
 #[cfg(test)]
 mod tests {

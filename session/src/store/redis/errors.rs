@@ -7,7 +7,7 @@ use std::time::Duration;
 use deadpool_redis::redis::{ErrorKind, ParsingError, RedisError, ServerErrorKind};
 
 use super::round_trip::Wait;
-use crate::store::fence::TooLate;
+use crate::store::fence::too_late;
 use crate::store::Error;
 
 const STORE: &str = "redis";
@@ -24,10 +24,10 @@ pub(super) struct NotReplicated {
     pub(super) wait: Wait,
 }
 
-/// A save script's reply, or [`TooLate`] when it came past its deadline (-1).
+/// A save script's reply, or an error when it came past its deadline (-1).
 pub(super) fn in_time(reply: i64) -> Result<i64, Error> {
     if reply == -1 {
-        return Err(unavailable(TooLate));
+        return Err(too_late(STORE));
     }
     Ok(reply)
 }

@@ -15,7 +15,7 @@ use sqlx::{AssertSqlSafe, Either, Row};
 use super::pool::{on_connection, Connections};
 use super::{bare_name, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
 use crate::store::digest::push_hex;
-use crate::store::fence::{ServerClock, TooLate};
+use crate::store::fence::{too_late, ServerClock};
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "mysql";
@@ -395,11 +395,6 @@ pub(super) fn passes(number: u16) -> bool {
     )
 }
 
-/// The error of a save that reached the server past its deadline and wrote nothing.
-fn too_late() -> Error {
-    Error::Unavailable { store: STORE, source: Box::new(TooLate) }
-}
-
 /// A statement's outcome (the rows it changed) or one of its rows, as a batch answers.
 type Answer = Either<MySqlQueryResult, MySqlRow>;
 
@@ -497,7 +492,7 @@ impl SessionStore for MysqlStore {
         let batch = Batch::new(&self.table.name, key, Times::for_ttl(ttl));
         let deadline = self.server_clock.deadline(self.table.timeout);
         match self.count(batch.update(changes, deadline)).await? {
-            -1 => Err(too_late()),
+            -1 => Err(too_late(STORE)),
             live => Ok(live > 0),
         }
     }
@@ -520,7 +515,7 @@ impl SessionStore for MysqlStore {
         let row = rows.last().ok_or_else(|| decode("the batch reported nothing"))?;
         let found = |column| row.try_get::<i64, _>(column).map_err(|e| decode(&e.to_string()));
         Ok(match (found(0)?, found(1)?) {
-            (_, -1) => return Err(too_late()),
+            (_, -1) => return Err(too_late(STORE)),
             (0, 0) => Regenerated::SourceGone,
             (0, _) => Regenerated::Moved,
             _ => Regenerated::TargetTaken,

@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, Connection, SqlStr};
 use super::framed::{live_values, Values};
 use super::pool::{on_connection, Connections};
 use super::{columns, ddl, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
-use crate::store::fence::{ServerClock, TooLate};
+use crate::store::fence::{too_late, ServerClock};
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "postgres";
@@ -180,7 +180,7 @@ impl PostgresStore {
             .run(STORE, self.ready(), on_connection!(self.connections, |c| query.fetch_one(c)))
             .await?;
         match alive {
-            true => Err(Error::Unavailable { store: STORE, source: Box::new(TooLate) }),
+            true => Err(too_late(STORE)),
             false => Ok(()),
         }
     }
