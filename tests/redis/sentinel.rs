@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rocket::http::Status;
 
 use crate::support::app::configured;
-use crate::support::redis::{GuardedSentinel, RedisSentinel, SENTINEL_MASTER};
+use crate::support::redis::{stored_sessions, GuardedSentinel, RedisSentinel, SENTINEL_MASTER};
 use crate::support::App;
 
 async fn app_on(deployment: &RedisSentinel) -> App {
@@ -32,10 +32,8 @@ async fn sessions_live_on_the_master_the_sentinels_name() {
     let app = app_on(&deployment).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
-    let mut master = deployment.master.connection().await;
-    let keys: Vec<String> =
-        redis::cmd("KEYS").arg("session:*").query_async(&mut master).await.unwrap();
-    assert_eq!(keys.len(), 1, "the session is stored on the master");
+    let stored = stored_sessions(&mut deployment.master.connection().await).await;
+    assert_eq!(stored, 1, "the session is stored on the master");
 }
 
 #[rocket::async_test]
@@ -51,10 +49,8 @@ async fn after_a_failover_sessions_read_back_and_writes_reach_the_new_master() {
     // (`session_redis_wait_replicas`).
     until_ok(&app, "/map/set/key/after", &cookie).await;
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "after");
-    let mut promoted = deployment.replica.connection().await;
-    let keys: Vec<String> =
-        redis::cmd("KEYS").arg("session:*").query_async(&mut promoted).await.unwrap();
-    assert_eq!(keys.len(), 1, "the session is on the promoted replica");
+    let stored = stored_sessions(&mut deployment.replica.connection().await).await;
+    assert_eq!(stored, 1, "the session is on the promoted replica");
 }
 
 #[rocket::async_test]
@@ -70,9 +66,11 @@ async fn sessions_live_on_a_master_behind_a_password_in_the_database_configured(
     let url = format!("redis://:s3cret@127.0.0.1:{}/3", deployment.master.port);
     let mut master =
         redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> =
-        redis::cmd("KEYS").arg("session:*").query_async(&mut master).await.unwrap();
-    assert_eq!(keys.len(), 1, "the session is stored in database 3 of the master");
+    assert_eq!(
+        stored_sessions(&mut master).await,
+        1,
+        "the session is stored in database 3 of the master"
+    );
 }
 
 #[rocket::async_test]

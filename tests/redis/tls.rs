@@ -14,7 +14,7 @@ use rocket::http::Status;
 
 use crate::sentinel::app_on_sentinels;
 use crate::support::app::configured;
-use crate::support::redis::{RedisCluster, TlsRedis, TlsSentinel};
+use crate::support::redis::{stored_sessions, RedisCluster, TlsRedis, TlsSentinel};
 use crate::support::tls::TestCa;
 use crate::support::App;
 
@@ -59,7 +59,7 @@ async fn sessions_live_on_a_server_that_takes_tls_alone() {
         let app = crate::app_on(&server.url(), &[]).await;
         let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
         assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
-        assert_eq!(stored_sessions(&server).await, 1);
+        assert_eq!(stored_sessions(&mut server.server.connection().await).await, 1);
     })
     .await;
 }
@@ -86,12 +86,7 @@ async fn sessions_live_on_a_cluster_that_takes_tls() {
         }
         let mut stored = 0;
         for node in &cluster.nodes {
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg("session:*")
-                .query_async(&mut node.connection().await)
-                .await
-                .unwrap();
-            stored += keys.len();
+            stored += stored_sessions(&mut node.connection().await).await;
         }
         assert_eq!(stored, 10, "each session is one key on the master of its slot");
     })
@@ -104,7 +99,7 @@ async fn a_server_certificate_no_root_vouches_for_is_a_503() {
     let server = TlsRedis::start(&TestCa::create());
     let app = crate::app_on(&server.url(), &[]).await;
     assert_eq!(app.get("/map/set/key/value", None).await.status, Status::ServiceUnavailable);
-    assert_eq!(stored_sessions(&server).await, 0);
+    assert_eq!(stored_sessions(&mut server.server.connection().await).await, 0);
 }
 
 #[rocket::async_test]
@@ -116,7 +111,7 @@ async fn sessions_live_on_a_sentinel_master_that_takes_tls_alone() {
         let app = app_on_sentinels(&deployment.urls(), &[]).await;
         let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
         assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
-        assert_eq!(stored_sessions(&deployment.master).await, 1);
+        assert_eq!(stored_sessions(&mut deployment.master.server.connection().await).await, 1);
     })
     .await;
 }
@@ -132,12 +127,4 @@ async fn a_sentinel_master_that_takes_tls_alone_is_a_503_when_tls_is_turned_off(
         assert_eq!(status, Status::ServiceUnavailable);
     })
     .await;
-}
-
-/// How many sessions `server` holds, asked over its plain port.
-async fn stored_sessions(server: &TlsRedis) -> usize {
-    let mut connection = server.server.connection().await;
-    let keys: Vec<String> =
-        redis::cmd("KEYS").arg("session:*").query_async(&mut connection).await.unwrap();
-    keys.len()
 }

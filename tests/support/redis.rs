@@ -178,6 +178,14 @@ impl Drop for RedisServer {
     }
 }
 
+/// How many sessions (keys under the default prefix `session:`) the server behind
+/// `connection` holds, in its current database.
+pub async fn stored_sessions(connection: &mut MultiplexedConnection) -> usize {
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg("session:*").query_async(connection).await.unwrap();
+    keys.len()
+}
+
 /// A Redis Cluster of `masters` masters, each with `replicas` replicas.
 pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
