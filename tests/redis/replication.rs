@@ -66,7 +66,8 @@ async fn with_wait_replicas_a_write_whose_primary_is_demoted_while_it_waits_is_a
         first.session_cookie().unwrap_or_else(|| panic!("the first write failed: {first:?}"));
 
     // The write's WAIT blocks on the paused replica; a failover then makes its primary a
-    // replica, which ends the WAIT with an error of its own (UNBLOCKED), not a count.
+    // replica. The Redis here closes the app's connection; one that ends the WAIT with
+    // UNBLOCKED first is `store/redis/errors.rs`'s to sort (its tests).
     replica.pause();
     let demote = async {
         rocket::tokio::time::sleep(Duration::from_millis(500)).await;

@@ -74,29 +74,27 @@ pub(super) fn classify(error: RedisError) -> Error {
 }
 
 fn is_transient(error: &RedisError) -> bool {
-    // UNBLOCKED ends a WAIT whose master a failover made a replica: whether the write
-    // survives is for the next request to find out.
-    let transient_code = matches!(
-        error.code(),
-        Some(
-            "OOM"
-                | "LOADING"
-                | "READONLY"
-                | "UNBLOCKED"
-                | "MASTERDOWN"
-                | "BUSY"
-                | "NOAUTH"
-                | "WRONGPASS"
-                | "MISCONF"
-        )
-    );
+    is_transient_failure(error) || is_transient_pipeline(error)
+}
+
+/// A pipeline's error names no code of its own; it failed for a reason that passes with time
+/// when each of its commands that failed did. The save pipeline's WAIT, ended by a failover,
+/// comes back this way.
+fn is_transient_pipeline(error: &RedisError) -> bool {
+    error.clone().into_server_errors().is_some_and(|failures| {
+        !failures.is_empty()
+            && failures.iter().all(|(_, failure)| is_transient_code(failure.code()))
+    })
+}
+
+fn is_transient_failure(error: &RedisError) -> bool {
     error.is_io_error()
         || error.is_timeout()
         || error.is_connection_refusal()
         || error.is_connection_dropped()
         || error.is_cluster_error()
         || error.is_unrecoverable_error()
-        || transient_code
+        || error.code().is_some_and(is_transient_code)
         || matches!(
             error.kind(),
             ErrorKind::AuthenticationFailed
@@ -111,8 +109,29 @@ fn is_transient(error: &RedisError) -> bool {
         )
 }
 
+fn is_transient_code(code: &str) -> bool {
+    // UNBLOCKED ends a WAIT whose master a failover made a replica: whether the write
+    // survives is for the next request to find out.
+    matches!(
+        code,
+        "OOM"
+            | "LOADING"
+            | "READONLY"
+            | "UNBLOCKED"
+            | "MASTERDOWN"
+            | "BUSY"
+            | "NOAUTH"
+            | "WRONGPASS"
+            | "MISCONF"
+            | "TRYAGAIN"
+            | "CLUSTERDOWN"
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    use deadpool_redis::redis::Value;
+
     use super::*;
 
     /// The error a server sends as `reply`, as the client hands it over.
@@ -128,6 +147,62 @@ mod tests {
              (master -> replica?)\r\n",
         );
         assert!(classify(error).is_unavailable());
+    }
+
+    /// A connection that answers every pipeline with `replies`, one reply per command.
+    struct Answering(Vec<&'static str>);
+
+    impl deadpool_redis::redis::ConnectionLike for Answering {
+        fn req_packed_command(&mut self, _: &[u8]) -> deadpool_redis::redis::RedisResult<Value> {
+            unreachable!("the tests send pipelines")
+        }
+
+        fn req_packed_commands(
+            &mut self,
+            _: &[u8],
+            _: usize,
+            _: usize,
+        ) -> deadpool_redis::redis::RedisResult<Vec<Value>> {
+            Ok(self.0.iter().map(|reply| reply_value(reply)).collect())
+        }
+
+        fn get_db(&self) -> i64 {
+            0
+        }
+
+        fn check_connection(&mut self) -> bool {
+            true
+        }
+
+        fn is_open(&self) -> bool {
+            true
+        }
+    }
+
+    fn reply_value(reply: &str) -> Value {
+        deadpool_redis::redis::parse_redis_value(reply.as_bytes()).unwrap()
+    }
+
+    /// The error a two-command pipeline comes back with when the server answers `replies`.
+    fn pipeline_error(replies: [&'static str; 2]) -> RedisError {
+        let mut pipeline = deadpool_redis::redis::pipe();
+        pipeline.cmd("EVALSHA").cmd("WAIT");
+        pipeline.query::<Vec<Value>>(&mut Answering(replies.into())).expect_err("a failed command")
+    }
+
+    const UNBLOCKED: &str =
+        "-UNBLOCKED force unblock from blocking operation, instance state changed\r\n";
+
+    #[test]
+    fn a_save_pipeline_whose_wait_a_failover_ended_is_unavailable() {
+        let error = pipeline_error([":1\r\n", UNBLOCKED]);
+        assert!(classify(error).is_unavailable());
+    }
+
+    #[test]
+    fn a_pipeline_with_a_refused_command_is_a_backend_failure() {
+        let error = pipeline_error(["-ERR Error running script\r\n", UNBLOCKED]);
+        assert!(matches!(classify(error), Error::Backend { .. }));
     }
 
     #[test]
