@@ -74,7 +74,17 @@ pub(super) fn classify(error: RedisError) -> Error {
 }
 
 fn is_transient(error: &RedisError) -> bool {
-    is_transient_failure(error) || is_transient_pipeline(error)
+    is_lost_connection(error)
+        || is_transient_reply(error.kind(), error.code())
+        || is_transient_pipeline(error)
+}
+
+fn is_lost_connection(error: &RedisError) -> bool {
+    error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_refusal()
+        || error.is_connection_dropped()
+        || error.is_unrecoverable_error()
 }
 
 /// A pipeline's error names no code of its own; it failed for a reason that passes with time
@@ -83,20 +93,33 @@ fn is_transient(error: &RedisError) -> bool {
 fn is_transient_pipeline(error: &RedisError) -> bool {
     error.clone().into_server_errors().is_some_and(|failures| {
         !failures.is_empty()
-            && failures.iter().all(|(_, failure)| is_transient_code(failure.code()))
+            && failures.iter().all(|(_, failure)| {
+                let kind = failure.kind().map_or(ErrorKind::Extension, ErrorKind::Server);
+                is_transient_reply(kind, Some(failure.code()))
+            })
     })
 }
 
-fn is_transient_failure(error: &RedisError) -> bool {
-    error.is_io_error()
-        || error.is_timeout()
-        || error.is_connection_refusal()
-        || error.is_connection_dropped()
-        || error.is_cluster_error()
-        || error.is_unrecoverable_error()
-        || error.code().is_some_and(is_transient_code)
+fn is_transient_reply(kind: ErrorKind, code: Option<&str>) -> bool {
+    // UNBLOCKED ends a WAIT whose master a failover made a replica: whether the write
+    // survives is for the next request to find out.
+    let transient_code = matches!(
+        code,
+        Some(
+            "OOM"
+                | "LOADING"
+                | "READONLY"
+                | "UNBLOCKED"
+                | "MASTERDOWN"
+                | "BUSY"
+                | "NOAUTH"
+                | "WRONGPASS"
+                | "MISCONF"
+        )
+    );
+    transient_code
         || matches!(
-            error.kind(),
+            kind,
             ErrorKind::AuthenticationFailed
                 | ErrorKind::ClusterConnectionNotFound
                 | ErrorKind::Server(
@@ -105,27 +128,10 @@ fn is_transient_failure(error: &RedisError) -> bool {
                         | ServerErrorKind::ClusterDown
                         | ServerErrorKind::MasterDown
                         | ServerErrorKind::ReadOnly
+                        | ServerErrorKind::Moved
+                        | ServerErrorKind::Ask
                 )
         )
-}
-
-fn is_transient_code(code: &str) -> bool {
-    // UNBLOCKED ends a WAIT whose master a failover made a replica: whether the write
-    // survives is for the next request to find out.
-    matches!(
-        code,
-        "OOM"
-            | "LOADING"
-            | "READONLY"
-            | "UNBLOCKED"
-            | "MASTERDOWN"
-            | "BUSY"
-            | "NOAUTH"
-            | "WRONGPASS"
-            | "MISCONF"
-            | "TRYAGAIN"
-            | "CLUSTERDOWN"
-    )
 }
 
 #[cfg(test)]
@@ -196,6 +202,13 @@ mod tests {
     #[test]
     fn a_save_pipeline_whose_wait_a_failover_ended_is_unavailable() {
         let error = pipeline_error([":1\r\n", UNBLOCKED]);
+        assert!(classify(error).is_unavailable());
+    }
+
+    #[test]
+    fn a_pipeline_refused_while_its_slot_migrates_is_unavailable() {
+        let error =
+            pipeline_error([":1\r\n", "-TRYAGAIN Multiple keys request during rehashing\r\n"]);
         assert!(classify(error).is_unavailable());
     }
 
