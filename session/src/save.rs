@@ -23,7 +23,7 @@ rocket::tokio::task_local! {
 /// `bound`, or less when the save under way has less left of its request's time limit: a
 /// store's fence (see `store/fence.rs`) must not let a write land after the request gave up
 /// on it, however long the load took.
-#[cfg(any(feature = "redis", feature = "postgres", feature = "mysql"))]
+#[cfg(any(feature = "redis", feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub(crate) fn time_left(bound: Duration) -> Duration {
     SAVE_BY.try_with(|by| by.saturating_duration_since(Instant::now()).min(bound)).unwrap_or(bound)
 }
@@ -60,11 +60,16 @@ pub(crate) async fn save(state: &RequestState, req: &Request<'_>) -> Result<Cook
         return Ok(CookieChange::Keep);
     }
     let Some(budget) = state.save_budget() else { return save_unbounded(state, req).await };
-    let bounded = rocket::tokio::time::timeout(budget.left, save_unbounded(state, req));
-    SAVE_BY
-        .scope(Instant::now() + budget.left, bounded)
+    within(budget.left, save_unbounded(state, req))
         .await
         .unwrap_or(Err(Error::OutOfTime(budget.limit)))
+}
+
+/// Runs `save`, given up on (`None`) once `left` has passed, with the stores' fences set to
+/// that same instant.
+pub(crate) async fn within<F: std::future::Future>(left: Duration, save: F) -> Option<F::Output> {
+    let bounded = rocket::tokio::time::timeout(left, save);
+    SAVE_BY.scope(Instant::now() + left, bounded).await.ok()
 }
 
 async fn save_unbounded(state: &RequestState, req: &Request<'_>) -> Result<CookieChange, Error> {

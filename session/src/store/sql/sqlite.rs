@@ -12,9 +12,15 @@ use sqlx::{AssertSqlSafe, SqlStr, Sqlite, Transaction};
 use super::framed::live_values;
 use super::pool::{on_connection, Connections};
 use super::{ddl, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
+use crate::save::time_left;
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "sqlite";
+
+/// The Unix epoch in Julian days.
+const UNIX_EPOCH_JULIAN_DAY: f64 = 2_440_587.5;
+
+const MS_PER_DAY: f64 = 86_400_000.0;
 
 /// Rows one insert carries: four parameters each, well under SQLite's limit of 32766.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -179,6 +185,13 @@ impl SqliteStore {
     /// held for one step, not for a transaction's several, which is what bounds how many
     /// writes SQLite takes a second. The header is upserted with the values, all only where
     /// it is live; a row coming back says it was.
+    ///
+    /// The statement carries a deadline, as the network stores' saves do (see
+    /// `store/fence.rs`): one the app gave up on while it waited for another writer's lock
+    /// would otherwise run once it got the lock, and replace a newer write. SQLite reads
+    /// this machine's clock, so the deadline is in its wall clock, checked once the lock is
+    /// held. The other writes are transactions and need none: one given up on goes no
+    /// further than the statement under way, and is rolled back.
     async fn update_in_one_statement(
         &self,
         key: &str,
@@ -186,7 +199,11 @@ impl SqliteStore {
         times: Times,
     ) -> Result<bool, Error> {
         let rows: Vec<String> =
-            (0..values.len()).map(|i| format!("(?{}, ?{})", 5 + 2 * i, 6 + 2 * i)).collect();
+            (0..values.len()).map(|i| format!("(?{}, ?{})", 6 + 2 * i, 7 + 2 * i)).collect();
+        let deadline = times.now.saturating_add(super::millis(time_left(self.table.timeout)));
+        // In Julian days, SQLite's own measure, so that the statement reads the clock and
+        // does no arithmetic; a double resolves it to well under a millisecond.
+        let deadline = UNIX_EPOCH_JULIAN_DAY + deadline as f64 / MS_PER_DAY;
         // The header is rewritten only when its expiry is due to move (the touch interval
         // rule), so that most saves write the changed values alone.
         let sql = format!(
@@ -194,6 +211,7 @@ impl SqliteStore {
              SELECT ?1, v.column1, v.column2, CASE WHEN v.column1 = '' THEN ?3 ELSE 0 END \
              FROM (VALUES ('', X''){more}) AS v \
              WHERE EXISTS (SELECT 1 FROM {t} WHERE id = ?1 AND field = '' AND expires_at > ?2) \
+             AND julianday() <= ?5 \
              ON CONFLICT (id, field) DO UPDATE SET value = excluded.value, \
              expires_at = excluded.expires_at \
              WHERE {t}.field <> '' OR {t}.expires_at > ?3 OR {t}.expires_at < ?4 RETURNING 1",
@@ -204,12 +222,15 @@ impl SqliteStore {
             .bind(key)
             .bind(times.now)
             .bind(times.expiry)
-            .bind(times.due_before);
+            .bind(times.due_before)
+            .bind(deadline);
         for (field, value) in values {
             query = query.bind(field.as_str()).bind(value.as_slice());
         }
         let written: Vec<i64> =
             self.run(on_connection!(self.connections, |c| query.fetch_all(c))).await?;
+        // A save refused as late comes back as one whose session ended; no one reads which,
+        // as the request's bound ends at the deadline.
         Ok(!written.is_empty())
     }
 
@@ -477,6 +498,54 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
         (dir, url)
+    }
+
+    fn one_value(value: &str) -> Record {
+        [("field".to_owned(), value.as_bytes().to_vec())].into_iter().collect()
+    }
+
+    /// Takes SQLite's writer lock from a connection of its own, as another process would.
+    async fn writer_lock(url: &str) -> sqlx::SqliteConnection {
+        let mut holder = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
+        holder
+    }
+
+    /// An update of `field` to "late" that the app gives up on after `left`, behind a writer's
+    /// lock released after `held`; then what `field` holds.
+    async fn update_behind_a_lock(left: Duration, held: Duration) -> Option<Vec<u8>> {
+        let (_dir, url) = temporary_database();
+        let options = SqlOptions { timeout: Duration::from_secs(5), ..SqlOptions::default() };
+        let store = SqliteStore::open(&url, options).unwrap();
+        let ttl = Duration::from_secs(60);
+        assert!(store.create("key", &one_value("first"), ttl).await.unwrap());
+        let mut holder = writer_lock(&url).await;
+
+        let changes = Changes { set: one_value("late"), remove: Vec::new() };
+        let update = crate::save::within(left, store.update("key", &changes, ttl));
+        let release = async {
+            rocket::tokio::time::sleep(held).await;
+            sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+        };
+        let (updated, ()) = rocket::tokio::join!(update, release);
+        if updated.is_none() {
+            // Given up on; the statement may still be waiting for the lock.
+            rocket::tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let loaded = store.load("key", None).await.unwrap().expect("the session is live");
+        loaded.record.get("field").cloned()
+    }
+
+    #[rocket::async_test]
+    async fn an_update_that_gets_the_writer_lock_after_its_deadline_writes_nothing() {
+        let field = update_behind_a_lock(Duration::from_millis(50), Duration::from_millis(300));
+        assert_eq!(field.await.as_deref(), Some(&b"first"[..]));
+    }
+
+    #[rocket::async_test]
+    async fn an_update_that_gets_the_writer_lock_before_its_deadline_writes() {
+        let field = update_behind_a_lock(Duration::from_secs(4), Duration::from_millis(300));
+        assert_eq!(field.await.as_deref(), Some(&b"late"[..]));
     }
 
     #[rocket::async_test]
