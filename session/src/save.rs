@@ -23,7 +23,13 @@ rocket::tokio::task_local! {
 /// `bound`, or less when the save under way has less left of its request's time limit: a
 /// store's fence (see `store/fence.rs`) must not let a write land after the request gave up
 /// on it, however long the load took.
-#[cfg(any(feature = "redis", feature = "postgres", feature = "mysql", feature = "sqlite"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "sqlite",
+    feature = "filesystem"
+))]
 pub(crate) fn time_left(bound: Duration) -> Duration {
     SAVE_BY.try_with(|by| by.saturating_duration_since(Instant::now()).min(bound)).unwrap_or(bound)
 }

@@ -4,10 +4,10 @@ use std::time::Duration;
 use rocket::http::Status;
 use rocket_typed_session::store::{FilesystemStore, SessionStore};
 
-use crate::session_files;
 use crate::support::app::configured;
 use crate::support::conformance::record;
 use crate::support::{figment, App};
+use crate::{session_files, StalledFile};
 
 async fn app_in(dir: &std::path::Path, keys: &[(&str, &str)]) -> App {
     let dir = dir.to_str().unwrap();
@@ -154,4 +154,15 @@ async fn the_hook_hears_logins_and_revocations_in_files() {
     let (rocket, heard) = crate::support::app::configured_hearing(&keys);
     let app = App::launch(rocket).await;
     crate::support::devices::the_hook_hears_logins_and_revocations(&app, &heard).await;
+}
+
+#[rocket::async_test]
+async fn a_disk_that_stalls_answers_503_at_session_store_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_in(dir.path(), &[("session_store_timeout", "300ms")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    let _stalled = StalledFile::in_dir(dir.path(), Duration::from_secs(3));
+    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    assert_eq!(reply.status, Status::ServiceUnavailable, "{}", reply.body);
+    assert_eq!(reply.header("Retry-After"), Some("1"));
 }

@@ -1,10 +1,11 @@
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rocket_typed_session::store::{Changes, Error, FilesystemStore, SessionStore};
 
 use crate::support::conformance::{fields_of, record};
 use crate::support::tmpfs::Mount;
+use crate::StalledFile;
 
 const TTL: Duration = Duration::from_secs(60);
 
@@ -52,8 +53,10 @@ fn racing_creates_from_two_stores_on_one_directory_make_one_winner() {
     let outcomes = std::thread::scope(|scope| {
         let each = racers.iter().map(|store| {
             scope.spawn(move || {
-                let runtime =
-                    rocket::tokio::runtime::Builder::new_current_thread().build().unwrap();
+                let runtime = rocket::tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .unwrap();
                 let fields = record(&[("a.x", b"1")]);
                 runtime.block_on(async {
                     let mut outcomes = Vec::new();
@@ -105,4 +108,58 @@ async fn a_full_disk_fails_writes_as_unavailable_and_keeps_the_old_record() {
 fn a_directory_that_cannot_be_created_is_an_error() {
     let parent = tempfile::NamedTempFile::new().unwrap();
     assert!(FilesystemStore::open(parent.path().join("sessions"), 500).is_err());
+}
+
+const LIMIT: Duration = Duration::from_millis(300);
+
+/// A store with one session, `s:1`, whose file then stalls until `answer_after`.
+async fn stalled_store(dir: &Path, answer_after: Duration) -> (FilesystemStore, StalledFile) {
+    let store = FilesystemStore::open(dir, 500).unwrap().with_timeout(LIMIT);
+    store.create("s:1", &record(&[("a.x", b"1")]), TTL).await.unwrap();
+    (store, StalledFile::in_dir(dir, answer_after))
+}
+
+fn set_to_2() -> Changes {
+    Changes { set: record(&[("a.x", b"2")]), remove: vec![] }
+}
+
+#[rocket::async_test]
+async fn a_disk_that_stalls_is_unavailable_at_the_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _stalled) = stalled_store(dir.path(), LIMIT * 10).await;
+    let started = Instant::now();
+    let loaded = store.load("s:1", Some(TTL)).await;
+    let took = started.elapsed();
+    assert!(matches!(loaded, Err(Error::Unavailable { .. })), "{loaded:?}");
+    assert!(took < LIMIT * 5, "took {took:?}");
+}
+
+#[rocket::async_test]
+async fn an_update_the_disk_lets_through_after_the_limit_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, stalled) = stalled_store(dir.path(), LIMIT * 2).await;
+    let updated = store.update("s:1", &set_to_2(), TTL).await;
+    assert!(matches!(updated, Err(Error::Unavailable { .. })), "{updated:?}");
+    rocket::tokio::time::sleep(LIMIT * 3).await;
+    assert!(stalled.is_in_place(), "the update given up on was written");
+}
+
+#[rocket::async_test]
+async fn an_update_the_disk_lets_through_within_the_limit_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, stalled) = stalled_store(dir.path(), LIMIT / 3).await;
+    assert!(store.update("s:1", &set_to_2(), TTL).await.unwrap());
+    assert!(!stalled.is_in_place());
+    assert_eq!(fields_of(&store, "s:1").await, Some(record(&[("a.x", b"2")])));
+}
+
+#[rocket::async_test]
+async fn a_move_to_a_new_id_the_disk_lets_through_after_the_limit_moves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, stalled) = stalled_store(dir.path(), LIMIT * 2).await;
+    let moved = store.regenerate("s:1", "s:2", &Changes::default(), TTL).await;
+    assert!(matches!(moved, Err(Error::Unavailable { .. })), "{moved:?}");
+    rocket::tokio::time::sleep(LIMIT * 3).await;
+    assert!(stalled.is_in_place(), "the old file was removed");
+    assert_eq!(fields_of(&store, "s:2").await, None, "the move given up on was made");
 }

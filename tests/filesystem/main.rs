@@ -10,7 +10,10 @@ mod failures;
 mod files;
 mod sweep;
 
+use std::io::Write;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The session files of `dir` (names of 64 hex digits).
 fn session_files(dir: &Path) -> Vec<PathBuf> {
@@ -21,4 +24,34 @@ fn session_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// The only session file of a directory replaced by a FIFO: whoever opens it waits, as on
+/// a disk that stalls (a hung network mount), until the disk answers with the file's bytes.
+struct StalledFile {
+    path: PathBuf,
+}
+
+impl StalledFile {
+    /// Stalls the file; the disk answers the first reader `answer_after` from now.
+    fn in_dir(dir: &Path, answer_after: Duration) -> StalledFile {
+        let [path] = <[PathBuf; 1]>::try_from(session_files(dir)).expect("one session file");
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let made = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
+        assert!(made.success(), "mkfifo failed");
+        let fifo = path.clone();
+        // Opening a FIFO to write waits for a reader: this thread is the disk's answer.
+        std::thread::spawn(move || {
+            std::thread::sleep(answer_after);
+            let mut answer = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            answer.write_all(&bytes).unwrap();
+        });
+        StalledFile { path }
+    }
+
+    /// Whether the FIFO is still in place: nothing was written over it.
+    fn is_in_place(&self) -> bool {
+        std::fs::symlink_metadata(&self.path).is_ok_and(|meta| meta.file_type().is_fifo())
+    }
 }

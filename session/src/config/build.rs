@@ -57,7 +57,7 @@ impl SessionConfig {
             #[cfg(feature = "filesystem")]
             StoreType::Filesystem => {
                 crate::store::FilesystemStore::open(&self.filesystem_dir, self.filesystem_threshold)
-                    .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+                    .map(|store| Arc::new(store.with_timeout(self.store_timeout)) as Arc<dyn SessionStore>)
                     .map_err(|e| Error::Invalid {
                         key: "session_filesystem_dir",
                         message: format!("{} cannot be created or written: {e}", self.filesystem_dir.display()),

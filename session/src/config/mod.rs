@@ -175,9 +175,10 @@ pub struct SessionConfig {
     #[serde(rename = "session_redis_timeout", deserialize_with = "optional_duration")]
     pub redis_timeout: Option<Duration>,
     /// `session_store_timeout`: the most a request's work on a networked store (Redis,
-    /// PostgreSQL; loading and saving its session together, connecting included) may take
-    /// before the request gets a 503, and SQLite's wait for another writer's lock. Seconds or
-    /// `"500ms"`, `"2s"`. Default 1 second.
+    /// PostgreSQL, MySQL; loading and saving its session together, connecting included) or
+    /// on the filesystem store's directory may take before the request gets a 503, and
+    /// SQLite's wait for another writer's lock. Seconds or `"500ms"`, `"2s"`. Default 1
+    /// second.
     #[serde(rename = "session_store_timeout", deserialize_with = "duration")]
     pub store_timeout: Duration,
     /// `session_redis_wait_replicas`: after every write, wait (Redis `WAIT`, in the same round

@@ -7,8 +7,9 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+use super::defaults::NETWORK_TIMEOUT;
 use super::digest::prefixed_digest_hex;
 use super::lock::lock;
 use super::{touch_interval, Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
@@ -43,7 +44,10 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 ///   sessions can be evicted**, which keeps the disk bounded as CacheLib's `FileSystemCache`
 ///   does. Raise `session_filesystem_threshold` if that ends sessions too early.
 /// - A truncated or garbage file is treated as absent and removed; I/O failures (disk full,
-///   read-only directory) are [`Error::Unavailable`], a 503.
+///   read-only directory) are [`Error::Unavailable`], a 503, and so is a disk that does not
+///   answer within the time limit ([`with_timeout`](Self::with_timeout)). An update or a
+///   login's move to a new file that the disk lets through after the request gave up on it
+///   writes nothing.
 ///
 /// ```no_run
 /// use rocket_typed_session::store::FilesystemStore;
@@ -55,6 +59,7 @@ const STALE_TEMP: Duration = Duration::from_secs(600);
 #[derive(Clone)]
 pub struct FilesystemStore {
     dir: Arc<Dir>,
+    timeout: Duration,
 }
 
 /// The directory and what the process knows of it.
@@ -88,11 +93,41 @@ impl FilesystemStore {
             files: AtomicUsize::new(files),
             sweeping: AtomicBool::new(false),
         };
-        Ok(FilesystemStore { dir: Arc::new(shared) })
+        Ok(FilesystemStore { dir: Arc::new(shared), timeout: NETWORK_TIMEOUT })
     }
 
-    /// Runs `op` on a blocking thread: file I/O must not stall the async executor.
+    /// Bounds one request's work on the directory, load and save together, by `timeout`
+    /// (`session_store_timeout`; 1 second unless set): past it the request gets a 503
+    /// rather than waiting on a disk that stalls, such as a hung network mount.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use rocket_typed_session::store::FilesystemStore;
+    ///
+    /// let store = FilesystemStore::open("/var/lib/myapp/sessions", 10_000)
+    ///     .expect("a writable directory")
+    ///     .with_timeout(Duration::from_secs(3));
+    /// ```
+    #[must_use]
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        FilesystemStore { timeout, ..self }
+    }
+
+    /// Runs `op` on a blocking thread (file I/O must not stall the async executor), giving
+    /// up on it after the time limit. A thread cannot be stopped: `op` goes on, and its
+    /// writes check [`Deadline`] before they write.
     async fn blocking<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Dir) -> io::Result<T> + Send + 'static,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.timeout, self.unbounded(op)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::timed_out(STORE, self.timeout)),
+        }
+    }
+
+    /// Runs `op` on a blocking thread, however long it takes: the background sweep.
+    async fn unbounded<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Dir) -> io::Result<T> + Send + 'static,
     ) -> Result<T, Error> {
@@ -101,6 +136,11 @@ impl FilesystemStore {
             Ok(result) => result.map_err(unavailable),
             Err(join) => Err(Error::Backend { store: STORE, source: Box::new(join) }),
         }
+    }
+
+    /// When a write started now must be done: where its request's time limit ends.
+    fn deadline(&self) -> Deadline {
+        Deadline(Instant::now() + crate::save::time_left(self.timeout))
     }
 
     /// Starts a sweep in the background unless one is running.
@@ -195,11 +235,12 @@ impl SessionStore for FilesystemStore {
     }
 
     async fn update(&self, key: &str, changes: &Changes, ttl: Duration) -> Result<bool, Error> {
-        let (key, changes) = (key.to_owned(), changes.clone());
+        let (key, changes, deadline) = (key.to_owned(), changes.clone(), self.deadline());
         self.blocking(move |dir| {
             let path = dir.path(&key);
             let _guard = dir.lock(&path);
             let Some((file, mut stored)) = dir.read(&path)? else { return Ok(false) };
+            deadline.check()?;
             // Within the touch interval the expiry stays, as on a read: it moves, and a
             // rolling cookie is re-sent, together at a load that is due.
             let last_reset = file.metadata()?.modified()?;
@@ -234,6 +275,7 @@ impl SessionStore for FilesystemStore {
         ttl: Duration,
     ) -> Result<Regenerated, Error> {
         let (old, new, changes) = (old.to_owned(), new.to_owned(), changes.clone());
+        let deadline = self.deadline();
         self.blocking(move |dir| {
             let (old, new) = (dir.path(&old), dir.path(&new));
             let _guards = dir.lock_two(&old, &new);
@@ -243,6 +285,7 @@ impl SessionStore for FilesystemStore {
             let Some((_, mut stored)) = dir.read(&old)? else {
                 return Ok(Regenerated::SourceGone);
             };
+            deadline.check()?;
             changes.apply_to(&mut stored.record);
             stored.ttl = ttl;
             if !stored.record.is_empty() && !dir.create(&new, &stored)? {
@@ -255,7 +298,29 @@ impl SessionStore for FilesystemStore {
     }
 
     async fn cleanup(&self) -> Result<(), Error> {
-        self.blocking(|dir| dir.sweep()).await
+        self.unbounded(|dir| dir.sweep()).await
+    }
+
+    fn request_time_limit(&self) -> Option<Duration> {
+        Some(self.timeout)
+    }
+}
+
+/// Where a write's request stops waiting for it. The write checks it once it holds the
+/// file's lock and has read the file, so that one the request gave up on (answered 503)
+/// cannot land after a newer write that took the lock first, or at all.
+#[derive(Clone, Copy)]
+struct Deadline(Instant);
+
+impl Deadline {
+    fn check(self) -> io::Result<()> {
+        if Instant::now() > self.0 {
+            return Err(io::Error::new(
+                ErrorKind::TimedOut,
+                "the disk let the write through after its request gave up on it",
+            ));
+        }
+        Ok(())
     }
 }
 

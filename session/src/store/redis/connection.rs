@@ -10,7 +10,7 @@ use deadpool_redis::redis::{self, FromRedisValue, RedisFuture};
 use deadpool_redis::{cluster, sentinel, Runtime};
 
 use super::errors::{
-    classify, is_broken_connection, is_read_only, pool_error, unavailable, NotReplicated, TimedOut,
+    classify, is_broken_connection, is_read_only, pool_error, unavailable, NotReplicated, STORE,
 };
 use super::round_trip::{Call, RoundTrip, Wait};
 use super::{RedisOptions, RedisStore};
@@ -53,7 +53,7 @@ impl RedisStore {
         };
         let result = match tokio::time::timeout(self.timeout, attempts).await {
             Ok(result) => result,
-            Err(_) => Err(unavailable(TimedOut(self.timeout))),
+            Err(_) => Err(Error::timed_out(STORE, self.timeout)),
         };
         // A single server that stopped answering is reconnected from scratch. A cluster
         // connection is kept: it reaches every node, follows failovers by itself, and

@@ -2,15 +2,13 @@
 //! time is unavailable (a 503), a reply of the wrong shape a decode error, the rest a backend
 //! failure.
 
-use std::time::Duration;
-
 use deadpool_redis::redis::{ErrorKind, ParsingError, RedisError, ServerErrorKind};
 
 use super::round_trip::Wait;
 use crate::store::fence::too_late;
 use crate::store::Error;
 
-const STORE: &str = "redis";
+pub(super) const STORE: &str = "redis";
 
 /// A write reached fewer replicas than `session_redis_wait_replicas` asks for in time.
 #[derive(Debug, thiserror::Error)]
@@ -31,11 +29,6 @@ pub(super) fn in_time(reply: i64) -> Result<i64, Error> {
     }
     Ok(reply)
 }
-
-/// The store timed out; the message gives the bound that was exceeded.
-#[derive(Debug, thiserror::Error)]
-#[error("no answer within {0:?}")]
-pub(super) struct TimedOut(pub(super) Duration);
 
 pub(super) fn unavailable(source: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Unavailable { store: STORE, source: Box::new(source) }

@@ -321,11 +321,6 @@ impl Times {
     }
 }
 
-/// A store operation that took longer than its bound.
-#[derive(Debug, thiserror::Error)]
-#[error("no answer within {0:?}")]
-pub(crate) struct TimedOut(Duration);
-
 /// Runs `operation` within `limit`; past it the store is unavailable.
 pub(crate) async fn bounded<T>(
     store: &'static str,
@@ -334,7 +329,7 @@ pub(crate) async fn bounded<T>(
 ) -> Result<T, Error> {
     match tokio::time::timeout(limit, operation).await {
         Ok(result) => result.map_err(|error| classify(store, error)),
-        Err(_) => Err(Error::Unavailable { store, source: Box::new(TimedOut(limit)) }),
+        Err(_) => Err(Error::timed_out(store, limit)),
     }
 }
 
