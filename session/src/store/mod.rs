@@ -255,21 +255,12 @@ impl Error {
         feature = "mysql"
     ))]
     pub(crate) fn timed_out(store: &'static str, limit: std::time::Duration) -> Error {
+        #[derive(Debug, thiserror::Error)]
+        #[error("no answer within {0:?}")]
+        struct TimedOut(std::time::Duration);
         Error::Unavailable { store, source: Box::new(TimedOut(limit)) }
     }
 }
-
-/// A store operation that took longer than its bound.
-#[cfg(any(
-    feature = "redis",
-    feature = "filesystem",
-    feature = "postgres",
-    feature = "sqlite",
-    feature = "mysql"
-))]
-#[derive(Debug, thiserror::Error)]
-#[error("no answer within {0:?}")]
-struct TimedOut(std::time::Duration);
 
 /// A place to keep session records, keyed by storage key, each with an idle expiry.
 ///
