@@ -112,9 +112,14 @@ fn a_directory_that_cannot_be_created_is_an_error() {
 
 const LIMIT: Duration = Duration::from_millis(300);
 
-/// A store with one session, `s:1`, whose file then stalls until `answer_after`.
-async fn stalled_store(dir: &Path, answer_after: Duration) -> (FilesystemStore, StalledFile) {
-    let store = FilesystemStore::open(dir, 500).unwrap().with_timeout(LIMIT);
+/// A store with the time limit `limit` and one session, `s:1`, whose file then stalls
+/// until `answer_after`.
+async fn stalled_store(
+    dir: &Path,
+    limit: Duration,
+    answer_after: Duration,
+) -> (FilesystemStore, StalledFile) {
+    let store = FilesystemStore::open(dir, 500).unwrap().with_timeout(limit);
     store.create("s:1", &record(&[("a.x", b"1")]), TTL).await.unwrap();
     (store, StalledFile::in_dir(dir, answer_after))
 }
@@ -126,7 +131,7 @@ fn set_to_2() -> Changes {
 #[rocket::async_test]
 async fn a_disk_that_stalls_is_unavailable_at_the_time_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _stalled) = stalled_store(dir.path(), LIMIT * 10).await;
+    let (store, _stalled) = stalled_store(dir.path(), LIMIT, LIMIT * 10).await;
     let started = Instant::now();
     let loaded = store.load("s:1", Some(TTL)).await;
     let took = started.elapsed();
@@ -137,7 +142,7 @@ async fn a_disk_that_stalls_is_unavailable_at_the_time_limit() {
 #[rocket::async_test]
 async fn an_update_the_disk_lets_through_after_the_limit_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, stalled) = stalled_store(dir.path(), LIMIT * 2).await;
+    let (store, stalled) = stalled_store(dir.path(), LIMIT, LIMIT * 2).await;
     let updated = store.update("s:1", &set_to_2(), TTL).await;
     assert!(matches!(updated, Err(Error::Unavailable { .. })), "{updated:?}");
     rocket::tokio::time::sleep(LIMIT * 3).await;
@@ -147,7 +152,8 @@ async fn an_update_the_disk_lets_through_after_the_limit_writes_nothing() {
 #[rocket::async_test]
 async fn an_update_the_disk_lets_through_within_the_limit_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, stalled) = stalled_store(dir.path(), LIMIT / 3).await;
+    // A limit far past the answer, so that a slow machine cannot make the write late.
+    let (store, stalled) = stalled_store(dir.path(), LIMIT * 20, LIMIT / 3).await;
     assert!(store.update("s:1", &set_to_2(), TTL).await.unwrap());
     assert!(!stalled.is_in_place());
     assert_eq!(fields_of(&store, "s:1").await, Some(record(&[("a.x", b"2")])));
@@ -156,7 +162,7 @@ async fn an_update_the_disk_lets_through_within_the_limit_writes() {
 #[rocket::async_test]
 async fn a_move_to_a_new_id_the_disk_lets_through_after_the_limit_moves_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, stalled) = stalled_store(dir.path(), LIMIT * 2).await;
+    let (store, stalled) = stalled_store(dir.path(), LIMIT, LIMIT * 2).await;
     let moved = store.regenerate("s:1", "s:2", &Changes::default(), TTL).await;
     assert!(matches!(moved, Err(Error::Unavailable { .. })), "{moved:?}");
     rocket::tokio::time::sleep(LIMIT * 3).await;
