@@ -72,9 +72,25 @@ async fn without_rolling_expiry_a_read_is_a_lone_hgetall() {
     let server = RedisServer::start();
     let app = app_on(&server.url(), &[("session_refresh_each_request", "false")]).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    // The first read samples the clock; the next, within the second, does not.
+    app.get("/map/get/key", Some(&cookie)).await;
     server.reset_stats().await;
     app.get("/map/get/key", Some(&cookie)).await;
     assert_eq!(session_commands(&server).await, counts(&[("hgetall", 1)]));
+}
+
+#[rocket::async_test]
+async fn without_rolling_expiry_a_read_that_samples_the_clock_moves_no_expiry() {
+    let server = RedisServer::start();
+    let app = app_on(&server.url(), &[("session_refresh_each_request", "false")]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    // Loads the script, so that only the read measured below is counted.
+    app.get("/map/get/key", Some(&cookie)).await;
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    server.reset_stats().await;
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+    let read = counts(&[("evalsha", 1), ("hgetall", 1), ("time", 1)]);
+    assert_eq!(session_commands(&server).await, read);
 }
 
 #[rocket::async_test]

@@ -104,7 +104,20 @@ async fn a_request_s_load_and_save_share_one_timeout() {
 /// request wrote, nor what the client was told is still there.
 #[rocket::async_test]
 async fn a_save_that_reaches_redis_after_its_deadline_writes_nothing() {
-    let (_server, proxy, app, cookie) = app_through_a_relay().await;
+    held_save_writes_nothing(&[]).await;
+}
+
+/// Without rolling expiry reads move no expiry, and about one a second samples the clock
+/// all the same.
+#[rocket::async_test]
+async fn without_rolling_expiry_a_save_that_reaches_redis_after_its_deadline_writes_nothing() {
+    held_save_writes_nothing(&[("session_refresh_each_request", "false")]).await;
+}
+
+/// A save the relay holds past the app's limit, on an app configured with `keys`, writes
+/// nothing.
+async fn held_save_writes_nothing(keys: &[(&str, &str)]) {
+    let (_server, proxy, app, cookie) = app_through_a_relay_with(keys).await;
     proxy.hold_requests_containing(b"late", Duration::from_millis(900));
     let reply = app.get("/map/set/key/late", Some(&cookie)).await;
     assert_eq!(reply.status, Status::ServiceUnavailable);
@@ -126,13 +139,22 @@ async fn a_save_after_a_slow_load_is_fenced_where_the_request_s_limit_ends() {
 }
 
 /// An app on a fresh server through a relay, with a session whose value `key` is `first`.
-/// The update script is loaded, so that a held save is one the server would run, and the
-/// rolling read, as most requests make, has shown the store the server's clock.
+/// The update script is loaded, so that a held save is one the server would run, and a
+/// read has shown the store the server's clock.
 async fn app_through_a_relay() -> (RedisServer, CountingProxy, App, String) {
+    app_through_a_relay_with(&[]).await
+}
+
+/// The same, configured with `keys` too.
+async fn app_through_a_relay_with(
+    keys: &[(&str, &str)],
+) -> (RedisServer, CountingProxy, App, String) {
     let server = RedisServer::start();
     let proxy = CountingProxy::start(server.port);
     let url = format!("redis://127.0.0.1:{}", proxy.port);
-    let app = app_on(&url, &[("session_redis_timeout", TIMEOUT)]).await;
+    let mut all = vec![("session_redis_timeout", TIMEOUT)];
+    all.extend_from_slice(keys);
+    let app = app_on(&url, &all).await;
     let cookie = app.get("/map/set/key/zeroth", None).await.session_cookie().unwrap();
     assert_eq!(app.get("/map/set/key/first", Some(&cookie)).await.status, Status::Ok);
     (server, proxy, app, cookie)

@@ -140,6 +140,7 @@ on_each_server!(
     a_read_only_database_refuses_writes_with_503_and_keeps_the_session,
     a_full_disk_refuses_saves_with_503_and_keeps_the_session,
     a_save_that_reaches_the_server_after_its_deadline_writes_nothing,
+    without_rolling_expiry_a_save_that_reaches_the_server_after_its_deadline_writes_nothing,
     a_removal_that_reaches_the_server_after_its_deadline_removes_nothing,
     a_save_after_a_slow_load_is_fenced_where_the_request_s_limit_ends,
     a_regeneration_that_reaches_the_server_after_its_deadline_moves_nothing,
@@ -326,7 +327,20 @@ async fn a_full_disk_refuses_sqlite_saves_with_503_and_keeps_the_session() {
 /// as a partition or a stalled server would deliver it late) writes nothing: it must not
 /// replace what the client was told is still there.
 async fn a_save_that_reaches_the_server_after_its_deadline_writes_nothing<S: Server>() {
-    let (_server, proxy, app, cookie) = app_through_a_relay::<S>(&["/map/set/key/first"]).await;
+    held_save_writes_nothing::<S>(&[]).await;
+}
+
+/// The same without rolling expiry: reads move no expiry, and about one a second samples
+/// the clock all the same.
+async fn without_rolling_expiry_a_save_that_reaches_the_server_after_its_deadline_writes_nothing<
+    S: Server,
+>() {
+    held_save_writes_nothing::<S>(&[("session_refresh_each_request", "false")]).await;
+}
+
+async fn held_save_writes_nothing<S: Server>(keys: &[(&str, &str)]) {
+    let (_server, proxy, app, cookie) =
+        app_through_a_relay_with::<S>(keys, &["/map/set/key/first"]).await;
     let late = S::on_the_wire(b"late");
     held_past_the_limit(&app, &proxy, &late, "/map/set/key/late", &cookie).await;
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "first");
@@ -379,12 +393,22 @@ async fn held_past_the_limit(
 }
 
 /// An app on a fresh server through a relay, with a session that `paths` wrote after its
-/// first write. Their rolling reads, as most requests make, show the store the server's clock.
+/// first write. Their reads show the store the server's clock.
 async fn app_through_a_relay<S: Server>(paths: &[&str]) -> (S, CountingProxy, App, String) {
+    app_through_a_relay_with::<S>(&[], paths).await
+}
+
+/// The same, configured with `keys` too.
+async fn app_through_a_relay_with<S: Server>(
+    keys: &[(&str, &str)],
+    paths: &[&str],
+) -> (S, CountingProxy, App, String) {
     let server = S::start();
     let proxy = CountingProxy::start(server.port());
     let url = proxy.url_for(&server.url(), server.port());
-    let app = app_with(S::STORE, &url, &[("session_store_timeout", TIMEOUT)]).await;
+    let mut all = vec![("session_store_timeout", TIMEOUT)];
+    all.extend_from_slice(keys);
+    let app = app_with(S::STORE, &url, &all).await;
     let cookie = app.get("/map/set/key/zeroth", None).await.session_cookie().unwrap();
     for path in paths {
         assert_eq!(app.get(path, Some(&cookie)).await.status, Status::Ok, "{path}");

@@ -4,17 +4,16 @@
 //! newer write of the same field. Updates and regenerations on Redis, PostgreSQL and MySQL
 //! carry one; it ends where the request's time limit does (`save::time_left`).
 //!
-//! The server's clock is learned from the rolling reads, which return the server's time when
-//! asked, at most about once a second (`TIME` in Redis's read script, `clock_timestamp()` in
-//! PostgreSQL's, `SYSDATE(3)` in MySQL's): the offset from this process's monotonic clock is
+//! The server's clock is learned from the reads, which return the server's time when asked,
+//! at most about once a second (`TIME` in Redis's read scripts, `clock_timestamp()` in
+//! PostgreSQL's, `SYSDATE(3)` in MySQL's), with or without rolling expiry: the offset from this process's monotonic clock is
 //! the largest seen. Each observation is taken after the reply arrived, so it is never above
 //! the true offset: deadlines err early, by about a round trip, when the app is about to
 //! give up anyway. A server clock set back leaves the largest offset in place, which only
 //! makes the fence later, never refuses a write in time; one stepped forward by more than
 //! the timeout makes saves answer 503 until the next sample, within about a second. This
-//! process's wall clock plays no part. Without rolling expiry
-//! (`session_refresh_each_request = false`) reads take no sample, and saves carry no
-//! deadline.
+//! process's wall clock plays no part. Until a first read has sampled the clock, saves
+//! carry no deadline.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};

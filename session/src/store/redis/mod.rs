@@ -24,7 +24,7 @@ use super::defaults::{NETWORK_TIMEOUT, REDIS_CONNECTIONS};
 use super::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 use crate::store::fence::ServerClock;
 use connection::{pooled, Connection, Source};
-use round_trip::Touched;
+use round_trip::ReadReply;
 pub(crate) use tls::is_tls_url;
 
 /// Settings for a [`RedisStore`] built from URLs.
@@ -271,19 +271,19 @@ fn masked_list(urls: &[String]) -> String {
 #[async_trait::async_trait]
 impl SessionStore for RedisStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
-        let (expiry_reset, record) = match touch {
-            Some(ttl) => {
-                let sample = self.server_clock.wants_sample();
-                let touched: Touched =
-                    self.run(&round_trip::read_touching(key, ttl, sample)).await?;
-                if let Some(server_ms) = touched.server_ms {
-                    self.server_clock.observe(server_ms);
-                }
-                (touched.reset, touched.record)
+        let sample = self.server_clock.wants_sample();
+        let ReadReply { reset, record, server_ms } = match touch {
+            Some(ttl) => self.run(&round_trip::read_touching(key, ttl, sample)).await?,
+            None if sample => self.run(&round_trip::read_clocked(key)).await?,
+            None => {
+                let record = self.run(&round_trip::read(key)).await?;
+                ReadReply { reset: false, record, server_ms: None }
             }
-            None => (false, self.run(&round_trip::read(key)).await?),
         };
-        Ok((!record.is_empty()).then(|| Loaded { record: Arc::new(record), expiry_reset }))
+        if let Some(server_ms) = server_ms {
+            self.server_clock.observe(server_ms);
+        }
+        Ok((!record.is_empty()).then(|| Loaded { record: Arc::new(record), expiry_reset: reset }))
     }
 
     /// One pipeline of `HGETALL` and `PTTL` per key; on a cluster, where keys rarely share a

@@ -112,15 +112,15 @@ impl FromRedisValue for Framed {
     }
 }
 
-/// What the read-touching script returns: whether it reset the expiry, the values, and
-/// the server's time when it was asked for.
-pub(super) struct Touched {
+/// What the read scripts return: whether the read reset the expiry, the values, and the
+/// server's time when it was asked for.
+pub(super) struct ReadReply {
     pub(super) reset: bool,
     pub(super) record: Record,
     pub(super) server_ms: Option<i64>,
 }
 
-impl FromRedisValue for Touched {
+impl FromRedisValue for ReadReply {
     fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
         let redis::Value::Array(items) = value else {
             return Err("the read's reply is not an array".into());
@@ -131,7 +131,7 @@ impl FromRedisValue for Touched {
         };
         let server_ms = items.next().map(i64::from_redis_value).transpose()?;
         let Framed(record) = Framed::from_redis_value(framed)?;
-        Ok(Touched { reset: i64::from_redis_value(reset)? == 1, record, server_ms })
+        Ok(ReadReply { reset: i64::from_redis_value(reset)? == 1, record, server_ms })
     }
 }
 
@@ -140,6 +140,11 @@ pub(super) fn read_touching(key: &str, ttl: Duration, clock: bool) -> RoundTrip 
     let mut call = ScriptCall::new(&scripts().read_touching, &[key], ttl);
     call.arg(millis(touch_interval(ttl))).arg(u8::from(clock));
     RoundTrip::One(Call::Script(call))
+}
+
+/// The read script that moves no expiry and ends its reply with the server's time.
+pub(super) fn read_clocked(key: &str) -> RoundTrip {
+    RoundTrip::One(Call::Script(ScriptCall::new(&scripts().read_clocked, &[key], Duration::ZERO)))
 }
 
 /// The create script: `fields` under `key`, only if it is absent.

@@ -1,4 +1,4 @@
-//! The Lua scripts every write (and a rolling read) runs as, and how a call of one is encoded.
+//! The Lua scripts every write (and a rolling read, and a read sampling the clock) runs as, and how a call of one is encoded.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -14,6 +14,7 @@ pub(super) struct Lua {
 /// The scripts, each hashed once per process.
 pub(super) struct Scripts {
     pub(super) read_touching: Lua,
+    pub(super) read_clocked: Lua,
     pub(super) create: Lua,
     pub(super) update: Lua,
     pub(super) regenerate: Lua,
@@ -32,6 +33,7 @@ pub(super) fn scripts() -> &'static Scripts {
     let lua = |source| Lua { source, sha: Script::new(source).get_hash().to_owned() };
     SCRIPTS.get_or_init(|| Scripts {
         read_touching: lua(with_shared!("lua/read_touching.lua")),
+        read_clocked: lua(with_shared!("lua/read_clocked.lua")),
         create: lua(include_str!("lua/create.lua")),
         update: lua(with_shared!("lua/update.lua")),
         regenerate: lua(with_shared!("lua/regenerate.lua")),

@@ -254,34 +254,34 @@ impl<'a> Batch<'a> {
     /// Reads every row of the session, its header's among them, whose expiry tells the
     /// reader whether the session is live: one range of the primary key, where a condition on
     /// the header in a subquery cost MariaDB half as much again per read.
-    fn load(&self) -> String {
+    ///
+    /// With `clock`, a last statement reads the server's time for the saves' deadlines (see
+    /// `fence.rs`), about once a second.
+    fn load(&self, clock: bool) -> String {
         format!(
-            "SELECT field, value, expires_at FROM {t} WHERE id = {k};",
+            "SELECT field, value, expires_at FROM {t} WHERE id = {k};{clock}",
             t = self.table,
-            k = self.key
+            k = self.key,
+            clock = if clock {
+                " SELECT CAST(UNIX_TIMESTAMP(SYSDATE(3)) * 1000 AS SIGNED);"
+            } else {
+                ""
+            },
         )
     }
 
     /// Moves the header's expiry when due, then reads: only the header row is written. The
     /// first statement matches the header only when it moves the expiry, so its count of
     /// rows tells whether it did, with no variable to set and select.
-    ///
-    /// With `clock`, a last statement reads the server's time for the saves' deadlines (see
-    /// `fence.rs`), about once a second.
     fn load_touching(&self, clock: bool) -> String {
         let Times { now, expiry, due_before } = self.times;
         format!(
             "UPDATE {t} SET expires_at = {expiry} WHERE id = {k} AND field = '' \
              AND expires_at > {now} AND (expires_at > {expiry} OR expires_at < {due_before}); \
-             {load}{clock}",
+             {load}",
             t = self.table,
             k = self.key,
-            load = self.load(),
-            clock = if clock {
-                " SELECT CAST(UNIX_TIMESTAMP(SYSDATE(3)) * 1000 AS SIGNED);"
-            } else {
-                ""
-            },
+            load = self.load(clock),
         )
     }
 
@@ -465,21 +465,20 @@ impl SessionStore for MysqlStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let batch = Batch::new(&self.table.name, key, Times::for_ttl(touch.unwrap_or_default()));
         self.ready().await?;
-        let (rows, touched) = match touch {
-            None => (self.table.read(STORE, || self.send(batch.load())).await?, false),
+        let clock = self.server_clock.wants_sample();
+        let (mut rows, touched) = match touch {
+            None => (self.table.read(STORE, || self.send(batch.load(clock))).await?, false),
             Some(_) => {
-                let clock = self.server_clock.wants_sample();
                 let sql = batch.load_touching(clock);
                 let answers =
                     self.table.read(STORE, || self.send_reading_counts(sql.clone())).await?;
-                let (mut rows, touched) = touched_rows(answers);
-                if clock {
-                    let sample = rows.pop().ok_or_else(|| decode("no server time"))?;
-                    self.server_clock.observe(column(&sample, 0)?);
-                }
-                (rows, touched)
+                touched_rows(answers)
             }
         };
+        if clock {
+            let sample = rows.pop().ok_or_else(|| decode("no server time"))?;
+            self.server_clock.observe(column(&sample, 0)?);
+        }
         record_of(&rows, touched, batch.times.now)
     }
 

@@ -145,10 +145,12 @@ impl PostgresStore {
         Ok(missing)
     }
 
-    /// A rolling read that also brings back the server's time, which the clock takes in.
+    /// A read (rolling when `touch`) that also brings back the server's time, which the
+    /// clock takes in.
     async fn load_sampling_the_clock(
         &self,
         key: &str,
+        touch: bool,
         times: &Times,
     ) -> Result<Option<Loaded>, Error> {
         let (expires_at, values, moved, server_ms): (
@@ -159,7 +161,10 @@ impl PostgresStore {
         ) = self
             .table
             .read(STORE, || {
-                let query = touching(self.statements.load_touching_clocked.clone(), key, times);
+                let query = match touch {
+                    true => touching(self.statements.load_touching_clocked.clone(), key, times),
+                    false => sqlx::query_as(self.statements.load_clocked.clone()).bind(key),
+                };
                 on_connection!(self.connections, |c| query.fetch_one(c))
             })
             .await?;
@@ -198,6 +203,7 @@ impl PostgresStore {
 /// The statements for one table, built once.
 struct Statements {
     load: SqlStr,
+    load_clocked: SqlStr,
     load_touching: SqlStr,
     load_touching_clocked: SqlStr,
     create: SqlStr,
@@ -261,18 +267,21 @@ impl Statements {
                 "({n} = 0 OR clock_timestamp() <= 'epoch'::timestamptz + {n} * interval '1 ms')"
             )
         };
+        // About once a second a read also brings back the server's time, for the saves'
+        // deadlines (see `fence.rs`).
+        let clock = ", (extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+        let load = |clock: &str| {
+            format!("SELECT max(expires_at), {values}, false{clock} FROM {t} WHERE {key}")
+        };
         Statements {
             // One row however many values (see `framed.rs`): the header's expiry (value rows
             // hold 0, so it is the largest, and no row gives NULL) and the values framed.
-            load: sql(format!("SELECT max(expires_at), {values}, false FROM {t} WHERE {key}")),
+            load: sql(load("")),
+            load_clocked: sql(load(clock)),
             // The header of a live session whose expiry is due moves (the values stay where
             // they are), through the function, so that the statement stays a plain read.
             load_touching: sql(load_touching("")),
-            // About once a second a read also brings back the server's time, for the saves'
-            // deadlines (see `fence.rs`).
-            load_touching_clocked: sql(load_touching(
-                ", (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
-            )),
+            load_touching_clocked: sql(load_touching(clock)),
             // Rows an expired session left behind are replaced or deleted.
             create: sql(format!(
                 "WITH live AS ({}), \
@@ -382,8 +391,8 @@ impl SessionStore for PostgresStore {
     async fn load(&self, key: &str, touch: Option<Duration>) -> Result<Option<Loaded>, Error> {
         let times = Times::for_ttl(touch.unwrap_or_default());
         self.ready().await?;
-        if touch.is_some() && self.server_clock.wants_sample() {
-            return self.load_sampling_the_clock(key, &times).await;
+        if self.server_clock.wants_sample() {
+            return self.load_sampling_the_clock(key, touch.is_some(), &times).await;
         }
         let row: Row = self
             .table

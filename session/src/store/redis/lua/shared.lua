@@ -6,6 +6,17 @@ local function now_ms()
     return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 
+-- A hash's fields and values (HGETALL's reply) framed in one string,
+-- `<bytes>:<field><bytes>:<value>` each: one reply element for the client to parse instead
+-- of two per field.
+local function framed(fields)
+    local parts = {}
+    for i = 1, #fields do
+        parts[i] = #fields[i] .. ':' .. fields[i]
+    end
+    return table.concat(parts)
+end
+
 -- Whether a save's deadline (the server's Unix milliseconds, 0 for none) has passed: a save
 -- its client gave up on must not land later over a newer one.
 local function past(deadline)
