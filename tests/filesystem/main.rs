@@ -41,11 +41,13 @@ impl StalledFile {
         let made = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
         assert!(made.success(), "mkfifo failed");
         let fifo = path.clone();
-        // Opening a FIFO to write waits for a reader: this thread is the disk's answer.
+        // Opening a FIFO to write waits for a reader: this thread is the disk's answer. The
+        // test may be over by then and its directory gone, with no one left to answer.
         std::thread::spawn(move || {
             std::thread::sleep(answer_after);
-            let mut answer = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
-            answer.write_all(&bytes).unwrap();
+            if let Ok(mut answer) = std::fs::OpenOptions::new().write(true).open(fifo) {
+                let _ = answer.write_all(&bytes);
+            }
         });
         StalledFile { path }
     }
