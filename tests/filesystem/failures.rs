@@ -146,6 +146,7 @@ async fn an_update_the_disk_lets_through_after_the_limit_writes_nothing() {
     let updated = store.update("s:1", &set_to_2(), TTL).await;
     assert!(matches!(updated, Err(Error::Unavailable { .. })), "{updated:?}");
     rocket::tokio::time::sleep(LIMIT * 3).await;
+    assert!(stalled.has_answered(), "the disk never let the update through");
     assert!(stalled.is_in_place(), "the update given up on was written");
 }
 
@@ -166,6 +167,7 @@ async fn a_move_to_a_new_id_the_disk_lets_through_after_the_limit_moves_nothing(
     let moved = store.regenerate("s:1", "s:2", &Changes::default(), TTL).await;
     assert!(matches!(moved, Err(Error::Unavailable { .. })), "{moved:?}");
     rocket::tokio::time::sleep(LIMIT * 3).await;
+    assert!(stalled.has_answered(), "the disk never let the move through");
     assert!(stalled.is_in_place(), "the old file was removed");
     assert_eq!(fields_of(&store, "s:2").await, None, "the move given up on was made");
 }

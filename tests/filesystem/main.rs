@@ -13,6 +13,8 @@ mod sweep;
 use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The session files of `dir` (names of 64 hex digits).
@@ -30,6 +32,7 @@ fn session_files(dir: &Path) -> Vec<PathBuf> {
 /// a disk that stalls (a hung network mount), until the disk answers with the file's bytes.
 struct StalledFile {
     path: PathBuf,
+    answered: Arc<AtomicBool>,
 }
 
 impl StalledFile {
@@ -40,16 +43,22 @@ impl StalledFile {
         std::fs::remove_file(&path).unwrap();
         let made = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
         assert!(made.success(), "mkfifo failed");
-        let fifo = path.clone();
+        let (fifo, answered) = (path.clone(), Arc::new(AtomicBool::new(false)));
+        let answering = answered.clone();
         // Opening a FIFO to write waits for a reader: this thread is the disk's answer. The
         // test may be over by then and its directory gone, with no one left to answer.
         std::thread::spawn(move || {
             std::thread::sleep(answer_after);
             if let Ok(mut answer) = std::fs::OpenOptions::new().write(true).open(fifo) {
-                let _ = answer.write_all(&bytes);
+                answering.store(answer.write_all(&bytes).is_ok(), Ordering::SeqCst);
             }
         });
-        StalledFile { path }
+        StalledFile { path, answered }
+    }
+
+    /// Whether the disk has answered the reader that waited on the file.
+    fn has_answered(&self) -> bool {
+        self.answered.load(Ordering::SeqCst)
     }
 
     /// Whether the FIFO is still in place: nothing was written over it.
