@@ -20,6 +20,11 @@ use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionS
 
 const STORE: &str = "mysql";
 
+/// The server's time in Unix milliseconds, as the reads sample it and the saves' deadlines
+/// compare it (see `fence.rs`): `SYSDATE`, not `NOW`, is read when evaluated, after a lock
+/// was waited for, not when the statement began.
+const SERVER_MS: &str = "UNIX_TIMESTAMP(SYSDATE(3)) * 1000";
+
 /// How every write batch starts. Read committed: a lookup of a missing key (a logged-out
 /// session, a new id) then locks no gap of the index, where concurrent logins inserting
 /// next to each other would deadlock; what must not race is serialized by the header row's
@@ -173,14 +178,12 @@ impl<'a> Batch<'a> {
 
     /// Counts `key`'s live header into `@variable`, locking it: a logout deleting the
     /// session waits for this transaction, or has already won. Past `deadline` (the server's
-    /// Unix milliseconds; 0 for none) a live header counts -1, too late to write: `SYSDATE`,
-    /// not `NOW`, is read after the lock was waited for, not when the statement began.
+    /// Unix milliseconds, [`SERVER_MS`]; 0 for none) a live header counts -1, too late to
+    /// write.
     fn lock_live(&self, variable: &str, key: &str, deadline: i64) -> String {
         let count = match deadline {
             0 => "count(*)".to_owned(),
-            _ => format!(
-                "IF(count(*) > 0 AND UNIX_TIMESTAMP(SYSDATE(3)) * 1000 > {deadline}, -1, count(*))"
-            ),
+            _ => format!("IF(count(*) > 0 AND {SERVER_MS} > {deadline}, -1, count(*))"),
         };
         format!(
             "SELECT {count} INTO @{variable} FROM {} WHERE id = {key} AND field = '' \
@@ -262,11 +265,8 @@ impl<'a> Batch<'a> {
             "SELECT field, value, expires_at FROM {t} WHERE id = {k};{clock}",
             t = self.table,
             k = self.key,
-            clock = if clock {
-                " SELECT CAST(UNIX_TIMESTAMP(SYSDATE(3)) * 1000 AS SIGNED);"
-            } else {
-                ""
-            },
+            clock =
+                if clock { format!(" SELECT CAST({SERVER_MS} AS SIGNED);") } else { String::new() },
         )
     }
 
