@@ -16,22 +16,9 @@ use crate::store::{Record, Regenerated};
 use crate::users::SessionHandle;
 
 rocket::tokio::task_local! {
-    /// When the save under way must be done: where the request's time limit ends.
-    static SAVE_BY: Instant;
-}
-
-/// `bound`, or less when the save under way has less left of its request's time limit: a
-/// store's fence (see `store/fence.rs`) must not let a write land after the request gave up
-/// on it, however long the load took.
-#[cfg(any(
-    feature = "redis",
-    feature = "postgres",
-    feature = "mysql",
-    feature = "sqlite",
-    feature = "filesystem"
-))]
-pub(crate) fn time_left(bound: Duration) -> Duration {
-    SAVE_BY.try_with(|by| by.saturating_duration_since(Instant::now()).min(bound)).unwrap_or(bound)
+    /// When the save under way must be done: where the request's time limit ends. The
+    /// stores read it through `store::limit::time_left`.
+    pub(crate) static SAVE_BY: Instant;
 }
 
 /// How many fresh ids a save draws before giving up on finding a free one.

@@ -2,22 +2,25 @@
 //! refuses to write it: a save the app gave up on (the server stalled, the network held it,
 //! the reply was late) may still reach the server afterwards, and must not then replace a
 //! newer write of the same field. Updates and regenerations on Redis, PostgreSQL and MySQL
-//! carry one; it ends where the request's time limit does (`save::time_left`).
+//! carry one; it ends where the request's time limit does (`limit::time_left`). SQLite's
+//! one-statement update and the filesystem store's writes carry their own, in this
+//! machine's clocks.
 //!
-//! The server's clock is learned from the reads, which return the server's time when asked,
-//! at most about once a second (`TIME` in Redis's read scripts, `clock_timestamp()` in
-//! PostgreSQL's, `SYSDATE(3)` in MySQL's), with or without rolling expiry: the offset from this process's monotonic clock is
-//! the largest seen. Each observation is taken after the reply arrived, so it is never above
-//! the true offset: deadlines err early, by about a round trip, when the app is about to
-//! give up anyway. A server clock set back leaves the largest offset in place, which only
-//! makes the fence later, never refuses a write in time; one stepped forward by more than
-//! the timeout makes saves answer 503 until the next sample, within about a second. This
-//! process's wall clock plays no part. Until a first read has sampled the clock, saves
-//! carry no deadline.
+//! The server's clock is learned from the reads, with or without rolling expiry, which
+//! return the server's time when asked, at most about once a second (`TIME` in Redis's read
+//! scripts, `clock_timestamp()` in PostgreSQL's, `SYSDATE(3)` in MySQL's): the offset from
+//! this process's monotonic clock is the largest seen. Each observation is taken after the
+//! reply arrived, so it is never above the true offset: deadlines err early, by about a
+//! round trip, when the app is about to give up anyway. A server clock set back leaves the
+//! largest offset in place, which only makes the fence later, never refuses a write in
+//! time; one stepped forward by more than the timeout makes saves answer 503 until the next
+//! sample, within about a second. This process's wall clock plays no part. Until a first
+//! read has sampled the clock, saves carry no deadline.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::limit::time_left;
 use super::Error;
 
 /// The offset of the servers' clock (Unix milliseconds) from `base`, once one is known.
@@ -67,7 +70,7 @@ impl ServerClock {
         match self.offset.load(Ordering::Relaxed) {
             UNKNOWN => 0,
             offset => {
-                let within = crate::save::time_left(within);
+                let within = time_left(within);
                 let within = i64::try_from(within.as_millis()).unwrap_or(i64::MAX);
                 offset.saturating_add(self.elapsed_ms()).saturating_add(within)
             }

@@ -29,6 +29,14 @@ mod fence;
 mod filesystem;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod framing;
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "sqlite",
+    feature = "filesystem"
+))]
+mod limit;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "redis")]
@@ -244,21 +252,6 @@ impl Error {
     /// Whether retrying later may succeed; such errors are answered with 503.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Error::Unavailable { .. })
-    }
-
-    /// `store` gave no answer within `limit`.
-    #[cfg(any(
-        feature = "redis",
-        feature = "filesystem",
-        feature = "postgres",
-        feature = "sqlite",
-        feature = "mysql"
-    ))]
-    pub(crate) fn timed_out(store: &'static str, limit: std::time::Duration) -> Error {
-        #[derive(Debug, thiserror::Error)]
-        #[error("no answer within {0:?}")]
-        struct TimedOut(std::time::Duration);
-        Error::Unavailable { store, source: Box::new(TimedOut(limit)) }
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::defaults::NETWORK_TIMEOUT;
 use super::digest::prefixed_digest_hex;
+use super::limit::{time_left, timed_out};
 use super::lock::lock;
 use super::{touch_interval, Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 use format::{decode, encode, Stored};
@@ -122,7 +123,7 @@ impl FilesystemStore {
     ) -> Result<T, Error> {
         match tokio::time::timeout(self.timeout, self.unbounded(op)).await {
             Ok(result) => result,
-            Err(_) => Err(Error::timed_out(STORE, self.timeout)),
+            Err(_) => Err(timed_out(STORE, self.timeout)),
         }
     }
 
@@ -140,7 +141,7 @@ impl FilesystemStore {
 
     /// When a write started now must be done: where its request's time limit ends.
     fn deadline(&self) -> Deadline {
-        Deadline(Instant::now() + crate::save::time_left(self.timeout))
+        Deadline(Instant::now() + time_left(self.timeout))
     }
 
     /// Starts a sweep in the background unless one is running.

@@ -14,6 +14,7 @@ use super::errors::{
 };
 use super::round_trip::{Call, RoundTrip, Wait};
 use super::{RedisOptions, RedisStore};
+use crate::store::limit::timed_out;
 use crate::store::lock::lock;
 use crate::store::Error;
 
@@ -53,7 +54,7 @@ impl RedisStore {
         };
         let result = match tokio::time::timeout(self.timeout, attempts).await {
             Ok(result) => result,
-            Err(_) => Err(Error::timed_out(STORE, self.timeout)),
+            Err(_) => Err(timed_out(STORE, self.timeout)),
         };
         // A single server that stopped answering is reconnected from scratch. A cluster
         // connection is kept: it reaches every node, follows failovers by itself, and

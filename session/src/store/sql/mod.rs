@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::defaults::NETWORK_TIMEOUT;
+use super::limit::timed_out;
 use super::{touch_interval, Error, Peeked, Record};
 
 /// How many expired rows one cleanup statement deletes, so that a sweep never holds long
@@ -329,7 +330,7 @@ pub(crate) async fn bounded<T>(
 ) -> Result<T, Error> {
     match tokio::time::timeout(limit, operation).await {
         Ok(result) => result.map_err(|error| classify(store, error)),
-        Err(_) => Err(Error::timed_out(store, limit)),
+        Err(_) => Err(timed_out(store, limit)),
     }
 }
 

@@ -12,7 +12,7 @@ use sqlx::{AssertSqlSafe, SqlStr, Sqlite, Transaction};
 use super::framed::live_values;
 use super::pool::{on_connection, Connections};
 use super::{ddl, missing_columns, peeked, SqlOptions, Table, Times, CLEANUP_BATCH};
-use crate::save::time_left;
+use crate::store::limit::time_left;
 use crate::store::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 
 const STORE: &str = "sqlite";
