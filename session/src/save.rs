@@ -52,8 +52,12 @@ pub(crate) async fn save(state: &RequestState, req: &Request<'_>) -> Result<Cook
     if state.is_untouched() {
         return Ok(CookieChange::Keep);
     }
-    let Some(budget) = state.save_budget() else { return save_unbounded(state, req).await };
-    within(budget.left, save_unbounded(state, req))
+    // Boxed, each as small as its case allows: inline, the save's future (a kilobyte and
+    // more) would size the fairing's, which Rocket boxes and copies on every response.
+    let Some(budget) = state.save_budget() else {
+        return Box::pin(save_unbounded(state, req)).await;
+    };
+    Box::pin(within(budget.left, save_unbounded(state, req)))
         .await
         .unwrap_or(Err(Error::OutOfTime(budget.limit)))
 }
@@ -167,4 +171,22 @@ async fn create(
         new = sessions.fresh_id();
     }
     Err(Error::NoFreeId(ID_ATTEMPTS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn future_size<A, B, F>(_: fn(A, B) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// The fairing awaits the save within the future Rocket boxes and copies for every
+    /// response, reads included: the save's own future, a kilobyte and more, must not size it.
+    #[test]
+    fn a_response_carries_no_kilobytes_of_the_save() {
+        let save = save as fn(&'static RequestState, &'static Request<'static>) -> _;
+        let size = future_size(save);
+        assert!(size <= 64, "the save's future takes {size} bytes");
+    }
 }
