@@ -209,6 +209,12 @@ fn fail(res: &mut Response<'_>, error: &Error) {
 
 /// A response that depends on the session must not be served from a cache to another client.
 fn vary_on_cookie(res: &mut Response<'_>) {
+    // Most responses carry no `Vary`: one keyed lookup tells so, where a walk of every
+    // header cost more.
+    if !res.headers().contains("Vary") {
+        res.set_raw_header("Vary", "Cookie");
+        return;
+    }
     let varies = crate::headers::values(res.headers(), "Vary")
         .flat_map(|value| value.split(','))
         .any(|token| {

@@ -340,6 +340,20 @@ fn cache_own(mut session: Session<SessionMap>) -> OwnCaching {
     OwnCaching { body: "ok", cache_control: rocket::http::Header::new("Cache-Control", "no-store") }
 }
 
+/// A body that varies on what the handler names.
+#[derive(rocket::Responder)]
+pub struct OwnVary {
+    body: &'static str,
+    vary: rocket::http::Header<'static>,
+}
+
+/// A handler that reads the session and sets a `Vary` of its own.
+#[get("/vary/<value>")]
+fn vary_own(session: Session<SessionMap>, value: String) -> OwnVary {
+    let _ = session.get::<String>("key");
+    OwnVary { body: "ok", vary: rocket::http::Header::new("Vary", value) }
+}
+
 #[get("/barrier/items/<item>")]
 async fn barrier_items(
     mut cart: Session<'_, Cart>,
@@ -455,6 +469,7 @@ fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
             id,
             permanent,
             cache_own,
+            vary_own,
             barrier_items,
             barrier_late_items,
             barrier_coupon,
