@@ -21,14 +21,14 @@ pub(crate) fn values_named<'h>(
 }
 
 /// The `name=value` pairs of one `Cookie` header, each side without the spaces around it;
-/// a piece without `=` is skipped. Scanned byte by byte: the separators are ASCII, and the
-/// string searches and Unicode trims this replaces cost several times more on a header that
-/// every request with a session carries.
+/// a piece without `=` is skipped. The separators are ASCII, so the header is searched as
+/// bytes: each pair's end with `memchr`'s vector search, which over the id costs a fraction
+/// of a byte loop (std's `str::split` costs more than either), then the `=` within it.
 fn pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
     let mut rest = header;
     std::iter::from_fn(move || {
         while !rest.is_empty() {
-            let end = rest.bytes().position(|byte| byte == b';').unwrap_or(rest.len());
+            let end = memchr::memchr(b';', rest.as_bytes()).unwrap_or(rest.len());
             let (pair, after) = rest.split_at(end);
             rest = after.get(1..).unwrap_or_default();
             if let Some(equals) = pair.bytes().position(|byte| byte == b'=') {
