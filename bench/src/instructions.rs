@@ -231,6 +231,13 @@ pub fn count(
     Counts { per_request: instructions as f64 / COUNTED as f64, stages }
 }
 
+/// Of counts of one case in several processes, the one with the median count: a process's
+/// count moves with its hash seeds and malloc's state, a peer's by up to 4%.
+pub fn median(mut runs: Vec<Counts>) -> Counts {
+    runs.sort_by(|a, b| a.per_request.total_cmp(&b.per_request));
+    runs.swap_remove(runs.len() / 2)
+}
+
 fn scratch_dir() -> PathBuf {
     let name = format!("rts-callgrind-{}-{}", std::process::id(), free_port());
     let dir = std::env::temp_dir().join(name);
@@ -268,7 +275,11 @@ pub fn report(rows: &[(String, Counts)]) -> String {
 }
 
 /// docs/instructions.md: the report, with how it was made.
-pub fn markdown(report: &str, command: &str) -> String {
+pub fn markdown(report: &str, command: &str, processes: usize) -> String {
+    let each = match processes {
+        1 => "Each count is one process's".to_owned(),
+        n => format!("Each count is the median of {n} processes'"),
+    };
     format!(
         "# Instructions per request\n\nCounted by callgrind with\n\n```sh\n{command}\n```\n\n\
          Each app runs alone in a process under `valgrind --tool=callgrind` (release build, one \
@@ -276,9 +287,10 @@ pub fn markdown(report: &str, command: &str) -> String {
          {WARMUP} warm-up requests of the scenario's route, then `callgrind_control` zeroes the \
          counters, {COUNTED} more requests go out, and a dump gives their instructions. Every \
          app serves the same ~100-byte payload; the baseline is our app's route without a \
-         session. Counts repeat to within about 2% from run to run (the baseline counted \
-         68,242 to 69,669 in six runs of one day; req/s here swing by a third), so compare \
-         rows of one run.\n\n\
+         session. {each}: one process's count moves with its hash seeds and malloc's state, \
+         by up to 2% (the baseline counted 68,242 to 69,669 in six runs of one day, a peer's \
+         memory read 72,583 to 75,500 in three), where req/s here swing by a third; compare \
+         rows of one run, and prefer the median of several processes (`--rounds N`).\n\n\
          ![instructions per request by scenario](instructions.svg)\n\n{report}"
     )
 }

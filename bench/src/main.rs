@@ -2,7 +2,7 @@
 //! [--backend memory|redis|postgres|sqlite|mysql|sql|all] [--only TEXT] [--rounds N] [--save]`. `--save` writes
 //! BENCHMARKS.md and docs/benchmarks.svg at the workspace root.
 //!
-//! `-- --instructions [--backend …]` counts instructions per request under callgrind
+//! `-- --instructions [--backend …] [--rounds N]` counts instructions per request under callgrind
 //! instead (see `instructions.rs`); `-- --serve memory|redis|postgres|sqlite|mysql PORT [URL]
 //! [--no-rolling]` is how that mode runs our app alone in a process.
 
@@ -193,6 +193,9 @@ struct Settings {
     /// `--rounds N`: how many times the whole list runs; each scenario reports its median
     /// round. Three by default, one with `--quick`.
     rounds: usize,
+    /// `--rounds N` with `--instructions`: how many processes count each case; each reports
+    /// the one with the median count. Three by default: a process's count moves by up to 4%.
+    processes: usize,
     backends: Vec<Backend>,
     save: bool,
 }
@@ -213,13 +216,13 @@ fn settings() -> Settings {
         ),
     };
     let quick = args.iter().any(|a| a == "--quick");
-    let rounds = value("--rounds").map_or(if quick { 1 } else { 3 }, |n| {
-        n.parse().ok().filter(|n| *n > 0).expect("--rounds takes a positive number")
-    });
+    let given = value("--rounds")
+        .map(|n| n.parse().ok().filter(|n| *n > 0).expect("--rounds takes a positive number"));
     Settings {
         only: value("--only").cloned(),
         quick,
-        rounds,
+        rounds: given.unwrap_or(if quick { 1 } else { 3 }),
+        processes: given.unwrap_or(3),
         backends,
         save: args.iter().any(|a| a == "--save"),
     }
@@ -433,8 +436,9 @@ fn serve(args: &[String]) -> ! {
     }
 }
 
-/// `--instructions [--only TEXT] [--keep DIR]`: the instruction counts of every case (or of
-/// the baseline and the cases whose name holds TEXT), as a table.
+/// `--instructions [--only TEXT] [--rounds N] [--keep DIR]`: the instruction counts of every
+/// case (or of the baseline and the cases whose name holds TEXT), as a table, each case's
+/// median over `--rounds` processes (three by default).
 fn count_instructions(settings: &Settings, keep: Option<PathBuf>) {
     let backends = &settings.backends;
     let cases: Vec<_> = instructions::cases(backends)
@@ -452,15 +456,18 @@ fn count_instructions(settings: &Settings, keep: Option<PathBuf>) {
     let mut rows = Vec::new();
     for case in &cases {
         let url = stores.url(case.backend);
-        let counts =
-            instructions::count(case, Some(&peers), url.as_deref(), keep.as_deref(), &client);
+        let runs = (0..settings.processes).map(|_| {
+            instructions::count(case, Some(&peers), url.as_deref(), keep.as_deref(), &client)
+        });
+        let counts = instructions::median(runs.collect());
         eprintln!("{}: {:.0} instructions per request", case.name, counts.per_request);
         rows.push((case.name.clone(), counts));
     }
     let report = instructions::report(&rows);
     println!("{report}");
     if settings.save {
-        save("docs/instructions.md", &instructions::markdown(&report, &this_command()));
+        let markdown = instructions::markdown(&report, &this_command(), settings.processes);
+        save("docs/instructions.md", &markdown);
         let values: Vec<(String, f64)> =
             rows.iter().map(|(name, counts)| (name.clone(), counts.per_request)).collect();
         let title = "instructions per request (lower is better)";
