@@ -1,5 +1,4 @@
 use crate::support::app::launch;
-use crate::support::Reply;
 
 #[rocket::async_test]
 async fn a_response_setting_the_cookie_is_private_unless_the_handler_chose() {
@@ -10,31 +9,23 @@ async fn a_response_setting_the_cookie_is_private_unless_the_handler_chose() {
     assert_eq!(own.header("Cache-Control"), Some("no-store"));
 }
 
-fn vary_values(reply: &Reply) -> Vec<&str> {
-    reply
-        .headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("Vary"))
-        .map(|(_, v)| v.as_str())
-        .collect()
-}
-
 #[rocket::async_test]
 async fn a_handler_s_own_vary_keeps_its_value_and_gains_cookie() {
     let (app, _) = launch().await;
     let reply = app.get("/vary/Accept-Encoding", None).await;
-    assert_eq!(vary_values(&reply), ["Accept-Encoding", "Cookie"]);
+    assert_eq!(reply.header_values("Vary").collect::<Vec<_>>(), ["Accept-Encoding", "Cookie"]);
 }
 
 #[rocket::async_test]
 async fn a_handler_that_varies_on_cookie_already_gets_no_second_one() {
     let (app, _) = launch().await;
     let reply = app.get("/vary/Accept-Language,%20cookie", None).await;
-    assert_eq!(vary_values(&reply), ["Accept-Language, cookie"]);
+    assert_eq!(reply.header_values("Vary").collect::<Vec<_>>(), ["Accept-Language, cookie"]);
 }
 
 #[rocket::async_test]
 async fn a_handler_that_varies_on_everything_gets_nothing_added() {
     let (app, _) = launch().await;
-    assert_eq!(vary_values(&app.get("/vary/*", None).await), ["*"]);
+    let reply = app.get("/vary/*", None).await;
+    assert_eq!(reply.header_values("Vary").collect::<Vec<_>>(), ["*"]);
 }

@@ -326,32 +326,31 @@ fn permanent(mut session: Session<SessionMap>, permanent: bool) -> &'static str 
     "ok"
 }
 
-/// A body with a caching policy of the handler's own.
+/// A body with a header of the handler's own, one the fairing may also write.
 #[derive(rocket::Responder)]
-pub struct OwnCaching {
+pub struct OwnHeader {
     body: &'static str,
-    cache_control: rocket::http::Header<'static>,
+    header: rocket::http::Header<'static>,
+}
+
+impl OwnHeader {
+    fn new(name: &'static str, value: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        OwnHeader { body: "ok", header: rocket::http::Header::new(name, value) }
+    }
 }
 
 /// A handler that sets its own caching policy while writing the session.
 #[get("/cache/own")]
-fn cache_own(mut session: Session<SessionMap>) -> OwnCaching {
+fn cache_own(mut session: Session<SessionMap>) -> OwnHeader {
     session.insert("key", "value").unwrap();
-    OwnCaching { body: "ok", cache_control: rocket::http::Header::new("Cache-Control", "no-store") }
-}
-
-/// A body that varies on what the handler names.
-#[derive(rocket::Responder)]
-pub struct OwnVary {
-    body: &'static str,
-    vary: rocket::http::Header<'static>,
+    OwnHeader::new("Cache-Control", "no-store")
 }
 
 /// A handler that reads the session and sets a `Vary` of its own.
 #[get("/vary/<value>")]
-fn vary_own(session: Session<SessionMap>, value: String) -> OwnVary {
+fn vary_own(session: Session<SessionMap>, value: String) -> OwnHeader {
     let _ = session.get::<String>("key");
-    OwnVary { body: "ok", vary: rocket::http::Header::new("Vary", value) }
+    OwnHeader::new("Vary", value)
 }
 
 #[get("/barrier/items/<item>")]
