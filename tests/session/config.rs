@@ -112,6 +112,30 @@ async fn every_configuration_error_aborts_launch_with_a_message_naming_the_key()
         (&[("session_redis_timeout", "soon")], &["session_redis_timeout", "500ms"]),
         (&[("session_redis_wait_replicas", "-1")], &["session_redis_wait_replicas"]),
         (&[("session_redis_sentinel_master_db", "-1")], &["session_redis_sentinel_master_db"]),
+        (
+            &[
+                ("session_type", "redis"),
+                ("session_redis_url", "rediss://127.0.0.1:6380"),
+                ("session_redis_tls_cert_file", "client.crt"),
+            ],
+            &["session_redis_tls_key_file", "go together"],
+        ),
+        (
+            &[
+                ("session_type", "redis"),
+                ("session_redis_url", "rediss://127.0.0.1:6380"),
+                ("session_redis_tls_key_file", "client.key"),
+            ],
+            &["session_redis_tls_cert_file", "go together"],
+        ),
+        (
+            &[
+                ("session_type", "redis"),
+                ("session_redis_url", "rediss://127.0.0.1:6380"),
+                ("session_redis_tls_ca_file", "/nonexistent/ca.crt"),
+            ],
+            &["session_redis_tls_ca_file", "cannot read `/nonexistent/ca.crt`"],
+        ),
         (&[("session_store_timeout", "0ms")], &["session_store_timeout", "longer than zero"]),
         (&[("session_sql_pool_size", "0")], &["session_sql_pool_size", "at least 1"]),
         (&[("session_max_per_user", "0")], &["session_max_per_user", "at least 1"]),

@@ -198,12 +198,12 @@ impl RedisCluster {
 
     /// A cluster of `masters` masters without replicas whose nodes take TLS too, on the ports
     /// returned, and speak it to each other; the tests' own checks use the plain ports.
-    pub fn start_tls(ca: &TestCa, masters: usize) -> (RedisCluster, Vec<u16>) {
+    pub fn start_tls(ca: &TestCa, masters: usize, ask_clients: bool) -> (RedisCluster, Vec<u16>) {
         let mut tls_ports = Vec::new();
         let cluster = RedisCluster::start_with(masters, 0, || {
             let port = free_port();
             tls_ports.push(port);
-            let mut settings = ca.redis_settings(port);
+            let mut settings = ca.redis_settings(port, ask_clients);
             settings.push(("tls-cluster", "yes".to_owned()));
             arguments_of(settings)
         });
@@ -557,9 +557,11 @@ pub struct TlsRedis {
 }
 
 impl TlsRedis {
-    pub fn start(ca: &TestCa) -> TlsRedis {
+    /// A server that takes TLS alone, and with `ask_clients` only from a client presenting a
+    /// certificate `ca` signed.
+    pub fn start(ca: &TestCa, ask_clients: bool) -> TlsRedis {
         let tls_port = free_port();
-        let arguments = arguments_of(ca.redis_settings(tls_port));
+        let arguments = arguments_of(ca.redis_settings(tls_port, ask_clients));
         let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
         TlsRedis { server: RedisServer::start_with(free_port(), &arguments), tls_port }
     }
@@ -575,7 +577,7 @@ fn arguments_of(settings: Vec<(&'static str, String)>) -> Vec<String> {
 }
 
 /// A master and a Sentinel watching it that take TLS, the Sentinel speaking TLS to the master
-/// too (no replica).
+/// too (no replica); with `ask_clients`, both ask each client for a certificate.
 pub struct TlsSentinel {
     pub master: TlsRedis,
     sentinel: RedisServer,
@@ -583,11 +585,11 @@ pub struct TlsSentinel {
 }
 
 impl TlsSentinel {
-    pub fn start(ca: &TestCa) -> TlsSentinel {
-        let master = TlsRedis::start(ca);
+    pub fn start(ca: &TestCa, ask_clients: bool) -> TlsSentinel {
+        let master = TlsRedis::start(ca, ask_clients);
         let sentinel_tls_port = free_port();
         let mut settings: String = ca
-            .redis_settings(sentinel_tls_port)
+            .redis_settings(sentinel_tls_port, ask_clients)
             .into_iter()
             .map(|(directive, value)| format!("{directive} {value}\n"))
             .collect();

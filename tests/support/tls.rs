@@ -1,5 +1,6 @@
 //! A certificate authority of the tests' own, made with the `openssl` program: servers present
-//! a certificate it signed for 127.0.0.1, which no system trusts.
+//! a certificate it signed for 127.0.0.1, which no system trusts, and clients one it signed
+//! for them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::exit;
 
-/// The authority's files in a scratch directory: `ca.crt` and its key, and `server.crt` and
-/// its key for 127.0.0.1.
+/// The authority's files in a scratch directory: `ca.crt` and its key, `server.crt` and its
+/// key for 127.0.0.1, and `client.crt` and its key.
 pub struct TestCa {
     dir: PathBuf,
 }
@@ -25,14 +26,25 @@ impl TestCa {
         ca.openssl(&["req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=rts test ca"], "ca");
         ca.openssl(&["req", "-nodes", "-subj", "/CN=127.0.0.1"], "server");
         std::fs::write(ca.dir.join("san"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-        let signed = Command::new("openssl")
-            .current_dir(&ca.dir)
-            .args(["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key"])
-            .args(["-CAcreateserial", "-days", "2", "-extfile", "san", "-out", "server.crt"])
-            .output()
-            .expect("openssl signs the server certificate");
-        assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+        ca.sign("server", &["-extfile", "san"]);
+        ca.openssl(&["req", "-nodes", "-subj", "/CN=rts test client"], "client");
+        // An extension makes it an X.509 v3 certificate: rustls takes no older version.
+        std::fs::write(ca.dir.join("client-usage"), "extendedKeyUsage=clientAuth\n").unwrap();
+        ca.sign("client", &["-extfile", "client-usage"]);
         ca
+    }
+
+    /// Signs the request `{name}.csr` into `{name}.crt`, with `extra` arguments.
+    fn sign(&self, name: &str, extra: &[&str]) {
+        let signed = Command::new("openssl")
+            .current_dir(&self.dir)
+            .args(["x509", "-req", "-in", &format!("{name}.csr"), "-CA", "ca.crt"])
+            .args(["-CAkey", "ca.key", "-CAcreateserial", "-days", "2"])
+            .args(extra)
+            .args(["-out", &format!("{name}.crt")])
+            .output()
+            .expect("openssl signs a certificate");
+        assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
     }
 
     /// The authority whose files another process made in `dir`.
@@ -49,16 +61,30 @@ impl TestCa {
         self.dir.join("ca.crt")
     }
 
-    /// The `redis-server` (or Sentinel) settings that make it serve TLS on `port` with the
-    /// server certificate, without asking clients for one: directive, then value.
-    pub fn redis_settings(&self, port: u16) -> Vec<(&'static str, String)> {
+    /// The settings that have the store trust the authority (`session_redis_tls_ca_file`)
+    /// and, with `client`, present the client certificate: key, then value.
+    pub fn store_settings(&self, client: bool) -> Vec<(&'static str, String)> {
         let file = |name: &str| self.dir.join(name).display().to_string();
+        let mut settings = vec![("session_redis_tls_ca_file", file("ca.crt"))];
+        if client {
+            settings.push(("session_redis_tls_cert_file", file("client.crt")));
+            settings.push(("session_redis_tls_key_file", file("client.key")));
+        }
+        settings
+    }
+
+    /// The `redis-server` (or Sentinel) settings that make it serve TLS on `port` with the
+    /// server certificate, asking each client for a certificate the authority signed when
+    /// `ask_clients` is set: directive, then value.
+    pub fn redis_settings(&self, port: u16, ask_clients: bool) -> Vec<(&'static str, String)> {
+        let file = |name: &str| self.dir.join(name).display().to_string();
+        let ask = if ask_clients { "yes" } else { "no" };
         vec![
             ("tls-port", port.to_string()),
             ("tls-cert-file", file("server.crt")),
             ("tls-key-file", file("server.key")),
             ("tls-ca-cert-file", file("ca.crt")),
-            ("tls-auth-clients", "no".to_owned()),
+            ("tls-auth-clients", ask.to_owned()),
         ]
     }
 

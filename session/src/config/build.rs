@@ -31,12 +31,12 @@ impl SessionConfig {
                 Ok(Arc::new(crate::store::MemoryStore::with_capacity(self.memory_capacity)))
             }
             #[cfg(feature = "redis")]
-            StoreType::Redis => crate::store::RedisStore::open(&self.redis_url, self.redis_options())
+            StoreType::Redis => crate::store::RedisStore::open(&self.redis_url, self.redis_options()?)
                 .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
                 .map_err(|e| Error::Invalid { key: "session_redis_url", message: e.to_string() }),
             #[cfg(feature = "redis")]
             StoreType::RedisCluster => {
-                crate::store::RedisStore::open_cluster(&self.redis_cluster_urls, self.redis_options())
+                crate::store::RedisStore::open_cluster(&self.redis_cluster_urls, self.redis_options()?)
                     .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
                     .map_err(|e| Error::Invalid {
                         key: "session_redis_cluster_urls",
@@ -47,7 +47,7 @@ impl SessionConfig {
             StoreType::RedisSentinel => crate::store::RedisStore::open_sentinel(
                 &self.redis_sentinel_urls,
                 self.sentinel_master(),
-                self.redis_options(),
+                self.redis_options()?,
             )
             .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
             .map_err(|e| Error::Invalid {
@@ -107,12 +107,35 @@ impl SessionConfig {
     }
 
     #[cfg(feature = "redis")]
-    fn redis_options(&self) -> crate::store::RedisOptions {
-        crate::store::RedisOptions {
+    fn redis_options(&self) -> Result<crate::store::RedisOptions, Error> {
+        Ok(crate::store::RedisOptions {
             connections: self.redis_pool_size,
             timeout: self.redis_timeout.unwrap_or(self.store_timeout),
             wait_replicas: self.redis_wait_replicas,
+            tls: self.redis_tls()?,
+        })
+    }
+
+    /// The certificates the `session_redis_tls_*` files hold. A certificate and its key go
+    /// together: one without the other is named here, where the store could only say that
+    /// something is missing.
+    #[cfg(feature = "redis")]
+    fn redis_tls(&self) -> Result<crate::store::RedisTls, Error> {
+        const CERT: &str = "session_redis_tls_cert_file";
+        const KEY: &str = "session_redis_tls_key_file";
+        let (cert, key) = (&self.redis_tls_cert_file, &self.redis_tls_key_file);
+        if cert.is_some() != key.is_some() {
+            let (missing, given) = if cert.is_some() { (KEY, CERT) } else { (CERT, KEY) };
+            return Err(Error::Invalid {
+                key: missing,
+                message: format!("`{given}` is set: the certificate and its key go together"),
+            });
         }
+        Ok(crate::store::RedisTls {
+            ca_certs: read_file("session_redis_tls_ca_file", &self.redis_tls_ca_file)?,
+            client_cert: read_file(CERT, cert)?,
+            client_key: read_file(KEY, key)?,
+        })
     }
 
     #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
@@ -135,6 +158,19 @@ impl SessionConfig {
         };
         Error::Invalid { key, message }
     }
+}
+
+/// The bytes of the file `key` names, if it names one.
+#[cfg(feature = "redis")]
+fn read_file(
+    key: &'static str,
+    path: &Option<std::path::PathBuf>,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Some(path) = path else { return Ok(None) };
+    std::fs::read(path).map(Some).map_err(|error| Error::Invalid {
+        key,
+        message: format!("cannot read `{}`: {error}", path.display()),
+    })
 }
 
 #[cfg(all(test, feature = "redis"))]

@@ -162,11 +162,26 @@ pub struct SessionConfig {
     #[serde(rename = "session_redis_sentinel_master_db")]
     pub redis_sentinel_master_db: u32,
     /// `session_redis_sentinel_master_tls`: connect to that master over TLS, verified against
-    /// the system's roots (needs the `redis-tls` feature). Default none: TLS when every URL
+    /// the system's roots or `session_redis_tls_ca_file` (needs the `redis-tls` feature). Default none: TLS when every URL
     /// in `session_redis_sentinel_urls` is `rediss://`, as a deployment that encrypts its
     /// Sentinels' traffic usually encrypts its masters'.
     #[serde(rename = "session_redis_sentinel_master_tls")]
     pub redis_sentinel_master_tls: Option<bool>,
+    /// `session_redis_tls_ca_file`: a PEM file of the authorities the Redis servers'
+    /// certificates are checked against, in place of the system's roots (a private
+    /// authority, as Redis's own `tls-ca-cert-file`). Needs `rediss://` URLs and the
+    /// `redis-tls` feature. Default none: the system's roots.
+    #[serde(rename = "session_redis_tls_ca_file")]
+    pub redis_tls_ca_file: Option<PathBuf>,
+    /// `session_redis_tls_cert_file`: a PEM certificate (chain) the store presents to Redis
+    /// servers, which ask every client for one once TLS is on unless `tls-auth-clients` is
+    /// `no`. Needs `session_redis_tls_key_file`. Default none.
+    #[serde(rename = "session_redis_tls_cert_file")]
+    pub redis_tls_cert_file: Option<PathBuf>,
+    /// `session_redis_tls_key_file`: the PEM private key of `session_redis_tls_cert_file`.
+    /// Default none.
+    #[serde(rename = "session_redis_tls_key_file")]
+    pub redis_tls_key_file: Option<PathBuf>,
     /// `session_redis_pool_size`: multiplexed connections requests are spread over. Default 4.
     #[serde(rename = "session_redis_pool_size")]
     pub redis_pool_size: usize,
@@ -321,6 +336,9 @@ impl Default for SessionConfig {
             redis_sentinel_master_password: None,
             redis_sentinel_master_db: 0,
             redis_sentinel_master_tls: None,
+            redis_tls_ca_file: None,
+            redis_tls_cert_file: None,
+            redis_tls_key_file: None,
             redis_pool_size: REDIS_CONNECTIONS,
             redis_timeout: None,
             store_timeout: NETWORK_TIMEOUT,

@@ -48,7 +48,7 @@ mod sql;
 pub(crate) use self::redis::is_tls_url;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::redis::{RedisOptions, RedisStore, SentinelMaster};
+pub use self::redis::{RedisOptions, RedisStore, RedisTls, SentinelMaster};
 #[cfg(feature = "filesystem")]
 #[cfg_attr(docsrs, doc(cfg(feature = "filesystem")))]
 pub use filesystem::FilesystemStore;

@@ -4,26 +4,35 @@
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
+use deadpool_redis::cluster;
 use deadpool_redis::redis::aio::{ConnectionLike, MultiplexedConnection};
 use deadpool_redis::redis::cluster_async::ClusterConnection;
-use deadpool_redis::redis::{self, FromRedisValue, RedisFuture};
-use deadpool_redis::{cluster, sentinel, Runtime};
+use deadpool_redis::redis::sentinel::SentinelClient;
+use deadpool_redis::redis::{self, AsyncConnectionConfig, Client, FromRedisValue, RedisFuture};
 
 use super::errors::{
     classify, is_broken_connection, is_read_only, pool_error, unavailable, NotReplicated, STORE,
 };
 use super::round_trip::{Call, RoundTrip, Wait};
-use super::{RedisOptions, RedisStore};
+use super::RedisStore;
 use crate::store::limit::timed_out;
 use crate::store::lock::lock;
 use crate::store::Error;
 
 /// Where connections come from.
 pub(super) enum Source {
+    /// A server a URL names; its connections are made here, the certificates of
+    /// `RedisOptions::tls` included, which a pool built from a URL would not take.
+    Server(Client, AsyncConnectionConfig),
+    /// A cluster URLs name, likewise.
+    ClusterNodes(cluster::ClusterClient),
+    /// A pool the application built.
     Single(deadpool_redis::Pool),
+    /// A cluster pool the application built.
     Cluster(cluster::Pool),
-    /// The master the Sentinels name, asked again whenever a connection is replaced.
-    Sentinel(sentinel::Pool),
+    /// The master the Sentinels name, asked again whenever a connection is made. The
+    /// client asks through `&mut`; a connection is made rarely, so they queue for it.
+    Sentinel(tokio::sync::Mutex<SentinelClient>, AsyncConnectionConfig),
 }
 
 /// A kept connection: multiplexed, so many requests share it at once.
@@ -105,37 +114,31 @@ impl RedisStore {
     /// out per use.
     async fn checkout(&self) -> Result<Connection, Error> {
         Ok(match &self.source {
+            Source::Server(client, config) => Connection::Single(
+                client
+                    .get_multiplexed_async_connection_with_config(config)
+                    .await
+                    .map_err(classify)?,
+            ),
+            Source::ClusterNodes(client) => {
+                Connection::Cluster(client.get_async_connection().await.map_err(classify)?)
+            }
             Source::Single(pool) => Connection::Single(deadpool_redis::Connection::take(
                 pool.get().await.map_err(pool_error)?,
             )),
             Source::Cluster(pool) => Connection::Cluster(cluster::Connection::take(
                 pool.get().await.map_err(pool_error)?,
             )),
-            Source::Sentinel(pool) => Connection::Single(sentinel::Connection::take(
-                pool.get().await.map_err(pool_error)?,
-            )),
+            Source::Sentinel(client, config) => Connection::Single(
+                client
+                    .lock()
+                    .await
+                    .get_async_connection_with_config(config)
+                    .await
+                    .map_err(classify)?,
+            ),
         })
     }
-}
-
-/// A pool with explicit timeouts for waiting, creating and recycling: deadpool's defaults
-/// wait forever.
-pub(super) fn pooled<M, W>(
-    builder: deadpool::managed::PoolBuilder<M, W>,
-    options: RedisOptions,
-) -> deadpool::managed::Pool<M, W>
-where
-    M: deadpool::managed::Manager,
-    W: From<deadpool::managed::Object<M>>,
-{
-    builder
-        .max_size(options.connections.max(1))
-        .wait_timeout(Some(options.timeout))
-        .create_timeout(Some(options.timeout))
-        .recycle_timeout(Some(options.timeout))
-        .runtime(Runtime::Tokio1)
-        .build()
-        .expect("a pool with a runtime and timeouts always builds")
 }
 
 impl ConnectionLike for Connection {

@@ -23,12 +23,13 @@ use deadpool_redis::{cluster, sentinel};
 use super::defaults::{NETWORK_TIMEOUT, REDIS_CONNECTIONS};
 use super::{Changes, Error, Loaded, Peeked, Record, Regenerated, SessionStore};
 use crate::store::fence::ServerClock;
-use connection::{pooled, Connection, Source};
+use connection::{Connection, Source};
 use round_trip::ReadReply;
 pub(crate) use tls::is_tls_url;
+pub use tls::RedisTls;
 
 /// Settings for a [`RedisStore`] built from URLs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisOptions {
     /// How many multiplexed connections requests are spread over (`session_redis_pool_size`).
     pub connections: usize,
@@ -39,11 +40,20 @@ pub struct RedisOptions {
     /// How many replicas must hold each write before it counts as done
     /// (`session_redis_wait_replicas`); 0 does not wait.
     pub wait_replicas: u32,
+    /// Certificates for `rediss://` connections: a client certificate, an authority of
+    /// your own (`session_redis_tls_*`). Default none: the system's roots, no client
+    /// certificate.
+    pub tls: RedisTls,
 }
 
 impl Default for RedisOptions {
     fn default() -> Self {
-        RedisOptions { connections: REDIS_CONNECTIONS, timeout: NETWORK_TIMEOUT, wait_replicas: 0 }
+        RedisOptions {
+            connections: REDIS_CONNECTIONS,
+            timeout: NETWORK_TIMEOUT,
+            wait_replicas: 0,
+            tls: RedisTls::default(),
+        }
     }
 }
 
@@ -62,12 +72,13 @@ pub struct SentinelMaster {
     /// The database the sessions live in (`session_redis_sentinel_master_db`), 0 by default.
     pub db: i64,
     /// Whether the master takes TLS (`session_redis_sentinel_master_tls`), verified against
-    /// the system's roots; `false` by default. Needs the `redis-tls` feature.
+    /// the system's roots or [`RedisTls::ca_certs`]; `false` by default. Needs the
+    /// `redis-tls` feature.
     pub tls: bool,
 }
 
 impl SentinelMaster {
-    fn connection_info(&self) -> sentinel::SentinelNodeConnectionInfo {
+    pub(super) fn connection_info(&self) -> sentinel::SentinelNodeConnectionInfo {
         sentinel::SentinelNodeConnectionInfo {
             tls_mode: self.tls.then_some(sentinel::TlsMode::Secure),
             redis_connection_info: Some(deadpool_redis::RedisConnectionInfo {
@@ -112,8 +123,8 @@ impl std::fmt::Debug for SentinelMaster {
 /// Every command touches one key, so nothing is cross-slot in a cluster; there `regenerate`
 /// takes three steps (read the old record, create the new key, delete the old), elsewhere one.
 ///
-/// Connections come from a deadpool-redis pool, and are multiplexed: each carries many
-/// concurrent requests, so a store operation never waits for a free connection and never
+/// Connections are made by the Redis client (or come from the application's deadpool-redis
+/// pool), and are multiplexed: each carries many concurrent requests, so a store operation never waits for a free connection and never
 /// pays a health-check round trip. A connection that fails is dropped and replaced on the
 /// next operation, so the store recovers by itself once Redis is back. Every operation is
 /// bounded by [`RedisOptions::timeout`]; a store that cannot answer in time is
@@ -144,42 +155,40 @@ impl RedisStore {
     /// Sessions in the Redis server `pool` connects to, with default options.
     pub fn new(pool: deadpool_redis::Pool) -> Self {
         let description = "Redis, from a pool built by the application".to_owned();
-        RedisStore::from_source(Source::Single(pool), RedisOptions::default(), description)
+        RedisStore::from_source(Source::Single(pool), &RedisOptions::default(), description)
     }
 
     /// Sessions in the Redis Cluster `pool` connects to, with default options.
     pub fn cluster(pool: cluster::Pool) -> Self {
         let description = "Redis Cluster, from a pool built by the application".to_owned();
-        RedisStore::from_source(Source::Cluster(pool), RedisOptions::default(), description)
+        RedisStore::from_source(Source::Cluster(pool), &RedisOptions::default(), description)
     }
 
     /// Connects lazily to the server at `url` (`redis://`, `unix://`, or with the `redis-tls`
-    /// feature `rediss://`): a server that is down at launch does not stop the app, sessions
-    /// work once it is up.
+    /// feature `rediss://`, with the certificates of [`RedisOptions::tls`]): a server that is
+    /// down at launch does not stop the app, sessions work once it is up.
     ///
     /// # Errors
-    /// The URL cannot be parsed, or asks for TLS in a build without the `redis-tls` feature.
+    /// The URL cannot be parsed, asks for TLS in a build without the `redis-tls` feature, or
+    /// the TLS certificates are unusable or set for a URL without TLS.
     pub fn open(url: &str, options: RedisOptions) -> Result<Self, RedisError> {
-        tls::ready(tls::asked_by(&[url]))?;
-        let connection = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(options.timeout))
-            .set_response_timeout(Some(options.timeout));
-        let manager = deadpool_redis::Manager::new_with_config(url, connection)?;
-        let pool = pooled(deadpool_redis::Pool::builder(manager), options);
+        let certificates = tls::ready(tls::asked_by(&[url]), &options.tls)?;
+        let client = tls::client(url, certificates.as_ref())?;
         let description = format!("Redis at {}", masked(url));
-        Ok(RedisStore::from_source(Source::Single(pool), options, description))
+        let source = Source::Server(client, connection_config(&options));
+        Ok(RedisStore::from_source(source, &options, description))
     }
 
     /// Connects lazily to the cluster whose seed nodes are `urls`.
     ///
     /// # Errors
-    /// A URL cannot be parsed, or asks for TLS in a build without the `redis-tls` feature.
+    /// A URL cannot be parsed, asks for TLS in a build without the `redis-tls` feature, or
+    /// the TLS certificates are unusable or set for URLs without TLS.
     pub fn open_cluster(urls: &[String], options: RedisOptions) -> Result<Self, RedisError> {
-        tls::ready(tls::asked_by(urls))?;
-        let manager = cluster::Manager::new(urls.to_vec(), false)?;
-        let pool = pooled(cluster::Pool::builder(manager), options);
+        let certificates = tls::ready(tls::asked_by(urls), &options.tls)?;
+        let client = tls::cluster_client(urls, certificates.as_ref())?;
         let description = format!("Redis Cluster at {}", masked_list(urls));
-        Ok(RedisStore::from_source(Source::Cluster(pool), options, description))
+        Ok(RedisStore::from_source(Source::ClusterNodes(client), &options, description))
     }
 
     /// Connects lazily to the master that the Sentinels at `urls` name for the set
@@ -206,20 +215,15 @@ impl RedisStore {
         options: RedisOptions,
     ) -> Result<Self, RedisError> {
         let master = master.into();
-        tls::ready(master.tls || tls::asked_by(urls))?;
-        let manager = sentinel::Manager::new(
-            urls.to_vec(),
-            master.name.clone(),
-            Some(master.connection_info()),
-            sentinel::SentinelServerType::Master,
-        )?;
-        let pool = pooled(sentinel::Pool::builder(manager), options);
+        let certificates = tls::ready(master.tls || tls::asked_by(urls), &options.tls)?;
+        let client = tls::sentinel_client(urls, &master, certificates.as_ref())?;
         let description = format!(
             "Redis, master `{}` named by the Sentinels at {}",
             master.name,
             masked_list(urls)
         );
-        Ok(RedisStore::from_source(Source::Sentinel(pool), options, description))
+        let source = Source::Sentinel(tokio::sync::Mutex::new(client), connection_config(&options));
+        Ok(RedisStore::from_source(source, &options, description))
     }
 
     /// Bounds every operation by `timeout` instead of the default second.
@@ -228,7 +232,7 @@ impl RedisStore {
         self
     }
 
-    fn from_source(source: Source, options: RedisOptions, description: String) -> Self {
+    fn from_source(source: Source, options: &RedisOptions, description: String) -> Self {
         let slots = (0..options.connections.max(1)).map(|_| Mutex::new(None)).collect();
         RedisStore {
             source,
@@ -242,8 +246,15 @@ impl RedisStore {
     }
 
     fn is_cluster(&self) -> bool {
-        matches!(self.source, Source::Cluster(_))
+        matches!(self.source, Source::Cluster(_) | Source::ClusterNodes(_))
     }
+}
+
+/// How each connection is made: its connecting and each reply bounded by the store's timeout.
+fn connection_config(options: &RedisOptions) -> AsyncConnectionConfig {
+    AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(options.timeout))
+        .set_response_timeout(Some(options.timeout))
 }
 
 /// A record and its `PTTL` as a listing sees them: a key without fields holds no session.
