@@ -84,7 +84,8 @@ fn invalid(message: impl Into<String>) -> RedisError {
 pub(super) fn ready(wanted: bool, tls: &RedisTls) -> Result<Option<Certificates>, RedisError> {
     if tls.is_set() && !wanted {
         return Err(invalid(
-            "TLS certificates are set but no connection uses TLS: use `rediss://` URLs",
+            "TLS certificates are set but no connection uses TLS: use `rediss://` URLs (for a \
+             Sentinel's master, `session_redis_sentinel_master_tls`)",
         ));
     }
     if wanted && rustls::crypto::CryptoProvider::get_default().is_none() {
@@ -120,19 +121,20 @@ fn certificates(tls: &RedisTls) -> Result<Certificates, RedisError> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
     let has_certificate = |pem: &[u8]| CertificateDer::pem_slice_iter(pem).any(|c| c.is_ok());
-    if let Some(ca) = &tls.ca_certs {
-        if !has_certificate(ca) {
-            return Err(invalid("the CA certificates hold no PEM certificate"));
-        }
+    let lacking = |file: &str, key: &str, kind: &str| {
+        invalid(format!("the {file} (`session_redis_tls_{key}_file`) holds no PEM {kind}"))
+    };
+    if tls.ca_certs.as_deref().is_some_and(|ca| !has_certificate(ca)) {
+        return Err(lacking("CA file", "ca", "certificate"));
     }
     let client_tls = match (&tls.client_cert, &tls.client_key) {
         (None, None) => None,
         (Some(cert), Some(key)) => {
             if !has_certificate(cert) {
-                return Err(invalid("the client certificate holds no PEM certificate"));
+                return Err(lacking("client certificate", "cert", "certificate"));
             }
             if PrivateKeyDer::from_pem_slice(key).is_err() {
-                return Err(invalid("the client key holds no PEM private key"));
+                return Err(lacking("client key", "key", "private key"));
             }
             Some(ClientTlsConfig { client_cert: cert.clone(), client_key: key.clone() })
         }
@@ -322,13 +324,23 @@ mod tests {
         #[test]
         fn a_ca_file_without_a_certificate_is_an_error() {
             let tls = RedisTls { ca_certs: Some(pem("PRIVATE KEY")), ..RedisTls::default() };
-            assert!(refused(tls).contains("CA certificates hold no PEM certificate"));
+            assert!(refused(tls)
+                .contains("CA file (`session_redis_tls_ca_file`) holds no PEM certificate"));
+        }
+
+        #[test]
+        fn a_client_certificate_file_without_a_certificate_is_an_error() {
+            let tls = RedisTls { client_cert: Some(pem("PRIVATE KEY")), ..identity() };
+            let error = refused(tls);
+            assert!(error.contains("(`session_redis_tls_cert_file`) holds no PEM certificate"));
         }
 
         #[test]
         fn a_client_key_that_is_not_a_key_is_an_error() {
             let tls = RedisTls { client_key: Some(pem("CERTIFICATE")), ..identity() };
-            assert!(refused(tls).contains("no PEM private key"));
+            assert!(
+                refused(tls).contains("(`session_redis_tls_key_file`) holds no PEM private key")
+            );
         }
     }
 }
