@@ -207,8 +207,9 @@ impl RedisStore {
     /// ```
     ///
     /// # Errors
-    /// A URL cannot be parsed, or it or `master` asks for TLS in a build without the
-    /// `redis-tls` feature.
+    /// A URL cannot be parsed, it or `master` asks for TLS in a build without the
+    /// `redis-tls` feature, or the TLS certificates are unusable or set where no connection
+    /// uses TLS.
     pub fn open_sentinel(
         urls: &[String],
         master: impl Into<SentinelMaster>,
