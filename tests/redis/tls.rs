@@ -19,6 +19,7 @@ use crate::support::figment;
 use crate::support::redis::{stored_sessions, RedisCluster, RedisServer, TlsRedis, TlsSentinel};
 use crate::support::tls::TestCa;
 use crate::support::App;
+use rocket_typed_session::store::{RedisOptions, RedisStore, RedisTls, SessionStore};
 use rocket_typed_session::SessionConfig;
 
 /// Where the child process finds the authority it trusts.
@@ -199,6 +200,34 @@ async fn a_sentinel_deployment_that_asks_for_client_certificates_is_a_503_withou
     let deployment = TlsSentinel::start(&ca, true);
     let app = app_on_sentinels(&deployment.urls(), &borrowed(&ca.store_settings(false))).await;
     no_session_reaches(&app, &deployment.master.server).await;
+}
+
+/// What a load through a store with `tls` on `server` fails with.
+async fn load_failure(server: &TlsRedis, tls: RedisTls) -> String {
+    let store = RedisStore::open(&server.url(), RedisOptions { tls, ..RedisOptions::default() });
+    let loaded = store.unwrap().load("session:absent", None).await;
+    loaded.expect_err("the handshake fails").to_string()
+}
+
+#[rocket::async_test]
+async fn a_server_asking_for_a_client_certificate_fails_naming_the_settings_that_give_one() {
+    let ca = TestCa::create();
+    let server = TlsRedis::start(&ca, true);
+    let trusting = RedisTls {
+        ca_certs: Some(std::fs::read(ca.certificate()).unwrap()),
+        ..RedisTls::default()
+    };
+    let error = load_failure(&server, trusting).await;
+    assert!(error.contains("is unavailable"), "{error}");
+    assert!(error.contains("set `session_redis_tls_cert_file`"), "{error}");
+}
+
+#[rocket::async_test]
+async fn a_server_certificate_no_root_vouches_for_fails_naming_the_ca_setting() {
+    let server = TlsRedis::start(&TestCa::create(), false);
+    let error = load_failure(&server, RedisTls::default()).await;
+    assert!(error.contains("is unavailable"), "{error}");
+    assert!(error.contains("its authority in `session_redis_tls_ca_file`"), "{error}");
 }
 
 #[test]

@@ -30,6 +30,14 @@ pub(super) fn in_time(reply: i64) -> Result<i64, Error> {
     Ok(reply)
 }
 
+/// A failure with what to set so that it stops.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}; {hint}")]
+struct Hinted {
+    error: RedisError,
+    hint: &'static str,
+}
+
 pub(super) fn unavailable(source: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Unavailable { store: STORE, source: Box::new(source) }
 }
@@ -57,7 +65,9 @@ pub(super) fn unexpected_reply(error: ParsingError) -> Error {
 
 /// Sorts a Redis error into the store's error kinds.
 pub(super) fn classify(error: RedisError) -> Error {
-    if is_transient(&error) {
+    if let Some(hint) = super::tls::hint(&error) {
+        unavailable(Hinted { error, hint })
+    } else if is_transient(&error) {
         unavailable(error)
     } else if matches!(error.kind(), ErrorKind::Parse | ErrorKind::UnexpectedReturnType) {
         Error::Decode { store: STORE, message: error.to_string() }

@@ -144,6 +144,51 @@ fn certificates(tls: &RedisTls) -> Result<Certificates, RedisError> {
     Ok(Certificates { client_tls, root_cert: tls.ca_certs.clone() })
 }
 
+/// What to set when a TLS handshake failed for want of a setting: the server asked for a
+/// client certificate, or no root the store trusts signed the server's. rustls's error
+/// sits inside the Redis client's I/O error, which does not name it as its source.
+#[cfg(feature = "redis-tls")]
+pub(super) fn hint(error: &RedisError) -> Option<&'static str> {
+    use rustls::{AlertDescription, CertificateError, Error as TlsError};
+
+    type Shared = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(mut current) = next {
+        // The client hands its I/O error on as the `Arc` that holds it.
+        if let Some(shared) = current.downcast_ref::<Shared>() {
+            current = &**shared;
+        }
+        let io = current.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
+        let tls = match io {
+            Some(inner) => inner.downcast_ref::<TlsError>(),
+            None => current.downcast_ref::<TlsError>(),
+        };
+        match tls {
+            Some(TlsError::AlertReceived(AlertDescription::CertificateRequired)) => {
+                return Some(
+                    "the server asks for a client certificate: set `session_redis_tls_cert_file` \
+                     and `session_redis_tls_key_file`",
+                )
+            }
+            Some(TlsError::InvalidCertificate(CertificateError::UnknownIssuer)) => {
+                return Some(
+                    "no root the store trusts signed the server's certificate: give its \
+                     authority in `session_redis_tls_ca_file`",
+                )
+            }
+            Some(_) => return None,
+            None => next = current.source(),
+        }
+    }
+    None
+}
+
+/// Without TLS no handshake fails.
+#[cfg(not(feature = "redis-tls"))]
+pub(super) fn hint(_: &RedisError) -> Option<&'static str> {
+    None
+}
+
 /// The certificates a client is built with.
 #[cfg(feature = "redis-tls")]
 pub(super) type Certificates = deadpool_redis::redis::TlsCertificates;
