@@ -11,6 +11,8 @@ mod plans;
 mod races;
 mod rows;
 mod schema;
+#[cfg(feature = "sql-tls")]
+mod tls;
 mod traffic;
 
 use rocket_typed_session::store::SqlOptions;

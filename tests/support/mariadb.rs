@@ -3,7 +3,7 @@
 //! The app connects as `app`, who owns the database `app` and nothing more, so that a
 //! read-only server refuses it as it would refuse a real application.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -11,21 +11,46 @@ use std::time::{Duration, Instant};
 use super::exit;
 use super::process::{is_root, run};
 use super::redis::free_port;
+use super::tls::TestCa;
 
 pub struct MariadbServer {
     pub port: u16,
     dir: PathBuf,
     server: Mutex<Option<Child>>,
+    /// `mariadbd` options beyond the ones every server gets, kept for a restart.
+    extra: Vec<String>,
 }
 
 impl MariadbServer {
     /// A fresh server, started and answering, with the database and user `app`.
     pub fn start() -> MariadbServer {
+        MariadbServer::start_with(|_| Vec::new())
+    }
+
+    /// A fresh server that takes TLS with the server certificate `ca` signed, from `app`
+    /// alone over TLS and, with `ask_clients`, only with a certificate `ca` signed.
+    pub fn start_tls(ca: &TestCa, ask_clients: bool) -> MariadbServer {
+        let server = MariadbServer::start_with(|dir| {
+            let files = ca.server_files_in(dir, "mysql");
+            vec![
+                format!("--ssl-cert={}", files.certificate),
+                format!("--ssl-key={}", files.key),
+                format!("--ssl-ca={}", files.authority),
+            ]
+        });
+        let require = if ask_clients { "X509" } else { "SSL" };
+        server.admin(&format!("ALTER USER app@'127.0.0.1' REQUIRE {require};"));
+        server
+    }
+
+    /// A fresh server whose `mariadbd` also gets the options `extra` makes in its directory.
+    fn start_with(extra: impl FnOnce(&Path) -> Vec<String>) -> MariadbServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("rts-mariadb-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
         exit::remove_at_exit(&dir);
-        let server = MariadbServer { port, dir, server: Mutex::new(None) };
+        let extra = extra(&dir);
+        let server = MariadbServer { port, dir, server: Mutex::new(None), extra };
         let mut install = Command::new("mariadb-install-db");
         install
             .arg("--no-defaults")
@@ -74,6 +99,7 @@ impl MariadbServer {
             .arg(self.tmpdir())
             // A commit reaches the OS at once, so it survives the kill of a crash test.
             .arg("--innodb-flush-log-at-trx-commit=2")
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         if is_root() {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::exit;
 use super::process::{is_root, run};
 use super::redis::free_port;
+use super::tls::TestCa;
 
 pub struct PostgresServer {
     pub port: u16,
@@ -25,6 +26,29 @@ impl PostgresServer {
 
     /// A fresh cluster, started with extra `postgres` options (see [`Self::launch_with`]).
     pub fn start_with(extra: &str) -> PostgresServer {
+        let server = PostgresServer::initialized();
+        server.launch_with(extra);
+        server
+    }
+
+    /// A fresh cluster that takes TCP connections over TLS alone, with the server certificate
+    /// `ca` signed; with `ask_clients`, only from a client presenting a certificate `ca`
+    /// signed.
+    pub fn start_tls(ca: &TestCa, ask_clients: bool) -> PostgresServer {
+        let server = PostgresServer::initialized();
+        let files = ca.server_files_in(&server.dir, "postgres");
+        let client = if ask_clients { " clientcert=verify-ca" } else { "" };
+        let rules = format!("local all all trust\nhostssl all all 127.0.0.1/32 trust{client}\n");
+        std::fs::write(server.data().join("pg_hba.conf"), rules).unwrap();
+        server.launch_with(&format!(
+            "-c ssl=on -c ssl_cert_file={} -c ssl_key_file={} -c ssl_ca_file={}",
+            files.certificate, files.key, files.authority,
+        ));
+        server
+    }
+
+    /// A fresh cluster's files, made by initdb; not started.
+    fn initialized() -> PostgresServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("rts-postgres-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
@@ -37,7 +61,6 @@ impl PostgresServer {
             .as_owner("initdb")
             .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "-D"])
             .arg(server.data()));
-        server.launch_with(extra);
         server
     }
 

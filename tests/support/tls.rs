@@ -2,11 +2,14 @@
 //! a certificate it signed for 127.0.0.1, which no system trusts, and clients one it signed
 //! for them.
 
+use std::fs::Permissions;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::exit;
+use super::process::{is_root, run};
 
 /// The authority's files in a scratch directory: `ca.crt` and its key, `server.crt` and its
 /// key for 127.0.0.1, and `client.crt` and its key.
@@ -61,6 +64,26 @@ impl TestCa {
         self.dir.join("ca.crt")
     }
 
+    /// The server certificate, its key and the authority's certificate, copied into `dir` for
+    /// a database server that runs as `owner` (when the tests run as root) and refuses a key
+    /// others can read.
+    pub fn server_files_in(&self, dir: &Path, owner: &str) -> ServerFiles {
+        let copy = |name: &str, mode: u32| {
+            let copy = dir.join(name);
+            std::fs::copy(self.dir.join(name), &copy).expect("a copy of the certificate");
+            std::fs::set_permissions(&copy, Permissions::from_mode(mode)).unwrap();
+            if is_root() {
+                run(Command::new("chown").arg(format!("{owner}:{owner}")).arg(&copy));
+            }
+            copy.display().to_string()
+        };
+        ServerFiles {
+            certificate: copy("server.crt", 0o644),
+            key: copy("server.key", 0o600),
+            authority: copy("ca.crt", 0o644),
+        }
+    }
+
     /// The settings that have the store trust the authority (`session_redis_tls_ca_file`)
     /// and, with `client`, present the client certificate: key, then value.
     pub fn store_settings(&self, client: bool) -> Vec<(&'static str, String)> {
@@ -103,4 +126,11 @@ impl TestCa {
             });
         assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     }
+}
+
+/// Where [`TestCa::server_files_in`] put a server's files.
+pub struct ServerFiles {
+    pub certificate: String,
+    pub key: String,
+    pub authority: String,
 }

@@ -10,6 +10,8 @@ pub mod mariadb;
 pub mod postgres;
 #[path = "../../../tests/support/process.rs"]
 pub mod process;
+#[path = "../../../tests/support/tls.rs"]
+pub mod tls;
 
 pub mod redis {
     pub(crate) use crate::free_port;
