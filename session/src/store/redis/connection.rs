@@ -103,15 +103,16 @@ impl RedisStore {
         if let Some(connection) = lock(slot).clone() {
             return Ok((connection, true));
         }
-        // Boxed: the pools' checkout futures take kilobytes, which inline would size every
-        // operation's future, copied on each request for a path a kept connection skips.
+        // Boxed: the clients' and pools' connecting futures take kilobytes, which inline would
+        // size every operation's future, copied on each request for a path a kept connection
+        // skips.
         let connection = Box::pin(self.checkout()).await?;
         *lock(slot) = Some(connection.clone());
         Ok((connection, false))
     }
 
-    /// A connection taken out of the pool: a multiplexed connection is shared, not checked
-    /// out per use.
+    /// A new connection, made by the client or taken out of the application's pool for good:
+    /// a multiplexed connection is shared, not checked out per use.
     async fn checkout(&self) -> Result<Connection, Error> {
         Ok(match &self.source {
             Source::Server(client, config) => Connection::Single(
