@@ -15,10 +15,10 @@ use rocket::http::Status;
 
 use crate::sentinel::app_on_sentinels;
 use crate::support::app::configured;
-use crate::support::figment;
 use crate::support::redis::{stored_sessions, RedisCluster, RedisServer, TlsRedis, TlsSentinel};
 use crate::support::tls::TestCa;
 use crate::support::App;
+use crate::support::{borrowed, figment};
 use rocket_typed_session::store::{RedisOptions, RedisStore, RedisTls, SessionStore};
 use rocket_typed_session::SessionConfig;
 
@@ -144,11 +144,6 @@ async fn a_sentinel_master_that_takes_tls_alone_is_a_503_when_tls_is_turned_off(
         assert_eq!(status, Status::ServiceUnavailable);
     })
     .await;
-}
-
-/// Settings of owned values as the test apps take them.
-fn borrowed<'s>(settings: &'s [(&'static str, String)]) -> Vec<(&'static str, &'s str)> {
-    settings.iter().map(|(key, value)| (*key, value.as_str())).collect()
 }
 
 /// An app on `url` whose store trusts `ca` through `session_redis_tls_ca_file` and, with

@@ -3,7 +3,7 @@ use rocket::figment::Figment;
 use rocket_typed_session::{SessionConfig, SessionId};
 
 use crate::support::app::{launch_with, rocket};
-use crate::support::{figment, recording_store, App};
+use crate::support::{borrowed, figment, recording_store, App};
 
 fn key(byte: u8) -> String {
     base64::engine::general_purpose::STANDARD.encode([byte; 32])
@@ -13,14 +13,10 @@ fn signed(secret: &str) -> Vec<(&'static str, String)> {
     vec![("session_use_signer", "true".into()), ("session_secret_key", secret.to_owned())]
 }
 
-fn keys<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 #[rocket::async_test]
 async fn a_signed_cookie_carries_the_id_and_its_signature_and_round_trips() {
     let secret = key(1);
-    let (app, _) = launch_with(&keys(&signed(&secret))).await;
+    let (app, _) = launch_with(&borrowed(&signed(&secret))).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
     let (id, signature) = cookie.split_once('.').expect("id.signature");
     assert_eq!((id.len(), signature.len()), (43, 43));
@@ -29,7 +25,7 @@ async fn a_signed_cookie_carries_the_id_and_its_signature_and_round_trips() {
 
 #[rocket::async_test]
 async fn a_forged_signature_costs_no_store_call() {
-    let (app, store) = launch_with(&keys(&signed(&key(1)))).await;
+    let (app, store) = launch_with(&borrowed(&signed(&key(1)))).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
     let (id, _) = cookie.split_once('.').unwrap();
     store.take_calls();
@@ -41,7 +37,7 @@ async fn a_forged_signature_costs_no_store_call() {
 
 #[rocket::async_test]
 async fn an_unsigned_id_costs_no_store_call() {
-    let (app, store) = launch_with(&keys(&signed(&key(1)))).await;
+    let (app, store) = launch_with(&borrowed(&signed(&key(1)))).await;
     let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
     let (id, _) = cookie.split_once('.').unwrap();
     store.take_calls();
@@ -55,18 +51,18 @@ async fn an_unsigned_id_costs_no_store_call() {
 #[rocket::async_test]
 async fn a_rotated_key_keeps_old_cookies_valid_through_the_fallbacks() {
     let store = recording_store();
-    let before = App::launch(rocket(store.clone(), &keys(&signed(&key(1))))).await;
+    let before = App::launch(rocket(store.clone(), &borrowed(&signed(&key(1))))).await;
     let cookie = before.get("/map/set/key/value", None).await.session_cookie().unwrap();
 
     let mut rotated = signed(&key(2));
     rotated.push(("session_secret_key_fallbacks", format!("[\"{}\"]", key(1))));
-    let after = App::launch(rocket(store.clone(), &keys(&rotated))).await;
+    let after = App::launch(rocket(store.clone(), &borrowed(&rotated))).await;
     let reply = after.get("/map/get/key", Some(&cookie)).await;
     assert_eq!(reply.body, "value");
     let resigned = reply.session_cookie().expect("the rolling refresh re-signs with the new key");
     assert_ne!(resigned, cookie);
 
-    let without_fallback = App::launch(rocket(store, &keys(&signed(&key(2))))).await;
+    let without_fallback = App::launch(rocket(store, &borrowed(&signed(&key(2))))).await;
     assert_eq!(without_fallback.get("/map/get/key", Some(&cookie)).await.body, "not set");
     assert_eq!(without_fallback.get("/map/get/key", Some(&resigned)).await.body, "value");
 }
@@ -81,7 +77,7 @@ async fn rocket_secret_key_signs_when_no_session_key_is_set() {
     ))
     .await;
     let cookie = first.get("/map/set/key/value", None).await.session_cookie().unwrap();
-    let explicit = App::launch(rocket(store, &keys(&signed(&rocket_key)))).await;
+    let explicit = App::launch(rocket(store, &borrowed(&signed(&rocket_key)))).await;
     assert_eq!(explicit.get("/map/get/key", Some(&cookie)).await.body, "value");
 }
 

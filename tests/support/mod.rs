@@ -28,6 +28,11 @@ pub use recording::{recording_store, Call, RecordingStore};
 #[cfg(feature = "conformance")]
 pub use rocket_typed_session::store::conformance;
 
+/// Settings with owned values, as the app and figment helpers take them.
+pub fn borrowed<'s>(settings: &'s [(&'static str, String)]) -> Vec<(&'static str, &'s str)> {
+    settings.iter().map(|(key, value)| (*key, value.as_str())).collect()
+}
+
 /// A Rocket on test defaults, untouched by the environment, with `keys` merged in; each value
 /// is read as an environment variable's would be (`"8"` a number, `"true"` a boolean).
 pub fn figment(keys: &[(&str, &str)]) -> Figment {
