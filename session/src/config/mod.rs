@@ -162,9 +162,9 @@ pub struct SessionConfig {
     #[serde(rename = "session_redis_sentinel_master_db")]
     pub redis_sentinel_master_db: u32,
     /// `session_redis_sentinel_master_tls`: connect to that master over TLS, verified against
-    /// the system's roots or `session_redis_tls_ca_file` (needs the `redis-tls` feature). Default none: TLS when every URL
-    /// in `session_redis_sentinel_urls` is `rediss://`, as a deployment that encrypts its
-    /// Sentinels' traffic usually encrypts its masters'.
+    /// the system's roots or `session_redis_tls_ca_file` (needs the `redis-tls` feature).
+    /// Default none: TLS when every URL in `session_redis_sentinel_urls` is `rediss://`, as a
+    /// deployment that encrypts its Sentinels' traffic usually encrypts its masters'.
     #[serde(rename = "session_redis_sentinel_master_tls")]
     pub redis_sentinel_master_tls: Option<bool>,
     /// `session_redis_tls_ca_file`: a PEM file of the authorities the Redis servers'

@@ -124,8 +124,8 @@ impl std::fmt::Debug for SentinelMaster {
 /// takes three steps (read the old record, create the new key, delete the old), elsewhere one.
 ///
 /// Connections are made by the Redis client (or come from the application's deadpool-redis
-/// pool), and are multiplexed: each carries many concurrent requests, so a store operation never waits for a free connection and never
-/// pays a health-check round trip. A connection that fails is dropped and replaced on the
+/// pool), and are multiplexed: each carries many concurrent requests, so a store operation
+/// never waits for a free connection and never pays a health-check round trip. A connection that fails is dropped and replaced on the
 /// next operation, so the store recovers by itself once Redis is back. Every operation is
 /// bounded by [`RedisOptions::timeout`]; a store that cannot answer in time is
 /// [`Error::Unavailable`], which the request sees as a 503.
