@@ -334,6 +334,13 @@ mod tests {
         }
     }
 
+    #[cfg(not(feature = "redis-tls"))]
+    #[test]
+    fn without_the_feature_no_error_gets_a_tls_hint() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(hint(&RedisError::from(refused)), None);
+    }
+
     #[cfg(feature = "redis-tls")]
     mod with_tls {
         use super::*;
