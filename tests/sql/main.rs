@@ -6,6 +6,8 @@
 mod support;
 
 mod app;
+mod cleanup;
+mod describe;
 mod outage;
 mod plans;
 mod races;
