@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use rocket::http::Status;
 use rocket_typed_session::{SessionEvent, SessionFairing};
 
 use crate::support::app::{launch, launch_clocked, launch_with, with_fairing, Heard};
@@ -36,6 +37,39 @@ async fn a_login_past_the_cap_ends_the_least_recently_active() {
 async fn last_seen_moves_only_when_the_expiry_is_reset_in_real_time() {
     let (app, _) = launch_with(&[devices::SECOND_TOUCH_INTERVAL]).await;
     devices::last_seen_moves_only_when_the_expiry_is_reset(&app).await;
+}
+
+#[rocket::async_test]
+async fn logging_in_again_under_the_cap_ends_no_other_session() {
+    let (app, _) = launch_with(&[("session_max_per_user", "2")]).await;
+    let phone = log_in(&app, "vic", "phone").await;
+    let laptop = log_in(&app, "vic", "laptop").await;
+    let again = app.get_as("/login/bound/vic", Some(&phone), "phone").await;
+    let phone = again.session_cookie().expect("a login regenerates the session");
+    assert_eq!(app.get("/private", Some(&phone)).await.status, Status::Ok);
+    assert_eq!(app.get("/private", Some(&laptop)).await.status, Status::Ok);
+    assert_eq!(sessions_of(&app, "vic").await.len(), 2);
+}
+
+#[rocket::async_test]
+async fn binding_a_session_again_under_the_cap_ends_no_session() {
+    let (app, _) = launch_with(&[("session_max_per_user", "2")]).await;
+    let phone = log_in(&app, "val", "phone").await;
+    let laptop = log_in(&app, "val", "laptop").await;
+    app.get("/bind/val", Some(&phone)).await;
+    assert_eq!(app.get("/private", Some(&phone)).await.status, Status::Ok);
+    assert_eq!(app.get("/private", Some(&laptop)).await.status, Status::Ok);
+    assert_eq!(sessions_of(&app, "val").await.len(), 2);
+}
+
+#[rocket::async_test]
+async fn two_first_logins_at_once_are_both_listed() {
+    let (app, store) = launch().await;
+    // Each store call waits, so that both logins find no index and both try to create it.
+    store.slow_down(Duration::from_millis(50));
+    rocket::tokio::join!(log_in(&app, "wen", "phone"), log_in(&app, "wen", "laptop"));
+    store.slow_down(Duration::ZERO);
+    assert_eq!(sessions_of(&app, "wen").await.len(), 2);
 }
 
 #[rocket::async_test]

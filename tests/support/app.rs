@@ -212,6 +212,13 @@ fn login_bound(mut auth: Session<Auth>, user: &str) -> &'static str {
     "logged in"
 }
 
+/// Binds the session to the user again, keeping its id, as an app may on a step-up login.
+#[get("/bind/<user>")]
+fn bind(mut auth: Session<Auth>, user: &str) -> &'static str {
+    auth.bind_user(user);
+    "bound"
+}
+
 #[get("/revoke/<user>")]
 async fn revoke(sessions: &State<rocket_typed_session::Sessions>, user: &str) -> String {
     match sessions.revoke_user(user).await {
@@ -458,6 +465,7 @@ fn with_routes(rocket: Rocket<Build>) -> Rocket<Build> {
             both,
             login,
             login_bound,
+            bind,
             regenerate,
             revoke,
             logout,

@@ -86,6 +86,13 @@ mod tests {
     }
 
     #[test]
+    fn a_handle_prints_as_the_text_a_page_sends_back() {
+        let handle = SessionHandle::of("session:abc");
+        assert_eq!(SessionHandle::parse(&handle.to_string()), Some(handle.clone()));
+        assert_eq!(format!("{handle:?}"), format!("SessionHandle({})", handle.as_str()));
+    }
+
+    #[test]
     fn malformed_handles_do_not_parse() {
         for text in ["", "0123", &"A".repeat(32), &"g".repeat(32), &"0".repeat(33), "0\n"] {
             assert_eq!(SessionHandle::parse(text), None, "{text:?}");
