@@ -85,6 +85,18 @@ async fn the_cap_bounds_the_index() {
 }
 
 #[rocket::async_test]
+async fn a_login_forgets_the_sessions_of_the_user_that_ended() {
+    let (app, store) = launch().await;
+    let phone = log_in(&app, "pia", "phone").await;
+    app.get("/logout", Some(&phone)).await;
+    log_in(&app, "pia", "laptop").await;
+    store.take_calls();
+    assert_eq!(sessions_of(&app, "pia").await.len(), 1);
+    let calls = store.take_calls();
+    assert!(matches!(calls[..], [_, Call::Peek { ref keys }] if keys.len() == 1), "{calls:?}");
+}
+
+#[rocket::async_test]
 async fn the_address_is_recorded_only_with_session_track_ip() {
     let (app, _) = launch_with(&[("session_track_ip", "true")]).await;
     let cookie = log_in(&app, "ida", "browser").await;

@@ -126,6 +126,13 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_inside_a_character_steps_back_to_its_start() {
+        // Three bytes a character: byte 256 falls inside the 86th.
+        let text = "€".repeat(100);
+        assert_eq!(truncated(&text), "€".repeat(85));
+    }
+
+    #[test]
     fn last_seen_is_when_the_expiry_was_last_reset() {
         let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
         let lifetime = Duration::from_secs(3600);
