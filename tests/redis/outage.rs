@@ -64,6 +64,20 @@ async fn after_a_restart_sessions_work_again_without_restarting_the_app() {
 }
 
 #[rocket::async_test]
+async fn a_restart_between_two_requests_costs_the_second_no_503() {
+    let mut server = RedisServer::start();
+    // One connection, so that the request after the restart meets the one kept from before.
+    let keys = [("session_redis_timeout", TIMEOUT), ("session_redis_pool_size", "1")];
+    let app = app_on(&server.url(), &keys).await;
+    assert_eq!(app.get("/map/set/key/value", None).await.status, Status::Ok);
+    server.restart();
+    // The kept connection is broken: the write is tried once more on a new one.
+    let reply = app.get("/map/set/key/again", None).await;
+    assert_eq!(reply.status, Status::Ok);
+    assert_eq!(app.get("/map/get/key", reply.session_cookie().as_deref()).await.body, "again");
+}
+
+#[rocket::async_test]
 async fn redis_down_at_launch_does_not_stop_the_app() {
     let port = free_port();
     let url = format!("redis://127.0.0.1:{port}");
