@@ -103,3 +103,25 @@ async fn scripts_are_loaded_again_after_a_restart() {
     let cookie = reply.session_cookie().expect("the session was stored");
     assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
 }
+
+/// Only a broken connection, or a master turned replica, earns a second try: an error the
+/// server answers (here a session key of another type) would only be answered again.
+#[rocket::async_test]
+async fn an_error_the_server_answers_is_not_sent_again() {
+    let server = RedisServer::start();
+    let app = app_on(&server.url(), &[]).await;
+    let cookie = app.get("/map/set/key/value", None).await.session_cookie().unwrap();
+    assert_eq!(app.get("/map/get/key", Some(&cookie)).await.body, "value");
+    let key = crate::support::storage_key(&cookie);
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("not a hash")
+        .query_async(&mut server.connection().await)
+        .await
+        .unwrap();
+
+    server.reset_stats().await;
+    let reply = app.get("/map/get/key", Some(&cookie)).await;
+    assert_ne!(reply.status, rocket::http::Status::Ok, "{}", reply.body);
+    assert_eq!(session_commands(&server).await.get("evalsha"), Some(&1));
+}
