@@ -5,9 +5,7 @@
 
 use std::time::Duration;
 
-use rocket_typed_session::store::{
-    MysqlStore, PostgresStore, Record, SessionStore, SqlOptions, SqliteStore,
-};
+use rocket_typed_session::store::{MysqlStore, PostgresStore, Record, SessionStore, SqliteStore};
 use sqlx::mysql::MySqlPool;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
@@ -48,7 +46,7 @@ impl Database {
 /// A store on its own table `table` of `dialect`'s test database, and a way to count its
 /// rows.
 async fn store_on(dialect: &str, table: &str) -> (Box<dyn SessionStore>, Database) {
-    let options: SqlOptions = options_with_table(table);
+    let options = options_with_table(table);
     match dialect {
         "postgres" => {
             let pool = PgPool::connect(&shared_postgres().url()).await.unwrap();
